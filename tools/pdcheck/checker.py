@@ -1,0 +1,148 @@
+"""The pipeline: inputs -> render -> model -> rules -> findings (reporters print them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .config import Config, find_config, load_config
+from .discover import resolve_inputs
+from .findings import Finding, Severity
+from .model import Model, build_model
+from .objects import Render
+from .render import render_all
+from .rules import all_rules
+from .rules.base import Rule
+from .sources import locate
+
+INTERNAL_ERROR_RULE = "pdcheck-internal-error"
+
+
+@dataclass
+class Options:
+    paths: list[str]
+    k8s_versions: list[str] | None = None
+    crds: list[str] = field(default_factory=list)
+    sglang_version: str | None = None
+    router_version: str | None = None
+    kustomize: str | None = None
+    config_path: str | None = None
+    jobs: int | None = None
+
+
+@dataclass
+class Context:
+    """Shared across renders: configuration and the (expensive, compiled-once) schema validator."""
+
+    config: Config
+    k8s_versions: list[str] | None
+    crd_files: list[Path]
+    _schema: object = None
+    _schema_issues: dict = field(default_factory=dict)
+
+    @property
+    def schema(self):
+        if self._schema is None:
+            from .schema import SchemaValidator
+
+            self._schema = SchemaValidator(self.k8s_versions, self.crd_files)
+        return self._schema
+
+    def schema_issues(self, obj) -> list:
+        """Schema issues of one object, computed once however many rules ask."""
+        key = id(obj)
+        if key not in self._schema_issues:
+            self._schema_issues[key] = self.schema.validate(obj.doc)
+        return self._schema_issues[key]
+
+
+@dataclass
+class RunResult:
+    version: str
+    inputs: list[str]
+    findings: list[Finding]
+    suppressed: int
+    renders: list[Render]
+    rules: list[Rule]
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+
+def enabled_rules(config: Config) -> list[tuple[Rule, Severity]]:
+    out = []
+    for rule in all_rules():
+        severity = config.rule_severity.get(rule.id, rule.severity)
+        if severity is not None:
+            out.append((rule, severity))
+    return out
+
+
+def make_context(options: Options) -> Context:
+    known = {r.id for r in all_rules()}
+    if options.config_path:
+        config = load_config(Path(options.config_path), known)
+    else:
+        first = options.paths[0] if options.paths and options.paths[0] != "-" else "."
+        config = load_config(find_config(Path(first)), known)
+    versions = options.k8s_versions or config.k8s_versions
+    crds = [Path(c) for c in options.crds] + list(config.crds)
+    ctx = Context(config, versions, crds)
+    ctx.schema  # fail early (exit 2) on a bad --k8s-version or unreadable CRD
+    return ctx
+
+
+def check_render(render: Render, ctx: Context, options: Options, rules: list[tuple[Rule, Severity]]) -> tuple[list[Finding], int]:
+    versions = {
+        "sglang": options.sglang_version or ctx.config.sglang_version,
+        "sglang-router": options.router_version or ctx.config.router_version,
+    }
+    model = build_model(render, versions)
+    findings, suppressed = [], 0
+    for rule, severity in rules:
+        try:
+            problems = list(rule.check(model, ctx))
+        except Exception as exc:  # a rule bug must not hide the other findings or print a traceback
+            findings.append(Finding(
+                INTERNAL_ERROR_RULE, Severity.ERROR,
+                f"rule {rule.id} failed on this input ({type(exc).__name__}: {exc})",
+                "report this as a pdcheck bug with the input that triggers it", overlay=render.name,
+            ))
+            continue
+        for p in problems:
+            if p.obj is not None and (rule.id in p.obj.ignored_rules or "all" in p.obj.ignored_rules):
+                suppressed += 1
+                continue
+            file, line = locate(p.obj, p.path) if p.obj is not None else (render.name if render.source != "kustomize" else None, None)
+            findings.append(Finding(
+                rule.id, severity, p.message, p.fix,
+                object=p.obj.ref if p.obj is not None else "", path=p.path,
+                file=file, line=line, overlay=render.name, subject=p.obj,
+            ))
+    return findings, suppressed
+
+
+def build_models(options: Options) -> tuple[list[Model], Context]:
+    """Render and model every input (for `pdcheck render --effective`)."""
+    ctx = make_context(options)
+    renders = render_all(resolve_inputs(options.paths), options.kustomize, options.jobs)
+    versions = {
+        "sglang": options.sglang_version or ctx.config.sglang_version,
+        "sglang-router": options.router_version or ctx.config.router_version,
+    }
+    return [build_model(r, versions) for r in renders], ctx
+
+
+def run(options: Options) -> RunResult:
+    ctx = make_context(options)
+    inputs = resolve_inputs(options.paths)
+    renders = render_all(inputs, options.kustomize, options.jobs)
+    rules = enabled_rules(ctx.config)
+    findings, suppressed = [], 0
+    for render in renders:
+        found, hidden = check_render(render, ctx, options, rules)
+        findings.extend(found)
+        suppressed += hidden
+    findings.sort(key=Finding.sort_key)
+    return RunResult(__version__, [i.display for i in inputs], findings, suppressed, renders, [r for r, _ in rules])

@@ -1,0 +1,171 @@
+"""Command line: parse options, run the checker, hand the result to a reporter (exit 0/1/2)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from typing import List, Optional
+
+import typer
+
+from . import __version__
+from .errors import InputError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Check SGLang prefill/decode deployments on Kubernetes (LeaderWorkerSet) before they cost GPU hours.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+
+
+def _version_callback(value: bool):
+    if value:
+        typer.echo(f"pdcheck {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."),
+):
+    """pdcheck validates rendered Kustomize overlays, YAML files or stdin."""
+
+
+def _fail(err: InputError) -> None:
+    typer.echo(f"pdcheck: error: {err}", err=True)
+    raise typer.Exit(2)
+
+
+PathsArg = typer.Argument(..., help="Kustomization directories, trees holding overlays, YAML files, or - for stdin.")
+K8sOpt = typer.Option(None, "--k8s-version", help="Kubernetes version to validate against (repeatable; default 1.26 and the newest bundled).")
+CrdOpt = typer.Option(None, "--crd", help="CRD file to validate custom resources against (repeatable).")
+SglangOpt = typer.Option(None, "--sglang-version", help="SGLang flag catalog to use instead of the one the image tag selects.")
+RouterOpt = typer.Option(None, "--router-version", help="sglang-router flag catalog to use instead of the image tag's.")
+KustomizeOpt = typer.Option(None, "--kustomize", envvar="PDCHECK_KUSTOMIZE", help="kustomize or kubectl binary to render with (default: the bundled kubectl).")
+ConfigOpt = typer.Option(None, "--config", help="Configuration file (default: .pdcheck.yaml found upward from the first path).")
+JobsOpt = typer.Option(None, "--jobs", "-j", min=1, help="Overlays rendered in parallel (default: CPU count).")
+
+
+def _options(paths, k8s_version, crd, sglang_version, router_version, kustomize, config, jobs):
+    from .checker import Options
+
+    return Options(
+        paths=list(paths), k8s_versions=list(k8s_version) if k8s_version else None, crds=list(crd or []),
+        sglang_version=sglang_version, router_version=router_version, kustomize=kustomize,
+        config_path=config, jobs=jobs,
+    )
+
+
+@app.command()
+def validate(
+    paths: List[str] = PathsArg,
+    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="Output format."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 on warnings too."),
+    color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Colour text output (default: when stdout is a terminal)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not list the overlays discovered."),
+    k8s_version: Optional[List[str]] = K8sOpt,
+    crd: Optional[List[str]] = CrdOpt,
+    sglang_version: Optional[str] = SglangOpt,
+    router_version: Optional[str] = RouterOpt,
+    kustomize: Optional[str] = KustomizeOpt,
+    config: Optional[str] = ConfigOpt,
+    jobs: Optional[int] = JobsOpt,
+):
+    """Render every input, validate schemas, model the pods and run the rules.
+
+    Exit codes: 0 clean (warnings allowed), 1 error findings (or warnings with --strict), 2 usage or input errors.
+    """
+    from .checker import run
+    from .findings import Severity
+    from .report import REPORTERS
+
+    try:
+        result = run(_options(paths, k8s_version, crd, sglang_version, router_version, kustomize, config, jobs))
+    except InputError as err:
+        _fail(err)
+    if output_format == OutputFormat.text and not quiet:
+        names = ", ".join(result.inputs)
+        typer.echo(f"pdcheck: checking {len(result.inputs)} input(s): {names}", err=True)
+    use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    REPORTERS[output_format.value](result, sys.stdout, use_color)
+    errors = result.count(Severity.ERROR)
+    warnings = result.count(Severity.WARNING)
+    raise typer.Exit(1 if errors or (strict and warnings) else 0)
+
+
+@app.command()
+def render(
+    paths: List[str] = PathsArg,
+    effective: bool = typer.Option(False, "--effective", help="Print what each pod runs: per overlay, role and rank, argv, env, GPUs, ports."),
+    sglang_version: Optional[str] = SglangOpt,
+    router_version: Optional[str] = RouterOpt,
+    kustomize: Optional[str] = KustomizeOpt,
+    config: Optional[str] = ConfigOpt,
+    jobs: Optional[int] = JobsOpt,
+):
+    """Print the rendered YAML (origin annotations stripped), or with --effective the pods' effective launch."""
+    from .discover import resolve_inputs
+    from .render import render_all
+    from .yamlio import dump_all
+
+    try:
+        if effective:
+            from .checker import build_models
+            from .effective import effective_documents
+
+            models, _ = build_models(_options(paths, None, None, sglang_version, router_version, kustomize, config, jobs))
+            docs = [d for m in models for d in effective_documents(m)]
+        else:
+            renders = render_all(resolve_inputs(list(paths)), kustomize, jobs)
+            docs = [o.doc for r in renders for o in r.objects]
+    except InputError as err:
+        _fail(err)
+    sys.stdout.write(dump_all(docs))
+
+
+@app.command("rules")
+def list_rules():
+    """List every rule: id, default severity, category and summary."""
+    from .rules import all_rules
+
+    rules = all_rules()
+    width = max(len(r.id) for r in rules)
+    for r in rules:
+        typer.echo(f"{r.id:<{width}}  {r.severity.value:<7}  {r.category:<12}  {r.summary}")
+
+
+@app.command()
+def explain(rule_id: str = typer.Argument(..., help="Rule id, as `pdcheck rules` lists it.")):
+    """Print a rule's documentation: why it matters and the source that proves it."""
+    from .rules import get_rule
+
+    rule = get_rule(rule_id)
+    if rule is None:
+        typer.echo(f"pdcheck: error: unknown rule {rule_id!r} (see `pdcheck rules`)", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"{rule.id} ({rule.severity.value}, {rule.category})\n\n{rule.summary}.\n\n{rule.doc.strip()}\n")
+    for link in rule.links:
+        typer.echo(f"- {link}")
+
+
+def main() -> None:
+    # Fast path: `pdcheck --version` must not pay for importing Typer and Click.
+    if sys.argv[1:] == ["--version"]:
+        print(f"pdcheck {__version__}")
+        return
+    app()
+
+
+if __name__ == "__main__":
+    main()

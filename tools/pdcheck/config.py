@@ -1,0 +1,86 @@
+"""`.pdcheck.yaml`: per-project settings, found upward from the first path checked.
+
+    k8s-versions: ["1.26", "1.37"]   # schemas to validate against
+    sglang-version: 0.5.6.post2      # flag catalog to use instead of the image tag's
+    router-version: 0.3.2
+    crds: [crds/lws.yaml]            # extra CRD files, relative to this file
+    rules:
+      env-drift: off                 # off | error | warning | info
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError
+from .findings import Severity
+from .yamlio import load_documents, read_text
+
+CONFIG_NAMES = (".pdcheck.yaml", ".pdcheck.yml")
+_KEYS = {"k8s-versions", "sglang-version", "router-version", "crds", "rules"}
+
+
+@dataclass
+class Config:
+    path: Path | None = None
+    k8s_versions: list[str] | None = None
+    sglang_version: str | None = None
+    router_version: str | None = None
+    crds: list[Path] = field(default_factory=list)
+    rule_severity: dict[str, Severity | None] = field(default_factory=dict)  # None = off
+
+
+def find_config(start: Path) -> Path | None:
+    here = start.resolve()
+    if here.is_file() or not here.exists():
+        here = here.parent
+    for directory in (here, *here.parents):
+        for name in CONFIG_NAMES:
+            candidate = directory / name
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def load_config(path: Path | None, known_rules: set[str]) -> Config:
+    if path is None:
+        return Config()
+    name = str(path)
+    docs = load_documents(read_text(path), name)
+    data = docs[0].data if docs else None
+    if data is None:
+        return Config(path=path)
+    if not isinstance(data, dict):
+        raise InputError(name, "must be a YAML mapping")
+    unknown = set(map(str, data)) - _KEYS
+    if unknown:
+        raise InputError(name, f"unknown setting {sorted(unknown)[0]!r} (known: {', '.join(sorted(_KEYS))})")
+    cfg = Config(path=path)
+    versions = data.get("k8s-versions")
+    if versions is not None:
+        if not isinstance(versions, list) or not versions:
+            raise InputError(name, "k8s-versions must be a non-empty list like ['1.26', '1.37']")
+        cfg.k8s_versions = [str(v) for v in versions]
+    for key, attr in (("sglang-version", "sglang_version"), ("router-version", "router_version")):
+        if data.get(key) is not None:
+            setattr(cfg, attr, str(data[key]))
+    crds = data.get("crds") or []
+    if not isinstance(crds, list):
+        raise InputError(name, "crds must be a list of file paths")
+    cfg.crds = [(path.parent / str(c)) for c in crds]
+    rules = data.get("rules") or {}
+    if not isinstance(rules, dict):
+        raise InputError(name, "rules must map rule ids to off, error, warning or info")
+    for rule_id, setting in rules.items():
+        if rule_id not in known_rules:
+            raise InputError(name, f"unknown rule {rule_id!r} (see `pdcheck rules`)")
+        # YAML 1.1 reads a bare `off` as False.
+        text = "off" if setting is False else str(setting).lower()
+        if text == "off":
+            cfg.rule_severity[rule_id] = None
+        elif text in ("error", "warning", "info"):
+            cfg.rule_severity[rule_id] = Severity(text)
+        else:
+            raise InputError(name, f"rule {rule_id}: {setting!r} is not one of off, error, warning, info")
+    return cfg

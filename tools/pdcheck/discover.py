@@ -1,0 +1,120 @@
+"""Turning the paths a user gives into inputs: overlays to render, YAML files, stdin.
+
+Discovery rule for a directory that is not itself a kustomization: every kustomization below it
+(hidden directories, virtualenvs and node_modules skipped) that is not a Kustomize Component and is
+not referenced by another kustomization found there. So `overlays/` yields each overlay, and the
+repository root yields the overlays but not `base/` (referenced) or `profiles/*` (Components).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
+from .yamlio import load_documents, read_text
+
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+_SKIP_DIRS = {"node_modules", "__pycache__"}
+
+
+@dataclass(frozen=True)
+class Input:
+    kind: str  # 'kustomize' | 'file' | 'stdin'
+    path: Path
+    display: str
+
+
+def kustomization_file(directory: Path) -> Path | None:
+    for name in KUSTOMIZATION_FILES:
+        candidate = directory / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_kustomization(path: Path) -> dict:
+    docs = load_documents(read_text(path), str(path))
+    data = docs[0].data if docs else None
+    if not isinstance(data, dict):
+        raise InputError(str(path), "is not a kustomization (expected a YAML mapping)")
+    return data
+
+
+def referenced_dirs(kdir: Path, kustomization: dict) -> set[Path]:
+    """Local directories a kustomization pulls in (resources, bases, components)."""
+    out = set()
+    for key in ("resources", "bases", "components"):
+        entries = kustomization.get(key)
+        if not isinstance(entries, list):
+            continue
+        for entry in entries:
+            if isinstance(entry, str) and "://" not in entry and not entry.startswith("git@"):
+                target = (kdir / entry).resolve()
+                if target.is_dir():
+                    out.add(target)
+    return out
+
+
+def display_path(path: Path) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path) if rel.startswith("../..") else rel
+
+
+def _walk_kustomizations(root: Path) -> list[Path]:
+    found = []
+    for current, dirs, _files in os.walk(root):
+        here = Path(current)
+        dirs[:] = sorted(
+            d for d in dirs
+            if not d.startswith(".") and d not in _SKIP_DIRS and not (here / d / "pyvenv.cfg").exists()
+        )
+        if kustomization_file(here):
+            found.append(here)
+    return found
+
+
+def discover_overlays(root: Path) -> list[Path]:
+    """The overlays under a directory that is not itself a kustomization (see module doc)."""
+    candidates = {}
+    for kdir in _walk_kustomizations(root):
+        candidates[kdir.resolve()] = read_kustomization(kustomization_file(kdir))
+    referenced = set()
+    for kdir, data in candidates.items():
+        referenced |= referenced_dirs(kdir, data)
+    return sorted(
+        kdir for kdir, data in candidates.items()
+        if data.get("kind") != "Component" and kdir not in referenced
+    )
+
+
+def resolve_inputs(paths: list[str]) -> list[Input]:
+    inputs: list[Input] = []
+    for raw in paths:
+        if raw == "-":
+            inputs.append(Input("stdin", Path("-"), "<stdin>"))
+            continue
+        path = Path(raw)
+        if not path.exists():
+            raise InputError(raw, "no such file or directory")
+        if path.is_file():
+            inputs.append(Input("file", path, display_path(path.resolve())))
+            continue
+        if not path.is_dir():
+            raise InputError(raw, "not a file or directory")
+        kfile = kustomization_file(path)
+        if kfile:
+            if read_kustomization(kfile).get("kind") == "Component":
+                raise InputError(raw, "is a Kustomize Component, which cannot be built alone; validate an overlay that uses it")
+            inputs.append(Input("kustomize", path.resolve(), display_path(path.resolve())))
+            continue
+        overlays = discover_overlays(path)
+        if not overlays:
+            raise InputError(raw, "holds no kustomization to render (looked for kustomization.yaml in it and below it)")
+        inputs.extend(Input("kustomize", o, display_path(o)) for o in overlays)
+    return inputs

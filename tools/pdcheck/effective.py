@@ -1,0 +1,36 @@
+"""`pdcheck render --effective`: what each pod will run, as YAML documents."""
+
+from __future__ import annotations
+
+from .model import Model
+from .rules._util import gpu_count
+
+
+def _ports(c) -> list[str]:
+    out = []
+    for p in c.spec.get("ports") or []:
+        if isinstance(p, dict) and "containerPort" in p:
+            out.append(f"{p['containerPort']}/{p.get('protocol', 'TCP')}")
+    return out
+
+
+def effective_documents(model: Model) -> list[dict]:
+    docs = []
+    for wl in model.workloads:
+        for pod in wl.pods:
+            for c in pod.containers:
+                docs.append({
+                    "overlay": model.render.name,
+                    "object": wl.obj.ref,
+                    "role": wl.role,
+                    "rank": pod.rank if wl.is_lws else None,
+                    "pod": pod.name,
+                    "container": c.name,
+                    "image": c.image,
+                    "gpus": gpu_count(c),
+                    "ports": _ports(c),
+                    "hostNetwork": bool(pod.spec.get("hostNetwork")),
+                    "argv": c.argv,
+                    "env": {name: var.display for name, var in c.env.items()},
+                })
+    return docs

@@ -1,0 +1,28 @@
+"""Machine output, stable across releases (docs/output.md):
+
+{"version": "...", "findings": [{"rule", "severity", "message", "fix", "object", "path", "file",
+ "line", "overlay"}], "summary": {"errors", "warnings", "infos", "suppressed", "overlays", "inputs"}}
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..findings import Severity
+
+
+def summary(result) -> dict:
+    return {
+        "errors": result.count(Severity.ERROR),
+        "warnings": result.count(Severity.WARNING),
+        "infos": result.count(Severity.INFO),
+        "suppressed": result.suppressed,
+        "overlays": len(result.renders),
+        "inputs": result.inputs,
+    }
+
+
+def report(result, stream) -> None:
+    data = {"version": result.version, "findings": [f.to_dict() for f in result.findings], "summary": summary(result)}
+    json.dump(data, stream, indent=2)
+    stream.write("\n")

@@ -1,0 +1,63 @@
+"""SARIF 2.1.0 for code-scanning UIs: one run, rules from the registry, results with locations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..findings import Severity
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+RULES_DOC = "https://github.com/sglang-pd/pdcheck/blob/main/docs/rules.md"
+
+
+def _uri(file: str) -> str:
+    return Path(file).as_posix()
+
+
+def report(result, stream) -> None:
+    rules = sorted({r.id: r for r in result.rules}.values(), key=lambda r: r.id)
+    index = {r.id: i for i, r in enumerate(rules)}
+    results = []
+    for f in result.findings:
+        item = {
+            "ruleId": f.rule,
+            "level": _LEVEL[f.severity],
+            "message": {"text": f.message + (f" Fix: {f.fix}" if f.fix else "")},
+            "locations": [{
+                "logicalLocations": [{"fullyQualifiedName": f"{f.object}:{f.path_text}" if f.path_text else f.object or f.overlay or "", "kind": "resource"}],
+            }],
+            "properties": {"overlay": f.overlay, "object": f.object, "path": f.path_text},
+        }
+        if f.rule in index:
+            item["ruleIndex"] = index[f.rule]
+        if f.file:
+            physical = {"artifactLocation": {"uri": _uri(f.file)}}
+            if f.line:
+                physical["region"] = {"startLine": f.line}
+            item["locations"][0]["physicalLocation"] = physical
+        results.append(item)
+    log = {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "pdcheck",
+                "version": result.version,
+                "informationUri": RULES_DOC,
+                "rules": [{
+                    "id": r.id,
+                    "name": r.id,
+                    "shortDescription": {"text": r.summary},
+                    "fullDescription": {"text": " ".join(r.doc.split())},
+                    "helpUri": f"{RULES_DOC}#{r.id}",
+                    "defaultConfiguration": {"level": _LEVEL[r.severity]},
+                    "properties": {"category": r.category},
+                } for r in rules],
+            }},
+            "results": results,
+        }],
+    }
+    json.dump(log, stream, indent=2)
+    stream.write("\n")

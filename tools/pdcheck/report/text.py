@@ -1,0 +1,42 @@
+"""Human output: findings grouped per overlay, one block each, and a summary line."""
+
+from __future__ import annotations
+
+from ..findings import Severity
+
+_COLORS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[36m"}
+_DIM, _BOLD, _RESET = "\033[2m", "\033[1m", "\033[0m"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def report(result, stream, color: bool) -> None:
+    def paint(text, code):
+        return f"{code}{text}{_RESET}" if color else text
+
+    by_overlay: dict[str, list] = {}
+    for f in result.findings:
+        by_overlay.setdefault(f.overlay or "", []).append(f)
+    for overlay, findings in by_overlay.items():
+        stream.write(paint(overlay or "<input>", _BOLD) + "\n")
+        for f in findings:
+            where = f"{f.file}:{f.line}" if f.file and f.line else (f.file or "")
+            head = f"  {paint(f.severity.value, _COLORS[f.severity])} [{f.rule}] {f.object}"
+            if f.path_text:
+                head += f" {paint(f.path_text, _DIM)}"
+            stream.write(head + "\n")
+            if where:
+                stream.write(f"    {paint(where, _DIM)}\n")
+            stream.write(f"    {f.message}\n")
+            if f.fix:
+                stream.write(f"    fix: {f.fix}\n")
+    errors, warnings = result.count(Severity.ERROR), result.count(Severity.WARNING)
+    line = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {_plural(len(result.renders), 'overlay')}"
+    infos = result.count(Severity.INFO)
+    if infos:
+        line += f" ({_plural(infos, 'note')})"
+    if result.suppressed:
+        line += f", {result.suppressed} suppressed"
+    stream.write(line + "\n")

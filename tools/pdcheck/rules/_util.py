@@ -1,0 +1,84 @@
+"""Small helpers shared by rules: finding engines, flags and their field paths, GPU counts."""
+
+from __future__ import annotations
+
+from ..model import ContainerRun, Model, PodRun, Workload
+
+GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
+
+
+def engine_containers(model: Model):
+    """(workload, pod, container) for every SGLang engine container, one per distinct template.
+
+    Ranks built from the same template differ only in LWS-injected values, so a template-level
+    problem is reported once (at the leader) rather than once per rank.
+    """
+    for wl in model.workloads:
+        seen = set()
+        for pod in wl.pods:
+            engine = pod.engine
+            if engine is None or pod.template_path in seen:
+                continue
+            seen.add(pod.template_path)
+            yield wl, pod, engine
+
+
+def all_containers(model: Model):
+    """(workload, pod, container) for every container of every distinct template."""
+    for wl in model.workloads:
+        seen = set()
+        for pod in wl.pods:
+            if pod.template_path in seen:
+                continue
+            seen.add(pod.template_path)
+            for c in pod.init_containers + pod.containers:
+                yield wl, pod, c
+
+
+def flag_value(c: ContainerRun, dest: str, default=None):
+    if c.parsed is None:
+        return default
+    try:
+        return c.parsed.value(dest, default)
+    except (TypeError, ValueError):
+        return default
+
+
+def flag_path(c: ContainerRun, dest: str) -> tuple:
+    """Field path of the last occurrence of a flag, else of the container's args/command."""
+    if c.parsed is not None:
+        occurrences = c.parsed.raw(dest)
+        if occurrences:
+            return c.flag_path(occurrences[-1].index)
+    return c.path + (("args",) if c.spec.get("args") else ("command",))
+
+
+def gpu_count(c: ContainerRun) -> int | None:
+    resources = c.spec.get("resources") if isinstance(c.spec.get("resources"), dict) else {}
+    for section in ("limits", "requests"):
+        values = resources.get(section) if isinstance(resources.get(section), dict) else {}
+        for name in GPU_RESOURCES:
+            if name in values:
+                try:
+                    return int(str(values[name]))
+                except ValueError:
+                    return None
+    return None
+
+
+def gpu_path(c: ContainerRun) -> tuple:
+    resources = c.spec.get("resources") if isinstance(c.spec.get("resources"), dict) else {}
+    section = "limits" if "limits" in resources else "requests"
+    for name in GPU_RESOURCES:
+        if name in (resources.get(section) or {}):
+            return c.path + ("resources", section, name)
+    return c.path + ("resources",)
+
+
+def describe_pod(pod: PodRun) -> str:
+    wl: Workload = pod.workload
+    if not wl.is_lws:
+        return f"{wl.kind} {wl.name}"
+    if pod.rank == 0:
+        return f"leader of {wl.name}" + ("" if wl.leader_template_path else " (worker template)")
+    return f"workers of {wl.name}"

@@ -1,0 +1,34 @@
+"""What a rule is: metadata (kube-linter style, docs are generated from it) and a check function."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Iterable
+
+from ..findings import Severity
+from ..objects import K8sObject
+
+if TYPE_CHECKING:
+    from ..checker import Context
+    from ..model import Model
+
+
+@dataclass
+class Problem:
+    """One thing a rule found; the engine turns it into a Finding (rule id, severity, location)."""
+
+    obj: K8sObject | None
+    path: tuple
+    message: str  # what is wrong, one sentence
+    fix: str  # what to do, one sentence
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str  # kebab-case
+    category: str
+    severity: Severity
+    summary: str
+    doc: str  # why it matters, in Markdown
+    links: tuple[str, ...]  # the source or issue that proves it
+    check: Callable[["Model", "Context"], Iterable[Problem]] = field(repr=False)
