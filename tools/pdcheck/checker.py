@@ -8,6 +8,7 @@ from pathlib import Path
 from . import __version__
 from .config import Config, find_config, load_config
 from .discover import resolve_inputs
+from .errors import InputError
 from .findings import Finding, Severity
 from .model import Model, build_model
 from .objects import Render
@@ -29,6 +30,7 @@ class Options:
     kustomize: str | None = None
     config_path: str | None = None
     jobs: int | None = None
+    inputs: list | None = None  # already resolved (the CLI resolves first to say what it found)
 
 
 @dataclass
@@ -89,7 +91,12 @@ def make_context(options: Options) -> Context:
     versions = options.k8s_versions or config.k8s_versions
     crds = [Path(c) for c in options.crds] + list(config.crds)
     ctx = Context(config, versions, crds)
-    ctx.schema  # fail early (exit 2) on a bad --k8s-version or unreadable CRD
+    from .schema import SchemaSetupError
+
+    try:
+        ctx.schema  # fail early (exit 2) on a bad --k8s-version or unreadable CRD
+    except SchemaSetupError as exc:
+        raise InputError(None, str(exc)) from None
     return ctx
 
 
@@ -136,7 +143,7 @@ def build_models(options: Options) -> tuple[list[Model], Context]:
 
 def run(options: Options) -> RunResult:
     ctx = make_context(options)
-    inputs = resolve_inputs(options.paths)
+    inputs = options.inputs if options.inputs is not None else resolve_inputs(options.paths)
     renders = render_all(inputs, options.kustomize, options.jobs)
     rules = enabled_rules(ctx.config)
     findings, suppressed = [], 0

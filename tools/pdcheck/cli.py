@@ -87,16 +87,19 @@ def validate(
     Exit codes: 0 clean (warnings allowed), 1 error findings (or warnings with --strict), 2 usage or input errors.
     """
     from .checker import run
+    from .discover import resolve_inputs
     from .findings import Severity
     from .report import REPORTERS
 
+    options = _options(paths, k8s_version, crd, sglang_version, router_version, kustomize, config, jobs)
     try:
-        result = run(_options(paths, k8s_version, crd, sglang_version, router_version, kustomize, config, jobs))
+        options.inputs = resolve_inputs(options.paths)
+        if output_format == OutputFormat.text and not quiet:
+            names = ", ".join(i.display for i in options.inputs)
+            typer.echo(f"pdcheck: checking {len(options.inputs)} input(s): {names}", err=True)
+        result = run(options)
     except InputError as err:
         _fail(err)
-    if output_format == OutputFormat.text and not quiet:
-        names = ", ".join(result.inputs)
-        typer.echo(f"pdcheck: checking {len(result.inputs)} input(s): {names}", err=True)
     use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
     REPORTERS[output_format.value](result, sys.stdout, use_color)
     errors = result.count(Severity.ERROR)

@@ -187,7 +187,10 @@ class Workload:
         if leader is None:
             return None
         if leader.engine and leader.engine.parsed is not None:
-            mode = leader.engine.parsed.value("disaggregation_mode", None)
+            try:
+                mode = leader.engine.parsed.flag_value("--disaggregation-mode", None)
+            except KeyError:  # a version without PD disaggregation
+                mode = None
             return str(mode) if mode is not None else "null"
         if leader.router:
             return "router"

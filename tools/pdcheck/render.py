@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import signal
 import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,14 @@ from .objects import ORIGIN_ANNOTATION, K8sObject, Origin, Render
 from .yamlio import decode, load_documents, read_text
 
 KUSTOMIZE_ENV = "PDCHECK_KUSTOMIZE"
-RENDER_TIMEOUT_S = 120
+RENDER_TIMEOUT_S = 120  # a render takes ~0.2 s; anything near this is a hung plugin or filesystem
+
+
+def _render_timeout() -> float:
+    try:
+        return float(os.environ.get("PDCHECK_RENDER_TIMEOUT", RENDER_TIMEOUT_S))
+    except ValueError:
+        return RENDER_TIMEOUT_S
 
 
 def kustomize_command(override: str | None) -> list[str]:
@@ -52,18 +60,36 @@ def run_kustomize(command: list[str], overlay: Path, display: str) -> tuple[str,
             f"resources:\n- {rel}\nbuildMetadata:\n- originAnnotations\n", encoding="utf-8"
         )
         try:
-            proc = subprocess.run(
-                command + [wrapper], capture_output=True, timeout=RENDER_TIMEOUT_S, stdin=subprocess.DEVNULL
+            # Own process group, so a timeout also stops whatever kustomize started (exec plugins).
+            proc = subprocess.Popen(
+                command + [wrapper], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL, start_new_session=True,
             )
         except FileNotFoundError:
             raise InputError(command[0], "kustomize/kubectl binary not found") from None
         except PermissionError:
             raise InputError(command[0], "kustomize/kubectl binary is not executable") from None
+        except OSError as exc:
+            raise InputError(command[0], f"cannot run: {exc.strerror or exc}") from None
+        try:
+            stdout, stderr = proc.communicate(timeout=_render_timeout())
         except subprocess.TimeoutExpired:
-            raise InputError(display, f"kustomize did not finish within {RENDER_TIMEOUT_S} s") from None
+            _kill_group(proc)
+            raise InputError(display, f"kustomize did not finish within {_render_timeout():g} s") from None
         if proc.returncode != 0:
-            raise InputError(display, "kustomize build failed: " + _kustomize_error(proc.stderr, wrapper, overlay))
-        return decode(proc.stdout, display), Path(wrapper)
+            raise InputError(display, "kustomize build failed: " + _kustomize_error(stderr, wrapper, overlay))
+        return decode(stdout, display), Path(wrapper)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 _WRAPPER_LAYER = re.compile(
@@ -134,9 +160,13 @@ def render_input(item: Input, command: list[str] | None) -> Render:
     if item.kind == "kustomize":
         text, wrapper = run_kustomize(command, item.path, item.display)
         objects, non_objects = objects_from_stream(text, item.display, wrapper)
+        if not objects and not non_objects:
+            raise InputError(item.display, "renders no Kubernetes objects")
         return Render(item.display, "kustomize", objects, non_objects)
     text = read_text("-" if item.kind == "stdin" else item.path)
     objects, non_objects = objects_from_stream(text, item.display, None)
+    if not objects and not non_objects:
+        raise InputError(item.display, "contains no Kubernetes objects")
     return Render(item.display, item.kind, objects, non_objects)
 
 

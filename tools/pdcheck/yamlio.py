@@ -161,7 +161,7 @@ def load_documents(text: str, name: str) -> list[Document]:
             start = node.start_mark.line + 1 if node is not None else 1
             loader.duplicates = []
             data = loader.construct_document(node) if node is not None else None
-            docs.append(Document(data, index, start, loader.duplicates))
+            docs.append(Document(data, index, start, sorted(loader.duplicates, key=lambda d: d.line)))
             index += 1
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

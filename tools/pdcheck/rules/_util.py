@@ -35,19 +35,37 @@ def all_containers(model: Model):
                 yield wl, pod, c
 
 
-def flag_value(c: ContainerRun, dest: str, default=None):
+def flag_value(c: ContainerRun, flag: str, default=None):
+    """The value SGLang/the router will use for `flag` (an option string such as '--tp-size').
+
+    Rules ask by option string, not argparse dest: dests drift between releases (0.5.6 stores
+    --tp-size as `tensor_parallel_size`, 0.5.23 as `tp_size`). Returns `default` when the flag is
+    absent, unknown to this version, or its value cannot be converted (other rules report those).
+    """
     if c.parsed is None:
         return default
     try:
-        return c.parsed.value(dest, default)
-    except (TypeError, ValueError):
+        return c.parsed.flag_value(flag, default)
+    except (KeyError, TypeError, ValueError):
         return default
 
 
-def flag_path(c: ContainerRun, dest: str) -> tuple:
+def has_flag(c: ContainerRun, flag: str) -> bool:
+    if c.parsed is None:
+        return False
+    try:
+        return c.parsed.has_flag(flag)
+    except KeyError:
+        return False
+
+
+def flag_path(c: ContainerRun, flag: str) -> tuple:
     """Field path of the last occurrence of a flag, else of the container's args/command."""
     if c.parsed is not None:
-        occurrences = c.parsed.raw(dest)
+        try:
+            occurrences = c.parsed.raw(c.parsed.dest_of(flag))
+        except KeyError:
+            occurrences = []
         if occurrences:
             return c.flag_path(occurrences[-1].index)
     return c.path + (("args",) if c.spec.get("args") else ("command",))

@@ -6,14 +6,14 @@ from .base import Problem, Rule
 def check(model, ctx):
     for wl, pod, c in engine_containers(model):
         gpus = gpu_count(c)
-        tp = flag_value(c, "tp_size", 1)
-        pp = flag_value(c, "pp_size", 1)
-        nnodes = flag_value(c, "nnodes", 1)
+        tp = flag_value(c, "--tp-size", 1)
+        pp = flag_value(c, "--pp-size", 1)
+        nnodes = flag_value(c, "--nnodes", 1)
         if not all(isinstance(v, int) and v > 0 for v in (tp, pp, nnodes)) or gpus is None or gpus <= 0:
             continue
         if tp * pp != nnodes * gpus:
             pp_text = f" x pp {pp}" if pp != 1 else ""
-            yield Problem(wl.obj, flag_path(c, "tp_size"),
+            yield Problem(wl.obj, flag_path(c, "--tp-size"),
                           f"{describe_pod(pod)}: tp {tp}{pp_text} = {tp * pp} GPUs, but nnodes {nnodes} x {gpus} GPUs per pod = {nnodes * gpus}",
                           f"make --tp-size x --pp-size equal --nnodes x the nvidia.com/gpu limit (e.g. --tp-size {nnodes * gpus // pp if (nnodes * gpus) % pp == 0 else nnodes * gpus})")
 
