@@ -6,6 +6,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 sys.path.insert(0, str(REPO / "tools"))  # tests run from a checkout, installed or not
+sys.path.insert(0, str(REPO / "tests"))  # shared helpers: ruletest, router_harness
 
 
 @pytest.fixture

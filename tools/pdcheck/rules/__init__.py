@@ -1,7 +1,8 @@
-"""The rule registry. Every rule is one module below this package that defines RULE.
+"""The rule registry: one package per category, one module per rule, each defining RULE.
 
-The list is explicit (no import-time scanning) so the order of `pdcheck rules` and docs/rules.md
-is stable and a missing module fails loudly.
+Every category package lists its modules in MODULES; the order here and there is the order of
+`pdcheck rules` and docs/rules.md. Explicit lists (no import-time scanning) keep that order stable
+and make a missing module fail loudly.
 """
 
 from __future__ import annotations
@@ -10,17 +11,7 @@ from importlib import import_module
 
 from .base import Problem, Rule
 
-RULE_MODULES = (
-    # input and schema
-    "schema_invalid",
-    "schema_unknown_kind",
-    "yaml_duplicate_key",
-    # env and expansion
-    "unresolved_variable",
-    "shell_style_variable",
-    # parallelism
-    "tp_gpu_mismatch",
-)
+CATEGORIES = ("schema", "env", "parallelism", "pairing", "network", "router", "rdma", "pods", "flags", "security")
 
 _rules: list[Rule] | None = None
 
@@ -28,9 +19,14 @@ _rules: list[Rule] | None = None
 def all_rules() -> list[Rule]:
     global _rules
     if _rules is None:
-        _rules = [import_module(f"{__name__}.{name}").RULE for name in RULE_MODULES]
-        ids = [r.id for r in _rules]
-        assert len(ids) == len(set(ids)), "duplicate rule id"
+        rules = []
+        for category in CATEGORIES:
+            package = import_module(f"{__name__}.{category}")
+            rules += [import_module(f"{__name__}.{category}.{name}").RULE for name in package.MODULES]
+        ids = [r.id for r in rules]
+        duplicates = {i for i in ids if ids.count(i) > 1}
+        assert not duplicates, f"duplicate rule ids: {duplicates}"
+        _rules = rules
     return _rules
 
 

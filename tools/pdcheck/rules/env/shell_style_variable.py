@@ -1,8 +1,8 @@
 import re
 
-from ..findings import Severity
-from ._util import all_containers
-from .base import Problem, Rule
+from ...findings import Severity
+from .._util import all_containers
+from ..base import Problem, Rule
 
 # $NAME or ${NAME} not preceded by another $ ($$ is kubelet's escape for a literal $).
 SHELL_VAR = re.compile(r"(?<!\$)\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)")

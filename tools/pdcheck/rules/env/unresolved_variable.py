@@ -1,6 +1,6 @@
-from ..findings import Severity
-from ._util import all_containers
-from .base import Problem, Rule
+from ...findings import Severity
+from .._util import all_containers
+from ..base import Problem, Rule
 
 
 def check(model, ctx):

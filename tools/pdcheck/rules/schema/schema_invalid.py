@@ -1,5 +1,5 @@
-from ..findings import Severity
-from .base import Problem, Rule
+from ...findings import Severity
+from ..base import Problem, Rule
 
 
 def check(model, ctx):

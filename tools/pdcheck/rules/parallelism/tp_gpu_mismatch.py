@@ -1,6 +1,6 @@
-from ..findings import Severity
-from ._util import describe_pod, engine_containers, flag_path, flag_value, gpu_count
-from .base import Problem, Rule
+from ...findings import Severity
+from .._util import describe_pod, engine_containers, flag_path, flag_value, gpu_count
+from ..base import Problem, Rule
 
 
 def check(model, ctx):

@@ -1,0 +1,3 @@
+"""Flag rules: every SGLang and router flag exists in the pinned version with a valid value."""
+
+MODULES = ()

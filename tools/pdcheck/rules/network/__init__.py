@@ -1,0 +1,3 @@
+"""Bootstrap and network rules: bind addresses, Services, hostNetwork ports."""
+
+MODULES = ()

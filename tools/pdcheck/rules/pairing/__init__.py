@@ -1,0 +1,3 @@
+"""Prefill/decode pairing rules: what both roles must agree on."""
+
+MODULES = ()

@@ -1,0 +1,3 @@
+"""Pod and LeaderWorkerSet rules: /dev/shm, probes, startup, restart and rollout policy."""
+
+MODULES = ()

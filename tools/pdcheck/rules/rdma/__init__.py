@@ -1,0 +1,3 @@
+"""RDMA rules: device names, GID index, device access."""
+
+MODULES = ()

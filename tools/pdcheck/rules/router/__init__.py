@@ -1,0 +1,3 @@
+"""Router rules: static URLs, service discovery, timeouts."""
+
+MODULES = ()

@@ -1,0 +1,3 @@
+"""Security and reliability rules."""
+
+MODULES = ()
