@@ -92,7 +92,7 @@ class ContainerRun:
     opaque_env: list[str]  # env sources whose keys are unknown here (Secrets, ConfigMaps not in the render)
     program: str | None = None  # 'sglang' | 'sglang-router' | None
     flags: list[str] = field(default_factory=list)  # argv after the launcher (python -m ...)
-    flags_offset: int = 0  # argv index of flags[0]
+    flags_offset: int | None = 0  # argv index of flags[0]; None when the flags sit inside `sh -c "..."`
     parsed: object = None  # argv.ParsedArgv for known programs
     catalog_note: str | None = None  # why a catalog was chosen (e.g. the image pins no version)
 
@@ -103,6 +103,8 @@ class ContainerRun:
         return self.path + ("args", i - self.command_len)
 
     def flag_path(self, flag_index: int) -> tuple:
+        if self.flags_offset is None:  # inside a shell script: point at the script
+            return self.argv_path(min(2, len(self.argv) - 1))
         return self.argv_path(self.flags_offset + flag_index)
 
     def env_value(self, name: str) -> str | None:
@@ -424,7 +426,8 @@ def _parse_program(run: ContainerRun, chooser) -> None:
         return
     run.program = program
     run.flags = flags
-    run.flags_offset = len(run.argv) - len(flags)
+    tail = len(run.argv) - len(flags)
+    run.flags_offset = tail if run.argv[tail:] == flags else None
     catalog, note = chooser.choose(program, run.image)
     run.catalog_note = note
     run.parsed = parse_argv(flags, catalog)
