@@ -1,3 +1,10 @@
 """RDMA rules: device names, GID index, device access."""
 
-MODULES = ()
+MODULES = (
+    "rdma_device_excluded",
+    "rdma_device_sets_differ",
+    "roce_gid_index_missing",
+    "rdma_devices_missing",
+    "rdma_memlock",
+    "deepep_ibgda_unprivileged",
+)

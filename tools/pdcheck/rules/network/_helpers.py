@@ -1,0 +1,249 @@
+"""Ports an SGLang/router pod binds, and whether two hostNetwork pods can land on one node.
+
+Port use follows SGLang 0.5.6.post2 (python/sglang/srt/server_args.py PortArgs.init_new,
+managers/data_parallel_controller.py, entrypoints/engine.py, managers/disagg_service.py):
+- `--port`: the HTTP server on node 0; ranks >= 1 run a dummy health server on the same port;
+- prefill node 0: the bootstrap server on `--disaggregation-bootstrap-port`;
+- with `--dist-init-addr host:P`, node 0 hosts the torch.distributed TCP store on P; with DP
+  attention node 0 also binds P+1..P+5 (tokenizer, detokenizer, rpc, metrics, scheduler input)
+  and, with nnodes > 1, P+13 (DP_ATTENTION_HANDSHAKE_PORT_DELTA, not in 0.4.10);
+- without `--dist-init-addr`: the NCCL/torch store port is `--nccl-port`, else a free port picked
+  at random in `--port`+100..`--port`+1000; single-node DP attention uses `--port`+234..+238.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from ...catalog import version_key
+from ...model import PodRun, Workload, as_int, dig
+from .._util import flag_value, gpu_count
+
+GPUS_PER_NODE_ANNOTATION = "pdcheck.io/gpus-per-node"
+DEFAULT_GPUS_PER_NODE = 8
+HOSTNAME_KEY = "kubernetes.io/hostname"
+
+
+def known(value) -> bool:
+    """False for values only known at run time (<placeholders>, unexpanded $(VAR))."""
+    return value is not None and "<" not in str(value) and "$(" not in str(value)
+
+
+def effective(c, flag):
+    """The value SGLang will use for flag (the catalog default when absent); None when unknown."""
+    if c.parsed is None:
+        return None
+    try:
+        value = c.parsed.flag_value(flag)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return value if known(value) else None
+
+
+def split_addr(addr: str) -> tuple[str, int | None]:
+    """'host:port' / '[v6]:port' -> (host, port)."""
+    addr = str(addr).strip()
+    if addr.startswith("["):
+        host, _, rest = addr[1:].partition("]")
+        return host, as_int(rest[1:]) if rest.startswith(":") else None
+    host, sep, port = addr.rpartition(":")
+    if not sep:
+        return addr, None
+    return host, as_int(port)
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip().strip("[]").lower()
+    if host in ("localhost", "ip6-localhost", "ip6-loopback"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def dp_attention(c) -> bool:
+    if flag_value(c, "--enable-dp-attention", False) is True:
+        return True
+    size = flag_value(c, "--attn-dp-size", 1)  # 0.5.23
+    return isinstance(size, int) and size > 1
+
+
+def node_rank(pod: PodRun, c) -> int:
+    rank = flag_value(c, "--node-rank", None)
+    return rank if isinstance(rank, int) else pod.rank
+
+
+@dataclass(frozen=True)
+class PortUse:
+    port: int
+    what: str  # e.g. "--port (HTTP server)"
+    flag: str  # the flag it comes from, for the field path
+    derived: bool = False  # picked by SGLang from another port, not written by the user
+
+
+def pod_ports(pod: PodRun) -> tuple[list[PortUse], list[tuple[int, int, PortUse]]]:
+    """(exact ports, random ranges (lo, hi, use)) the pod's SGLang engine or router binds."""
+    exact: list[PortUse] = []
+    ranges: list[tuple[int, int, PortUse]] = []
+    for c in pod.containers:
+        if c.program == "sglang-router":
+            port = effective(c, "--port")
+            if isinstance(port, int):
+                exact.append(PortUse(port, "router --port", "--port"))
+            if flag_value(c, "--prometheus-port", None) is not None:
+                prom = effective(c, "--prometheus-port")
+                if isinstance(prom, int):
+                    exact.append(PortUse(prom, "router --prometheus-port", "--prometheus-port"))
+        if c.program != "sglang" or c.parsed is None:
+            continue
+        version = c.parsed.catalog.version
+        rank = node_rank(pod, c)
+        nnodes = effective(c, "--nnodes")
+        nnodes = nnodes if isinstance(nnodes, int) else 1
+        port = effective(c, "--port")
+        if isinstance(port, int):
+            exact.append(PortUse(port, "--port (HTTP server)", "--port"))
+        if pod.workload.role == "prefill" and rank == 0:
+            boot = effective(c, "--disaggregation-bootstrap-port")
+            if isinstance(boot, int):
+                exact.append(PortUse(boot, "--disaggregation-bootstrap-port (bootstrap server)",
+                                     "--disaggregation-bootstrap-port"))
+        addr = flag_value(c, "--dist-init-addr", None)
+        if addr is not None:
+            if not known(addr):
+                continue
+            _, p = split_addr(addr)
+            if p is None or rank != 0:
+                continue
+            flag = "--dist-init-addr"
+            exact.append(PortUse(p, f"--dist-init-addr port {p} (torch.distributed store)", flag))
+            if dp_attention(c):
+                for k in range(1, 6):
+                    exact.append(PortUse(p + k, f"--dist-init-addr port + {k} (DP-attention ZMQ port)", flag))
+                if nnodes > 1 and version_key(version) >= version_key("0.5.6.post2"):
+                    exact.append(PortUse(p + 13, "--dist-init-addr port + 13 (DP-attention port handshake)", flag))
+            continue
+        nccl = flag_value(c, "--nccl-port", None)
+        if isinstance(nccl, int):
+            exact.append(PortUse(nccl, "--nccl-port (torch.distributed store)", "--nccl-port"))
+        elif isinstance(port, int):
+            ranges.append((port + 100, port + 1000,
+                           PortUse(port + 100, f"the NCCL port SGLang picks at random in {port + 100}..{port + 1000} (--port + 100..1000)", "--port")))
+        if dp_attention(c) and isinstance(port, int) and nnodes == 1:
+            for k in range(1, 6):
+                exact.append(PortUse(port + 233 + k, f"--port + {233 + k} (DP-attention ZMQ port)", "--port", True))
+    return exact, ranges
+
+
+def declared_ports(pod: PodRun) -> set[int]:
+    """containerPort/hostPort of every container; with hostNetwork the API sets hostPort = containerPort."""
+    out = set()
+    for c in pod.containers:
+        for p in c.spec.get("ports") or []:
+            if isinstance(p, dict):
+                for key in ("hostPort", "containerPort"):
+                    value = as_int(p.get(key))
+                    if value:
+                        out.add(value)
+    return out
+
+
+def host_network(pod: PodRun) -> bool:
+    return pod.spec.get("hostNetwork") is True
+
+
+def pod_gpus(pod: PodRun) -> int:
+    return sum(gpu_count(c) or 0 for c in pod.containers)
+
+
+def gpus_per_node(pod: PodRun) -> int:
+    for source in (pod.annotations, dig(pod.workload.obj.doc, "metadata", "annotations", default={}) or {}):
+        value = as_int(source.get(GPUS_PER_NODE_ANNOTATION)) if isinstance(source, dict) else None
+        if value and value > 0:
+            return value
+    return DEFAULT_GPUS_PER_NODE
+
+
+def _selector_matches(selector, labels: dict) -> bool:
+    if not isinstance(selector, dict):
+        return False
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if str(labels.get(key)) != str(value):
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        if not isinstance(expr, dict):
+            return False
+        key, op, values = expr.get("key"), expr.get("operator"), [str(v) for v in expr.get("values") or []]
+        has = key in labels
+        if op == "In" and not (has and str(labels[key]) in values):
+            return False
+        if op == "NotIn" and has and str(labels[key]) in values:
+            return False
+        if op == "Exists" and not has:
+            return False
+        if op == "DoesNotExist" and has:
+            return False
+    return True
+
+
+def _anti_affinity_excludes(pod: PodRun, other: PodRun) -> bool:
+    terms = dig(pod.spec, "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution", default=[])
+    for term in terms if isinstance(terms, list) else []:
+        if isinstance(term, dict) and term.get("topologyKey") == HOSTNAME_KEY and _selector_matches(term.get("labelSelector"), other.labels):
+            return True
+    return False
+
+
+def _node_selectors_conflict(a: PodRun, b: PodRun) -> bool:
+    sa, sb = a.spec.get("nodeSelector") or {}, b.spec.get("nodeSelector") or {}
+    return isinstance(sa, dict) and isinstance(sb, dict) and any(k in sb and str(sb[k]) != str(v) for k, v in sa.items())
+
+
+def can_share_node(a: PodRun, b: PodRun) -> tuple[bool, str]:
+    """Whether the scheduler may put both pods on one node, and the assumption behind the answer."""
+    per_node = min(gpus_per_node(a), gpus_per_node(b))
+    ga, gb = pod_gpus(a), pod_gpus(b)
+    if ga + gb > per_node:
+        return False, ""
+    if _anti_affinity_excludes(a, b) or _anti_affinity_excludes(b, a):
+        return False, ""
+    if _node_selectors_conflict(a, b):
+        return False, ""
+    if declared_ports(a) & declared_ports(b):
+        return False, ""  # the NodePorts filter keeps pods with a common hostPort apart
+    return True, (f"{ga} + {gb} GPUs fit one node of {per_node} ({GPUS_PER_NODE_ANNOTATION}, default "
+                  f"{DEFAULT_GPUS_PER_NODE}) and no required podAntiAffinity or common hostPort keeps them apart")
+
+
+def copies(wl: Workload) -> int:
+    return max(wl.replicas or 1, 1)
+
+
+def _describe(pod: PodRun) -> str:
+    from .._util import describe_pod
+
+    return describe_pod(pod)
+
+
+def colocatable_pairs(model):
+    """(a, b, assumption) for hostNetwork pods running SGLang or the router that may share a node.
+
+    Covers distinct modelled pods and a pod with its own copy in another LWS group / replica.
+    """
+    pods = [p for wl in model.workloads for p in wl.pods
+            if host_network(p) and (p.engine is not None or p.router is not None)]
+    for i, a in enumerate(pods):
+        for b in pods[i:]:
+            if a is b and copies(a.workload) < 2:
+                continue
+            ok, why = can_share_node(a, b)
+            if ok:
+                yield a, b, why
+
+
+def pair_text(a: PodRun, b: PodRun) -> str:
+    if a is b:
+        return f"two copies of {_describe(a)} (replicas {a.workload.replicas})"
+    return f"{_describe(a)} and {_describe(b)}"

@@ -1,0 +1,40 @@
+from ...findings import Severity
+from .._util import describe_pod, engine_containers
+from ..base import Problem, Rule
+from ._helpers import compare_lists, device_lists
+
+SEVERITY = "error"
+
+
+def check(model, ctx):
+    for wl, pod, c in engine_containers(model):
+        grouped = {}
+        for level, a, b, text in compare_lists(device_lists(c)):
+            if level == SEVERITY:
+                grouped.setdefault(id(b), (b, []))[1].append(text)
+        for b, texts in grouped.values():
+            yield Problem(wl.obj, b.path, f"{describe_pod(pod)}: {'; '.join(texts)}",
+                          "name the same RDMA devices in --disaggregation-ib-device, NCCL_IB_HCA and NVSHMEM_HCA_LIST (derive them from one value, e.g. a ConfigMap key)")
+
+
+RULE = Rule(
+    id="rdma-device-excluded",
+    category="rdma",
+    severity=Severity.ERROR,
+    summary="An RDMA device used by one library is excluded by, or unknown to, another",
+    doc="""Mooncake (KV transfer, `--disaggregation-ib-device`), NCCL (`NCCL_IB_HCA`) and NVSHMEM
+(DeepEP, `NVSHMEM_HCA_LIST`/`NVSHMEM_HCA_PE_MAPPING` with `NVSHMEM_ENABLE_NIC_PE_MAPPING=1`) pick
+their NICs independently. When one list excludes a device another uses (`NCCL_IB_HCA=^=...`
+copied from another node type), or two lists share no device at all, one of them names NICs that are
+not the fabric rails of this node: traffic goes over the wrong NIC or none (Mooncake "No available
+RNIC", NCCL falling back to sockets, NVSHMEM init failure; sglang#8324, Mooncake#549). NCCL matches
+names as prefixes unless the list starts with `=` (after an optional `^`).""",
+    links=(
+        "https://docs.nvidia.com/deeplearning/nccl/user-guide/docs/env.html#nccl-ib-hca",
+        "https://docs.nvidia.com/nvshmem/api/gen/env.html",
+        "https://github.com/sgl-project/sglang/blob/v0.5.6.post2/python/sglang/srt/disaggregation/mooncake/transfer_engine.py",
+        "https://github.com/sgl-project/sglang/issues/8324",
+        "https://github.com/kvcache-ai/Mooncake/issues/549",
+    ),
+    check=check,
+)
