@@ -1,0 +1,53 @@
+from ...findings import Severity
+from .._util import engine_containers
+from ..base import Problem, Rule
+from ._helpers import aliases, catalog_of, counterpart, definition_site, rewrites_sgl, who
+
+
+def _replacement(name: str, catalog) -> str | None:
+    alias_of = aliases(catalog.version).get(name)
+    if alias_of:
+        return alias_of
+    if name.startswith("SGL_") and rewrites_sgl(catalog.version) and counterpart(name) in catalog.env_vars:
+        return counterpart(name)
+    return None
+
+
+def check(model, ctx):
+    found: dict[tuple, list] = {}
+    for wl, pod, c in engine_containers(model):
+        catalog = catalog_of(c)
+        if catalog is None or not catalog.env_vars:
+            continue
+        for name in c.env:
+            new = _replacement(name, catalog)
+            if new is None:
+                continue
+            obj, path = definition_site(model, wl, c, name)
+            entry = found.setdefault((id(obj), path, catalog.version), [obj, path, name, new, catalog, []])
+            entry[5].append(who(wl, pod, c))
+    for obj, path, name, new, catalog, users in found.values():
+        yield Problem(obj, path,
+                      f"{name} is a deprecated name in SGLang {catalog.version} ({', '.join(users)}): it only works through a start-up rewrite to {new}, which logs a deprecation warning",
+                      f"rename it to {new}")
+
+
+RULE = Rule(
+    id="deprecated-sgl-env",
+    category="env",
+    severity=Severity.WARNING,
+    summary="Deprecated SGL_* (or aliased SGLANG_*) variable name where the version reads the new name",
+    doc="""From 0.5.6.post2 on, `sglang/srt/environ.py` copies every `SGL_X` variable to `SGLANG_X` at
+import and warns that the `SGL_` name is deprecated (`_convert_SGL_to_SGLANG`, later
+`_handle_deprecated_envs`); 0.5.23 also keeps a few renamed `SGLANG_` names alive through
+`deprecated_name=` aliases, to be removed in a future release. The setting works today, but it
+depends on a shim that is going away, and both spellings in one pod make it unclear which value
+applies. Reported only when the release really reads the new name: 0.5.6.post2 still reads
+`SGL_CHUNKED_PREFIX_CACHE_THRESHOLD` itself (models/deepseek_v2.py) and not the `SGLANG_` one, so
+renaming it there would break it; 0.4.10.post2 has no rewrite at all.""",
+    links=(
+        "https://github.com/sgl-project/sglang/blob/v0.5.6.post2/python/sglang/srt/environ.py",
+        "https://github.com/sgl-project/sglang/pull/14943",
+    ),
+    check=check,
+)

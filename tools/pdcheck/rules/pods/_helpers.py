@@ -1,0 +1,115 @@
+"""Shared by the pod rules: serving ports, probe targets and budgets, the start-up threshold."""
+
+from __future__ import annotations
+
+from ...model import ContainerRun, PodRun, Workload, as_int, dig
+from .._util import flag_value
+
+PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
+HEALTH_PATHS = ("/health", "/health_generate")
+BUDGET_ANNOTATION = "pdcheck.io/startup-budget-seconds"
+# Default start-up budgets (seconds). kserve#5063 settled on 600 s (startupProbe 60 x 10 s) for its
+# single-node vLLM templates; a multi-node engine also waits for every rank to join NCCL/DeepEP,
+# loads a model too big for one node (DeepSeek-R1 FP8: ~690 GB) and captures CUDA graphs and JIT
+# kernels on every rank, so it gets three times that.
+DEFAULT_BUDGET_SINGLE = 600
+DEFAULT_BUDGET_MULTI = 1800
+# Kubernetes probe defaults (core/v1 Probe).
+PROBE_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "failureThreshold": 3}
+
+
+def serving_port(c: ContainerRun) -> int | None:
+    """The HTTP port SGLang serves (/health, the API; a dummy /health server on ranks >= 1)."""
+    if c.parsed is None:
+        return None
+    if not _has(c, "--port"):
+        return 30000
+    port = flag_value(c, "--port", None)
+    return port if isinstance(port, int) else None
+
+
+def _has(c: ContainerRun, flag: str) -> bool:
+    try:
+        return c.parsed.has_flag(flag)
+    except KeyError:
+        return False
+
+
+def served_ports(pod: PodRun, c: ContainerRun) -> set[int] | None:
+    """Every port the engine listens on that a probe may target, or None when not known."""
+    port = serving_port(c)
+    if port is None:
+        return None
+    ports = {port}
+    if pod.is_leader and flag_value(c, "--disaggregation-mode", None) == "prefill":
+        bootstrap = flag_value(c, "--disaggregation-bootstrap-port", 8998)
+        if not isinstance(bootstrap, int):
+            return None
+        ports.add(bootstrap)  # the bootstrap server runs on node 0 of a prefill engine
+    return ports
+
+
+def probe_handler(probe: dict) -> tuple[str | None, dict]:
+    for kind in ("httpGet", "tcpSocket", "grpc", "exec"):
+        if isinstance(probe.get(kind), dict):
+            return kind, probe[kind]
+    return None, {}
+
+
+def probe_port(c: ContainerRun, probe: dict) -> tuple[int | None, str | None]:
+    """(port number, problem) of an httpGet/tcpSocket/grpc probe; (None, None) when not resolvable here."""
+    kind, handler = probe_handler(probe)
+    if kind not in ("httpGet", "tcpSocket", "grpc"):
+        return None, None
+    port = handler.get("port")
+    if isinstance(port, bool):
+        return None, None
+    if isinstance(port, int):
+        return port, None
+    if isinstance(port, str):
+        if port.isdigit():
+            return int(port), None
+        for p in c.spec.get("ports") or []:
+            if isinstance(p, dict) and p.get("name") == port:
+                number = as_int(p.get("containerPort"))
+                return number, None
+        return None, f"names port {port!r}, which container {c.name!r} does not declare in ports"
+    return None, None
+
+
+def probe_budget(probe: dict) -> int | None:
+    values = {}
+    for key, default in PROBE_DEFAULTS.items():
+        value = probe.get(key, default)
+        values[key] = as_int(value)
+        if values[key] is None:
+            return None
+    return values["initialDelaySeconds"] + values["periodSeconds"] * values["failureThreshold"]
+
+
+def budget_text(probe: dict) -> str:
+    d = {k: probe.get(k, v) for k, v in PROBE_DEFAULTS.items()}
+    return f"{d['initialDelaySeconds']} + {d['periodSeconds']} x {d['failureThreshold']} = {probe_budget(probe)} s"
+
+
+def multi_node(wl: Workload, c: ContainerRun) -> bool:
+    nnodes = flag_value(c, "--nnodes", 1)
+    return wl.size > 1 or (isinstance(nnodes, int) and nnodes > 1)
+
+
+def startup_threshold(wl: Workload, pod: PodRun, c: ContainerRun) -> tuple[int | None, str]:
+    """(seconds, where it comes from). None when the annotation is present but unreadable."""
+    for source, where in ((pod.annotations, "pod template"), (dig(wl.obj.doc, "metadata", "annotations", default={}) or {}, wl.kind)):
+        if BUDGET_ANNOTATION in source:
+            value = as_int(source[BUDGET_ANNOTATION])
+            return (value if value is not None and value > 0 else None), f"{BUDGET_ANNOTATION} on the {where}"
+    if multi_node(wl, c):
+        return DEFAULT_BUDGET_MULTI, "the default for multi-node engines"
+    return DEFAULT_BUDGET_SINGLE, "the default for single-node engines"
+
+
+def probes(c: ContainerRun):
+    for kind in PROBES:
+        probe = c.spec.get(kind)
+        if isinstance(probe, dict):
+            yield kind, probe
