@@ -1,0 +1,58 @@
+"""Which prefill and decode engines work together: per PD router the engines it reaches on each
+side; without a PD router, every prefill with every decode engine of the render (same namespace)."""
+
+from __future__ import annotations
+
+from ...model import Model, Workload
+from .._util import flag_path, flag_value
+from ..router._helpers import int_flag, is_pd, known, ns_of, router_engines, same_ns
+
+
+def pd_pairs(model: Model) -> list[tuple[Workload, Workload]]:
+    pairs: list[tuple[Workload, Workload]] = []
+    routers = [(wl, c) for wl, c in model.routers if is_pd(c)]
+    if routers:
+        for wl, c in routers:
+            sides = router_engines(model, wl, c)
+            for p in sides["prefill"]:
+                for d in sides["decode"]:
+                    if p.role == "prefill" and d.role == "decode" and (p, d) not in pairs:
+                        pairs.append((p, d))
+        return pairs
+    prefills, decodes = model.engines_by_role("prefill"), model.engines_by_role("decode")
+    return [(p, d) for p in prefills for d in decodes if same_ns(ns_of(p.obj), ns_of(d.obj))]
+
+
+def leader(wl: Workload):
+    return wl.leader.engine
+
+
+def attn_tp(c) -> int | None:
+    """Attention TP size: tp / (attention DP x attention CP).
+
+    Attention DP is `--attn-dp-size` (0.5.23+) or, with `--enable-dp-attention`, `--dp-size`;
+    0.5.23 rewrites the deprecated spelling the same way (parallel_hook.py)."""
+    tp = int_flag(c, "--tp-size", 1)
+    dp = int_flag(c, "--dp-size", 1)
+    attn_dp = int_flag(c, "--attn-dp-size", 1)
+    cp = int_flag(c, "--attn-cp-size", 1)
+    if None in (tp, dp, attn_dp, cp) or min(tp, dp, attn_dp, cp) < 1:
+        return None
+    if attn_dp == 1 and flag_value(c, "--enable-dp-attention", False):
+        attn_dp = dp
+    if tp % (attn_dp * cp):
+        return None  # check_server_args rejects it; another rule's business
+    return tp // (attn_dp * cp)
+
+
+def compare(model: Model, flag: str, value_of, explain: str, fix):
+    """Yield (decode wl, path, message, fix) for every pair whose values differ (both known)."""
+    from ..base import Problem
+
+    for p, d in pd_pairs(model):
+        pv, dv = value_of(leader(p)), value_of(leader(d))
+        if pv is None or dv is None or not known(pv) or not known(dv) or pv == dv:
+            continue
+        yield Problem(d.obj, flag_path(leader(d), flag),
+                      f"decode {d.name} has {flag} {dv} but prefill {p.name} has {pv}: {explain}",
+                      fix(p, d, pv, dv))

@@ -1,0 +1,86 @@
+from ...findings import Severity
+from ...model import dig
+from ..base import Problem, Rule
+from . import _links as L
+from ._helpers import discovery_namespace, is_pd, known, ns_of, same_ns, uses_discovery
+
+NEEDED = ("list", "watch")  # kube-rs watcher(): an initial list, then watch
+
+
+def _objects(model, kind):
+    return [o for o in model.render.objects if o.kind == kind]
+
+
+def _pod_verbs(role) -> set[str]:
+    verbs = set()
+    for rule in dig(role.doc, "rules", default=[]) or []:
+        if not isinstance(rule, dict):
+            continue
+        groups, resources = rule.get("apiGroups") or [], rule.get("resources") or []
+        if ("" in groups or "*" in groups) and ("pods" in resources or "*" in resources):
+            verbs |= {"list", "watch", "get"} if "*" in (rule.get("verbs") or []) else set(rule.get("verbs") or [])
+    return verbs
+
+
+def _binds(binding, sa, sa_ns) -> bool:
+    for s in binding.doc.get("subjects") or []:
+        if isinstance(s, dict) and s.get("kind") == "ServiceAccount" and s.get("name") == sa and same_ns(s.get("namespace") or ns_of(binding), sa_ns):
+            return True
+    return False
+
+
+def check(model, ctx):
+    for wl, c in model.routers:
+        if not is_pd(c) or not uses_discovery(c):
+            continue
+        spec, spath = wl.leader.spec, wl.leader.spec_path
+        sa = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+        ns = ns_of(wl.obj)
+        watch_ns = discovery_namespace(wl, c)
+        if watch_ns is not None and not known(watch_ns):
+            continue
+        sa_obj = next((o for o in _objects(model, "ServiceAccount") if o.name == sa and same_ns(ns_of(o), ns)), None)
+        automount = spec.get("automountServiceAccountToken")
+        if automount is None and sa_obj is not None:
+            automount = sa_obj.doc.get("automountServiceAccountToken")
+        if automount is False:
+            yield Problem(wl.obj, spath + ("automountServiceAccountToken",),
+                          f"router {wl.name} uses --service-discovery but mounts no service account token, so it cannot talk to the Kubernetes API",
+                          "set automountServiceAccountToken: true on the router pod")
+            continue
+        if sa != "default" and sa_obj is None:
+            yield Problem(wl.obj, spath + ("serviceAccountName",),
+                          f"router {wl.name} runs as ServiceAccount {sa}, which is not in the render, so pdcheck cannot verify its pod permissions",
+                          f"render ServiceAccount {sa} with the router, plus a Role granting list/watch on pods and a RoleBinding")
+            continue
+        verbs = set()
+        roles = {(o.kind, o.name, ns_of(o)): o for o in _objects(model, "Role") + _objects(model, "ClusterRole")}
+        for binding in _objects(model, "RoleBinding") + _objects(model, "ClusterRoleBinding"):
+            if not _binds(binding, sa, ns):
+                continue
+            if binding.kind == "RoleBinding" and (watch_ns is None or not same_ns(ns_of(binding), watch_ns)):
+                continue  # a RoleBinding grants only in its namespace; all-namespace watches need a ClusterRoleBinding
+            ref = binding.doc.get("roleRef") or {}
+            for (kind, name, rns), role in roles.items():
+                if kind == ref.get("kind") and name == ref.get("name") and (kind == "ClusterRole" or same_ns(rns, ns_of(binding))):
+                    verbs |= _pod_verbs(role)
+        missing = [v for v in NEEDED if v not in verbs]
+        if missing:
+            scope = f"namespace {watch_ns}" if watch_ns else "all namespaces (no --service-discovery-namespace)"
+            yield Problem(wl.obj, spath + ("serviceAccountName",) if "serviceAccountName" in spec else spath,
+                          f"router {wl.name} watches pods in {scope} as ServiceAccount {sa}, but no Role/ClusterRole bound to it in the render grants {'/'.join(missing)} on pods",
+                          f"add a Role (ClusterRole + ClusterRoleBinding for all namespaces) granting get, list, watch on pods and bind it to ServiceAccount {sa}")
+
+
+RULE = Rule(
+    id="router-sd-rbac", category="router", severity=Severity.ERROR,
+    summary="Service-discovery router lacks a token or RBAC to watch pods",
+    doc="""The discovery router builds a client from the pod's service account
+(`Client::try_default`) and runs a kube-rs `watcher` on pods, namespaced when
+`--service-discovery-namespace` is given, else cluster-wide (`Api::all`). That needs a mounted token
+and `list` + `watch` on pods through a Role and RoleBinding in the watched namespace (a ClusterRole
+and ClusterRoleBinding for all namespaces). Without them the watcher logs 403s and retries with
+back-off while the router serves 503 with no worker.""",
+    links=(L.SERVICE_DISCOVERY, "https://kubernetes.io/docs/reference/access-authn-authz/rbac/"),
+    check=check,
+)

@@ -1,0 +1,39 @@
+from ...findings import Severity
+from .._util import flag_path, has_flag
+from ..base import Problem, Rule
+from . import _links as L
+from ._helpers import catalog_value, is_pd, router_engines, startup_budget, uses_discovery
+
+
+def check(model, ctx):
+    for wl, c in model.routers:
+        if not is_pd(c) or uses_discovery(c):
+            continue  # discovery only adds pods once they are Ready
+        timeout = catalog_value(c, "--worker-startup-timeout-secs")
+        if not isinstance(timeout, int):
+            continue
+        worst = None
+        for side in router_engines(model, wl, c).values():
+            for engine in side:
+                budget = startup_budget(engine.leader, engine.leader.engine)
+                if budget is not None and (worst is None or budget > worst[0]):
+                    worst = (budget, engine.name)
+        if worst and timeout < worst[0]:
+            given = "" if has_flag(c, "--worker-startup-timeout-secs") else f" (the default of sglang-router {c.parsed.catalog.version})"
+            yield Problem(wl.obj, flag_path(c, "--worker-startup-timeout-secs"),
+                          f"--worker-startup-timeout-secs is {timeout}{given}, but {worst[1]}'s leader may take up to {worst[0]} s to start (startupProbe initialDelaySeconds + periodSeconds x failureThreshold)",
+                          f"set --worker-startup-timeout-secs to at least {worst[0]}")
+
+
+RULE = Rule(
+    id="router-startup-timeout", category="router", severity=Severity.ERROR,
+    summary="Router gives up on static workers before the engines may finish starting",
+    doc="""A router with static URLs health-checks each worker until `--worker-startup-timeout-secs`
+(default 300 in sglang-router 0.1.8, 1800 from 0.2.x) runs out. Large models take longer to load
+than that, and kubelet is told so by the engine's startupProbe. Measured with sglang-router 0.3.2:
+when the timeout expires the AddWorker job fails (`Failed job: type=AddWorker`), the worker is not
+retried, `/readiness` stays 503 `insufficient healthy workers` while `/health` stays 200, so a
+`/health`-probed router pod looks fine and serves 503 until restarted.""",
+    links=(L.ROUTER_ARGS, L.ROUTER_E2E),
+    check=check,
+)
