@@ -11,6 +11,8 @@ def check(model, ctx):
         nnodes = flag_value(c, "--nnodes", 1)
         if not all(isinstance(v, int) and v > 0 for v in (tp, pp, nnodes)) or gpus is None or gpus <= 0:
             continue
+        if (tp * pp) % nnodes:
+            continue  # tp-nnodes-indivisible reports it
         if tp * pp != nnodes * gpus:
             pp_text = f" x pp {pp}" if pp != 1 else ""
             yield Problem(wl.obj, flag_path(c, "--tp-size"),
@@ -29,8 +31,8 @@ the pod's GPUs, ranks fail with an invalid device ordinal or stack on the same G
 memory; with fewer, GPUs you pay for sit idle. `nnodes` must also be the LWS group size (see
 `lws-size-nnodes`).""",
     links=(
-        "https://github.com/sgl-project/sglang/blob/main/python/sglang/srt/entrypoints/engine.py",
-        "https://github.com/sgl-project/sglang/blob/main/python/sglang/srt/server_args.py",
+        "https://github.com/sgl-project/sglang/blob/v0.5.6.post2/python/sglang/srt/entrypoints/engine.py",
+        "https://github.com/sgl-project/sglang/blob/v0.5.6.post2/python/sglang/srt/server_args.py",
     ),
     check=check,
 )
