@@ -461,6 +461,8 @@ def rewrite_router_argv(
     for i in range(len(a) - 1):
         if a[i] in ("--prefill", "--decode") and a[i + 1] in url_map:
             a[i + 1] = url_map[a[i + 1]]
+    if "--api-key" in a[:-1]:
+        a = _set_flag(a, "--api-key", TEST_API_KEY)
     a = _set_flag(a, "--host", "127.0.0.1")
     a = _set_flag(a, "--port", str(port))
     a = _set_flag(a, "--prometheus-host", "127.0.0.1")
@@ -473,6 +475,10 @@ def rewrite_router_argv(
 # ------------------------------------------------------------------------------------------------
 # processes and HTTP
 # ------------------------------------------------------------------------------------------------
+# The router's --api-key in a render is $(VAR) from a Secret: the test runs it with this key and
+# sends it with every request (a router without --api-key ignores the header).
+TEST_API_KEY = "pd-router-test-key"
+
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
 
@@ -497,7 +503,8 @@ _NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 def http_call(method: str, url: str, body: Any = None, timeout: float = 10.0) -> tuple[int, str, str]:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TEST_API_KEY}"}
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with _NO_PROXY_OPENER.open(req, timeout=timeout) as r:
             return r.status, r.headers.get("Content-Type", ""), r.read().decode("utf-8", "replace")

@@ -145,6 +145,9 @@ def container_env(objs: list[dict], container: dict, injected: dict[str, str]) -
             env[e["name"]] = cms[ref["name"]][ref["key"]]
         elif "fieldRef" in e.get("valueFrom", {}):
             env[e["name"]] = f"<{e['valueFrom']['fieldRef']['fieldPath']}>"
+        elif "secretKeyRef" in e.get("valueFrom", {}):
+            ref = e["valueFrom"]["secretKeyRef"]
+            env[e["name"]] = f"<secret {ref['name']}/{ref['key']}>"
     return env
 
 
@@ -532,8 +535,9 @@ def test_router_reaches_leaders_and_the_bootstrap_port(overlay):
     f = flags(argv(objs, c, {}))
     assert "--pd-disaggregation" in f and f["--host"] == ["0.0.0.0"] and f["--port"] == ["8000"]
     assert c["resources"]["requests"]["cpu"] and c["resources"]["requests"]["memory"]
-    for probe in ("readinessProbe", "livenessProbe"):
-        assert c[probe]["httpGet"]["path"] == "/health"
+    # 0.3.2's /health answers 200 before any engine is registered, /readiness only after.
+    assert c["readinessProbe"]["httpGet"]["path"] == "/readiness"
+    assert c["livenessProbe"]["httpGet"]["path"] == "/health"
     engine_budget = max(
         engine_container(l)["startupProbe"]["periodSeconds"]
         * engine_container(l)["startupProbe"]["failureThreshold"]
@@ -655,7 +659,7 @@ def test_base_renders_on_its_own():
     kinds = sorted(o["kind"] for o in objs)
     assert kinds == sorted(
         ["Namespace", "ConfigMap", "ConfigMap", "ConfigMap", "ConfigMap", "Service", "Service",
-         "Service", "Deployment", LWS_KIND, LWS_KIND]
+         "Service", "Deployment", "PodDisruptionBudget", LWS_KIND, LWS_KIND]
     )
 
 
@@ -679,7 +683,9 @@ REFERENCE_DECODE = {
     "--moe-a2a-backend": ["deepep"], "--disaggregation-mode": ["decode"],
     "--mem-fraction-static": ["0.849"], "--context-length": ["32768"],
     "--disaggregation-ib-device": ["mlx5_bond_0,mlx5_bond_1,mlx5_bond_2,mlx5_bond_3"],
-    "--cuda-graph-max-bs": ["64"], "--max-running-requests": ["2048"], "--tp-size": ["16"],
+    # --cuda-graph-max-bs: the reference's 64 is raised to 128 on purpose (see the allow-list in
+    # tests/test_reference_equivalence.py).
+    "--cuda-graph-max-bs": ["128"], "--max-running-requests": ["2048"], "--tp-size": ["16"],
     "--nnodes": ["2"], "--trust-remote-code": [], "--ep-num-redundant-experts": ["32"],
     "--moe-dense-tp-size": ["1"],
 }

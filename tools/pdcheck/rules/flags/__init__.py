@@ -1,3 +1,9 @@
 """Flag rules: every SGLang and router flag exists in the pinned version with a valid value."""
 
-MODULES = ()
+MODULES = (
+    "flag_unknown",
+    "flag_ambiguous",
+    "flag_deprecated",
+    "flag_invalid_value",
+    "image_version_unpinned",
+)

@@ -1,0 +1,133 @@
+"""Helpers shared by the security rules: label selectors, routers, pod templates, image references."""
+
+from __future__ import annotations
+
+import re
+
+from ...model import Model, PodRun, Workload, as_int, dig
+
+PRIVILEGED_REASON_ANNOTATION = "pdcheck.io/privileged-reason"
+
+
+def selector_matches(selector, labels: dict) -> bool:
+    """A metav1.LabelSelector (matchLabels + matchExpressions) against pod labels. An empty
+    selector matches everything (as for a PodDisruptionBudget in policy/v1); a malformed one nothing."""
+    if not isinstance(selector, dict):
+        return False
+    match_labels = selector.get("matchLabels") or {}
+    if not isinstance(match_labels, dict):
+        return False
+    if any(str(labels.get(k)) != str(v) or k not in labels for k, v in match_labels.items()):
+        return False
+    for expr in selector.get("matchExpressions") or []:
+        if not isinstance(expr, dict):
+            return False
+        key, op = expr.get("key"), expr.get("operator")
+        values = [str(v) for v in (expr.get("values") or [])]
+        present = key in labels
+        value = str(labels.get(key)) if present else None
+        if op == "In" and not (present and value in values):
+            return False
+        if op == "NotIn" and present and value in values:
+            return False
+        if op == "Exists" and not present:
+            return False
+        if op == "DoesNotExist" and present:
+            return False
+        if op not in ("In", "NotIn", "Exists", "DoesNotExist"):
+            return False
+    return True
+
+
+def service_selects(service_selector, labels: dict) -> bool:
+    """A Service's plain map selector against pod labels (an empty or missing selector selects no
+    pods: such a Service has manually managed endpoints)."""
+    if not isinstance(service_selector, dict) or not service_selector:
+        return False
+    return all(k in labels and str(labels[k]) == str(v) for k, v in service_selector.items())
+
+
+def same_namespace(a, b) -> bool:
+    return (a.namespace or None) == (b.namespace or None)
+
+
+def routers(model: Model):
+    """(workload, leader pod, router container) for every sglang-router workload."""
+    for wl in model.workloads:
+        pod = wl.leader
+        if pod is not None and pod.router is not None:
+            yield wl, pod, pod.router
+
+
+def distinct_pods(wl: Workload):
+    """One PodRun per distinct pod template of a workload (leader template, worker template)."""
+    seen = set()
+    for pod in wl.pods:
+        if pod.template_path not in seen:
+            seen.add(pod.template_path)
+            yield pod
+
+
+def template_annotations(pod: PodRun) -> dict:
+    ann = dig(pod.template, "metadata", "annotations", default={})
+    return ann if isinstance(ann, dict) else {}
+
+
+def effective_replicas(model: Model, wl: Workload) -> int:
+    """Deployment replicas (1 when unset), or an HPA's minReplicas (default 1) when one scales it."""
+    for hpa in model.objects_of("HorizontalPodAutoscaler"):
+        ref = dig(hpa.doc, "spec", "scaleTargetRef", default={})
+        if isinstance(ref, dict) and ref.get("kind") == wl.kind and ref.get("name") == wl.name and same_namespace(hpa, wl.obj):
+            return as_int(dig(hpa.doc, "spec", "minReplicas"), 1) or 1
+    replicas = dig(wl.obj.doc, "spec", "replicas")
+    return 1 if replicas is None else (as_int(replicas, 1) if as_int(replicas) is not None else 1)
+
+
+# --- image references ------------------------------------------------------------------------------
+
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+# A release tag: a version number, optionally 'v'-prefixed and with suffixes
+# (v0.5.6.post2-cu129-amd64, 0.3.2, 1.2, 12.9.1-devel-ubuntu22.04, 20251106).
+VERSION_TAG = re.compile(r"^v?\d+(\.\d+)+([.+_-][0-9A-Za-z][0-9A-Za-z.+_-]*)?$|^\d{8}([.+_-][0-9A-Za-z.+_-]+)?$")
+# Tags that move by design even when they contain a date or number.
+MOVING_WORDS = ("latest", "nightly", "dev", "main", "master", "edge", "stable", "head", "snapshot")
+
+
+def split_image(image: str) -> tuple[str, str | None, str | None]:
+    """'repo:tag@sha256:...' -> (repo, tag, digest)."""
+    name, _, digest = image.partition("@")
+    last_slash = name.rfind("/")
+    if ":" in name[last_slash + 1:]:
+        repo, tag = name.rsplit(":", 1)
+        return repo, tag, digest or None
+    return name, None, digest or None
+
+
+def image_pin_problem(image: str) -> str | None:
+    """Why an image reference does not pin what runs, or None when it does.
+
+    A digest pins (whatever the tag says). Otherwise the tag must look like a release: a version
+    number (v0.5.6.post2-cu129-amd64, 0.3.2) and no moving word (latest, nightly, dev, ...).
+    Used by `image-unpinned`; other rules (e.g. the flag catalog's) may import it to stay silent
+    on the images this rule already reports.
+    """
+    image = (image or "").strip()
+    if not image:
+        return "no image"
+    if "$(" in image or "<" in image:
+        return None  # not known before run time; other rules report unresolved variables
+    _, tag, digest = split_image(image)
+    if digest and DIGEST.search("@" + digest):
+        return None
+    if tag is None:
+        return "no tag (the registry serves `latest`)"
+    lowered = tag.lower()
+    if lowered == "latest":
+        return "tag `latest`"
+    words = re.split(r"[.+_-]", lowered)
+    moving = next((w for w in words if w in MOVING_WORDS), None)
+    if moving:
+        return f"tag `{tag}` names a moving build (`{moving}`)"
+    if not VERSION_TAG.match(tag):
+        return f"tag `{tag}` is not a version"
+    return None

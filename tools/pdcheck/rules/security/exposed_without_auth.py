@@ -1,0 +1,54 @@
+from ...findings import Severity
+from .._util import has_flag
+from ..base import Problem, Rule
+from ._common import distinct_pods, same_namespace, service_selects
+
+EXPOSED_TYPES = ("NodePort", "LoadBalancer")
+
+
+def check(model, ctx):
+    for svc in model.objects_of("Service"):
+        spec = svc.doc.get("spec") if isinstance(svc.doc.get("spec"), dict) else {}
+        svc_type = spec.get("type")
+        if svc_type not in EXPOSED_TYPES:
+            continue
+        selector = spec.get("selector")
+        for wl in model.workloads:
+            if not same_namespace(svc, wl.obj):
+                continue
+            for pod in distinct_pods(wl):
+                if not service_selects(selector, pod.labels):
+                    continue
+                for c in pod.containers:
+                    if c.program not in ("sglang", "sglang-router") or has_flag(c, "--api-key"):
+                        continue
+                    what = "router" if c.program == "sglang-router" else f"SGLang engine ({wl.name})"
+                    yield Problem(svc, ("spec", "type"),
+                                  f"Service {svc.name} ({svc_type}) exposes the {what} outside the cluster and "
+                                  f"{wl.kind} {wl.name} runs it without --api-key",
+                                  "keep the Service ClusterIP behind an authenticating Ingress/Gateway, or start the "
+                                  "program with --api-key read from a Secret (profiles/security/api-key)")
+                    break
+
+
+RULE = Rule(
+    id="exposed-without-auth",
+    category="security",
+    severity=Severity.ERROR,
+    summary="Router or engine exposed through a NodePort/LoadBalancer Service without --api-key",
+    doc="""A NodePort Service listens on every node's IP, a LoadBalancer Service on an address outside
+the cluster: anyone who reaches them gets the OpenAI-compatible API, i.e. free GPU time, the model
+(and whatever the prompts of others leave in logs and caches). sglang-router and SGLang both
+accept `--api-key`: sglang-router 0.3.2 then answers 401 without `Authorization: Bearer <key>` on
+the generation and worker-management routes (`/generate`, `/v1/chat/completions`, `/workers`,
+`/flush_cache`; `/health`, `/readiness`, `/v1/models` stay open for probes) and forwards the key to
+the engines; SGLang's own middleware protects every engine route but `/health` and `/metrics`.
+This rule looks only at Services: an Ingress or Gateway may authenticate in front of a ClusterIP
+Service, which pdcheck cannot see. hostNetwork engines are reachable on their node's IP without any
+Service: see docs/security.md.""",
+    links=(
+        "https://kubernetes.io/docs/concepts/services-networking/service/#type-nodeport",
+        "https://pypi.org/project/sglang-router/0.3.2/",
+    ),
+    check=check,
+)

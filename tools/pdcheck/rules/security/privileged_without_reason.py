@@ -1,0 +1,42 @@
+from ...findings import Severity
+from .._util import describe_pod
+from ..base import Problem, Rule
+from ._common import PRIVILEGED_REASON_ANNOTATION, distinct_pods, template_annotations
+
+
+def check(model, ctx):
+    for wl in model.workloads:
+        for pod in distinct_pods(wl):
+            reason = template_annotations(pod).get(PRIVILEGED_REASON_ANNOTATION)
+            if isinstance(reason, str) and reason.strip():
+                continue
+            for c in pod.init_containers + pod.containers:
+                sc = c.spec.get("securityContext")
+                if isinstance(sc, dict) and sc.get("privileged") is True:
+                    yield Problem(wl.obj, c.path + ("securityContext", "privileged"),
+                                  f"{describe_pod(pod)}: container {c.name} is privileged and the pod template has no "
+                                  f"{PRIVILEGED_REASON_ANNOTATION} annotation",
+                                  "drop privileged (IPC_LOCK is enough for RDMA memory registration when an RDMA device "
+                                  f"plugin provides the devices), or say why in the pod template annotation {PRIVILEGED_REASON_ANNOTATION}")
+
+
+RULE = Rule(
+    id="privileged-without-reason",
+    category="security",
+    severity=Severity.ERROR,
+    summary="Privileged container without a pdcheck.io/privileged-reason annotation",
+    doc="""A privileged container has every capability and every host device, and AppArmor/seccomp
+are off for it: whoever controls the process (a bug in request parsing, a malicious model file
+loaded with `--trust-remote-code`, a poisoned JIT cache) controls the node. It is sometimes needed
+here: the RDMA character devices under a hostPath `/dev/infiniband` open only in a privileged
+container unless an RDMA device plugin hands them out, and DeepEP's NVSHMEM IBGDA transport fails
+to initialise without it (`mlx5dv_devx_uar` allocation, sglang#12533). Those reasons belong next to
+the setting, in the pod template annotation `pdcheck.io/privileged-reason`, so that a reviewer can
+tell a needed privilege from a copied one. Without DeepEP and with an RDMA device plugin, `IPC_LOCK`
+(for memory registration) is enough.""",
+    links=(
+        "https://kubernetes.io/docs/concepts/security/pod-security-standards/",
+        "https://github.com/sgl-project/sglang/issues/12533",
+    ),
+    check=check,
+)

@@ -1,0 +1,35 @@
+from ...findings import Severity
+from ..base import Problem, Rule
+from ._common import routers, same_namespace, selector_matches
+
+
+def check(model, ctx):
+    pdbs = model.objects_of("PodDisruptionBudget")
+    for wl, pod, c in routers(model):
+        covered = any(same_namespace(p, wl.obj) and selector_matches((p.doc.get("spec") or {}).get("selector"), pod.labels)
+                      for p in pdbs)
+        if not covered:
+            yield Problem(wl.obj, ("metadata", "name"),
+                          f"no PodDisruptionBudget selects the router pods of {wl.kind} {wl.name}: a node drain may "
+                          "evict every replica at once",
+                          "add a PodDisruptionBudget with minAvailable: 1 (and unhealthyPodEvictionPolicy: AlwaysAllow) "
+                          "selecting the router pod labels")
+
+
+RULE = Rule(
+    id="router-no-pdb",
+    category="security",
+    severity=Severity.WARNING,
+    summary="No PodDisruptionBudget covers the router",
+    doc="""Replicas alone do not survive voluntary disruptions: `kubectl drain` and cluster upgrades
+evict pods through the eviction API, which respects only PodDisruptionBudgets. Without one, draining
+the nodes that host both router replicas (likely when the router is pinned to a few nodes, as the
+reference pins it to the GPU nodes) leaves no router until the new pods are scheduled and ready.
+`minAvailable: 1` keeps one serving; `unhealthyPodEvictionPolicy: AlwaysAllow` lets drains evict
+routers that are not ready anyway (e.g. while the engines are down), instead of blocking.""",
+    links=(
+        "https://kubernetes.io/docs/tasks/run-application/configure-pdb/",
+        "https://kubernetes.io/docs/concepts/workloads/pods/disruptions/#pod-disruption-budgets",
+    ),
+    check=check,
+)
