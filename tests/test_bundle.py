@@ -666,7 +666,7 @@ def test_base_renders_on_its_own():
 # --- h800-bond reproduces the reference (/work/shared/seed/000_*.txt) ---------------------------
 
 # The reference's flags (prefill, decode) and the env every one of its ranks had, minus what the
-# bundle deliberately changed (docs/bundle.md, "Fixes to the reference").
+# bundle deliberately changed (README.md, "Fixes to the reference").
 REFERENCE_PREFILL = {
     "--model-path": None, "--disaggregation-ib-device": ["mlx5_bond_0,mlx5_bond_1,mlx5_bond_2,mlx5_bond_3"],
     "--chunked-prefill-size": ["524288"], "--max-prefill-tokens": ["32768"], "--page-size": ["64"],
