@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..findings import Severity
+from .text import _plural
 
 _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -22,9 +23,11 @@ def report(result, stream) -> None:
             props.append(f"file={_escape_property(f.file)}")
             if f.line:
                 props.append(f"line={f.line}")
-        props.append(f"title={_escape_property(f'{f.rule} {f.object}')}")
+        title = f"{f.rule} {f.object}" if f.object else f.rule
+        props.append(f"title={_escape_property(title)}")
         where = f" ({f.path_text})" if f.path_text else ""
         message = f"{f.message}{where}" + (f"\nfix: {f.fix}" if f.fix else "")
         stream.write(f"::{_COMMAND[f.severity]} {','.join(props)}::{_escape_data(message)}\n")
     errors, warnings = result.count(Severity.ERROR), result.count(Severity.WARNING)
-    stream.write(f"pdcheck: {errors} errors, {warnings} warnings in {len(result.renders)} overlays\n")
+    # A plain log line (not a workflow command), worded like the text reporter's summary.
+    stream.write(f"pdcheck: {_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {_plural(len(result.renders), 'overlay')}\n")

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 from ..findings import Severity
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 RULES_DOC = "https://github.com/sglang-pd/pdcheck/blob/main/docs/rules.md"
+STDIN = "<stdin>"  # Finding.file of standard input
 
 
 def _uri(file: str) -> str:
-    return Path(file).as_posix()
+    """A valid URI reference (SARIF 3.10.2): absolute paths as file: URIs, relative ones
+    percent-encoded and left relative (code scanning resolves them against the checkout)."""
+    path = Path(file)
+    if path.is_absolute():
+        return path.as_uri()
+    return quote(path.as_posix(), safe="/")
 
 
 def report(result, stream) -> None:
@@ -32,7 +39,7 @@ def report(result, stream) -> None:
         }
         if f.rule in index:
             item["ruleIndex"] = index[f.rule]
-        if f.file:
+        if f.file and f.file != STDIN:  # standard input has no artifact to point at
             physical = {"artifactLocation": {"uri": _uri(f.file)}}
             if f.line:
                 physical["region"] = {"startLine": f.line}
