@@ -14,3 +14,9 @@ def shared_dir():
     if not SHARED.is_dir():
         pytest.skip("../shared reference material is not present")
     return SHARED
+
+# Keep the render cache of test runs out of the user's ~/.cache (subprocesses inherit it).
+import os  # noqa: E402
+import tempfile  # noqa: E402
+
+os.environ.setdefault("PDCHECK_CACHE_DIR", tempfile.mkdtemp(prefix="pdcheck-test-cache-"))

@@ -12,7 +12,7 @@ from .errors import InputError
 from .findings import Finding, Severity
 from .model import Model, build_model
 from .objects import Render
-from .render import render_all
+from .render import ensure_origins, render_all, render_iter
 from .rules import all_rules
 from .rules.base import Rule
 from .sources import locate
@@ -30,6 +30,8 @@ class Options:
     kustomize: str | None = None
     config_path: str | None = None
     jobs: int | None = None
+    cache_dir: str | None = None  # render cache location (default: see cache.open_cache)
+    no_cache: bool = False
     inputs: list | None = None  # already resolved (the CLI resolves first to say what it found)
 
 
@@ -53,10 +55,12 @@ class Context:
 
     def schema_issues(self, obj) -> list:
         """Schema issues of one object, computed once however many rules ask."""
-        key = id(obj)
-        if key not in self._schema_issues:
-            self._schema_issues[key] = self.schema.validate(obj.doc)
-        return self._schema_issues[key]
+        # Keyed by id (objects are unhashable); the object is kept with its issues so that its id
+        # cannot be reused by another object while the entry exists (a stale hit otherwise).
+        entry = self._schema_issues.get(id(obj))
+        if entry is None or entry[0] is not obj:
+            entry = self._schema_issues[id(obj)] = (obj, self.schema.validate(obj.doc))
+        return entry[1]
 
 
 @dataclass
@@ -101,26 +105,51 @@ def make_context(options: Options) -> Context:
 
 
 def check_render(render: Render, ctx: Context, options: Options, rules: list[tuple[Rule, Severity]]) -> tuple[list[Finding], int]:
+    return render_findings(render, run_rules(render, ctx, options, rules))
+
+
+def run_rules(render: Render, ctx: Context, options: Options, rules: list[tuple[Rule, Severity]]) -> list:
+    """Model the render and run the rules: (rule, severity, problems) per rule, or a Finding for a rule that crashed."""
     versions = {
         "sglang": options.sglang_version or ctx.config.sglang_version,
         "sglang-router": options.router_version or ctx.config.router_version,
     }
     model = build_model(render, versions)
-    findings, suppressed = [], 0
+    results = []
     for rule, severity in rules:
         try:
             problems = list(rule.check(model, ctx))
         except Exception as exc:  # a rule bug must not hide the other findings or print a traceback
-            findings.append(Finding(
+            results.append(Finding(
                 INTERNAL_ERROR_RULE, Severity.ERROR,
                 f"rule {rule.id} failed on this input ({type(exc).__name__}: {exc})",
                 "report this as a pdcheck bug with the input that triggers it", overlay=render.name,
             ))
             continue
+        results.append((rule, severity, problems))
+    return results
+
+
+def _needs_origins(results: list) -> bool:
+    """Whether some unsuppressed problem points into an object (and so needs its file)."""
+    return any(p.obj is not None and not ({rule.id, "all"} & p.obj.ignored_rules)
+               for rule, _, problems in (r for r in results if not isinstance(r, Finding)) for p in problems)
+
+
+def render_findings(render: Render, results: list) -> tuple[list[Finding], int]:
+    """Findings (with file and line) of run_rules' results, and how many were suppressed."""
+    findings, suppressed = [], 0
+    for result in results:
+        if isinstance(result, Finding):
+            findings.append(result)
+            continue
+        rule, severity, problems = result
         for p in problems:
             if p.obj is not None and (rule.id in p.obj.ignored_rules or "all" in p.obj.ignored_rules):
                 suppressed += 1
                 continue
+            if p.obj is not None:
+                ensure_origins(render)  # overlays are built without origins until a finding needs one
             file, line = locate(p.obj, p.path) if p.obj is not None else (render.name if render.source != "kustomize" else None, None)
             findings.append(Finding(
                 rule.id, severity, p.message, p.fix,
@@ -133,7 +162,7 @@ def check_render(render: Render, ctx: Context, options: Options, rules: list[tup
 def build_models(options: Options) -> tuple[list[Model], Context]:
     """Render and model every input (for `pdcheck render --effective`)."""
     ctx = make_context(options)
-    renders = render_all(resolve_inputs(options.paths), options.kustomize, options.jobs)
+    renders = render_all(resolve_inputs(options.paths), options.kustomize, options.jobs, _cache(options), lazy_origins=True)
     versions = {
         "sglang": options.sglang_version or ctx.config.sglang_version,
         "sglang-router": options.router_version or ctx.config.router_version,
@@ -141,15 +170,29 @@ def build_models(options: Options) -> tuple[list[Model], Context]:
     return [build_model(r, versions) for r in renders], ctx
 
 
+def _cache(options: Options):
+    from .cache import open_cache
+
+    return open_cache(options.cache_dir, options.no_cache)
+
+
 def run(options: Options) -> RunResult:
-    ctx = make_context(options)
     inputs = options.inputs if options.inputs is not None else resolve_inputs(options.paths)
-    renders = render_all(inputs, options.kustomize, options.jobs)
-    rules = enabled_rules(ctx.config)
-    findings, suppressed = [], 0
-    for render in renders:
-        found, hidden = check_render(render, ctx, options, rules)
-        findings.extend(found)
-        suppressed += hidden
+    # Builds start now, in worker threads; setting up the checker and checking each render overlap them.
+    with render_iter(inputs, options.kustomize, options.jobs, _cache(options), lazy_origins=True) as pending:
+        ctx = make_context(options)
+        rules = enabled_rules(ctx.config)
+        checked = []
+        for render in pending:
+            results = run_rules(render, ctx, options, rules)
+            if _needs_origins(results):
+                pending.prefetch_origins(render)  # builds with origin annotations while the rest is checked
+            checked.append((render, results))
+        findings, suppressed, renders = [], 0, []
+        for render, results in checked:
+            renders.append(render)
+            found, hidden = render_findings(render, results)
+            findings.extend(found)
+            suppressed += hidden
     findings.sort(key=Finding.sort_key)
     return RunResult(__version__, [i.display for i in inputs], findings, suppressed, renders, [r for r, _ in rules])

@@ -55,15 +55,17 @@ RouterOpt = typer.Option(None, "--router-version", help="sglang-router flag cata
 KustomizeOpt = typer.Option(None, "--kustomize", envvar="PDCHECK_KUSTOMIZE", help="kustomize or kubectl binary to render with (default: the bundled kubectl).")
 ConfigOpt = typer.Option(None, "--config", help="Configuration file (default: .pdcheck.yaml found upward from the first path).")
 JobsOpt = typer.Option(None, "--jobs", "-j", min=1, help="Overlays rendered in parallel (default: CPU count).")
+CacheDirOpt = typer.Option(None, "--cache-dir", envvar="PDCHECK_CACHE_DIR", help="Render cache directory (default: $XDG_CACHE_HOME/pdcheck or ~/.cache/pdcheck).")
+NoCacheOpt = typer.Option(False, "--no-cache", help="Always run kustomize; neither read nor write the render cache (also PDCHECK_NO_CACHE=1).")
 
 
-def _options(paths, k8s_version, crd, sglang_version, router_version, kustomize, config, jobs):
+def _options(paths, k8s_version, crd, sglang_version, router_version, kustomize, config, jobs, cache_dir=None, no_cache=False):
     from .checker import Options
 
     return Options(
         paths=list(paths), k8s_versions=list(k8s_version) if k8s_version else None, crds=list(crd or []),
         sglang_version=sglang_version, router_version=router_version, kustomize=kustomize,
-        config_path=config, jobs=jobs,
+        config_path=config, jobs=jobs, cache_dir=cache_dir, no_cache=no_cache,
     )
 
 
@@ -81,6 +83,8 @@ def validate(
     kustomize: Optional[str] = KustomizeOpt,
     config: Optional[str] = ConfigOpt,
     jobs: Optional[int] = JobsOpt,
+    cache_dir: Optional[str] = CacheDirOpt,
+    no_cache: bool = NoCacheOpt,
 ):
     """Render every input, validate schemas, model the pods and run the rules.
 
@@ -91,7 +95,7 @@ def validate(
     from .findings import Severity
     from .report import REPORTERS
 
-    options = _options(paths, k8s_version, crd, sglang_version, router_version, kustomize, config, jobs)
+    options = _options(paths, k8s_version, crd, sglang_version, router_version, kustomize, config, jobs, cache_dir, no_cache)
     try:
         options.inputs = resolve_inputs(options.paths)
         if output_format == OutputFormat.text and not quiet:
@@ -116,8 +120,11 @@ def render(
     kustomize: Optional[str] = KustomizeOpt,
     config: Optional[str] = ConfigOpt,
     jobs: Optional[int] = JobsOpt,
+    cache_dir: Optional[str] = CacheDirOpt,
+    no_cache: bool = NoCacheOpt,
 ):
     """Print the rendered YAML (origin annotations stripped), or with --effective the pods' effective launch."""
+    from .cache import open_cache
     from .discover import resolve_inputs
     from .render import render_all
     from .yamlio import dump_all
@@ -127,10 +134,10 @@ def render(
             from .checker import build_models
             from .effective import effective_documents
 
-            models, _ = build_models(_options(paths, None, None, sglang_version, router_version, kustomize, config, jobs))
+            models, _ = build_models(_options(paths, None, None, sglang_version, router_version, kustomize, config, jobs, cache_dir, no_cache))
             docs = [d for m in models for d in effective_documents(m)]
         else:
-            renders = render_all(resolve_inputs(list(paths)), kustomize, jobs)
+            renders = render_all(resolve_inputs(list(paths)), kustomize, jobs, open_cache(cache_dir, no_cache), lazy_origins=True)
             docs = [o.doc for r in renders for o in r.objects]
     except InputError as err:
         _fail(err)

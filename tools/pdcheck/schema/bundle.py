@@ -8,12 +8,11 @@ Layout: kubernetes_validate/kubernetes-json-schema/v1.XX.0-local-strict/ holds o
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from functools import lru_cache
 from pathlib import Path
-
-import importlib_resources
 
 DEFINITIONS_URI = "https://kubernetes.io/api/_definitions.json"
 
@@ -27,13 +26,25 @@ class SchemaSetupError(Exception):
 @lru_cache(maxsize=1)
 def _strict_dirs() -> dict[str, Path]:
     """'1.26' -> the bundled strict schema directory, oldest first."""
-    root = Path(str(importlib_resources.files("kubernetes_validate").joinpath("kubernetes-json-schema")))
+    root = _package_dir("kubernetes_validate") / "kubernetes-json-schema"
     found = {}
     for entry in root.iterdir():
         match = _STRICT_DIR.match(entry.name)
         if match:
             found[(int(match[1]), int(match[2]))] = entry
     return {f"{major}.{minor}": found[(major, minor)] for major, minor in sorted(found)}
+
+
+def _package_dir(name: str) -> Path:
+    """A package's directory, without importing it (importing kubernetes_validate pulls in
+    jsonschema and referencing, ~50 ms that the fast path never needs)."""
+    spec = importlib.util.find_spec(name)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    if locations:
+        return Path(locations[0])
+    import importlib_resources  # a zip or namespace install: let importlib_resources find it
+
+    return Path(str(importlib_resources.files(name)))
 
 
 def bundled_k8s_versions() -> list[str]:
@@ -80,6 +91,11 @@ def load_definitions(version: str) -> dict:
         return json.load(f)
 
 
+# What a kind/apiVersion can look like to name a file here (Kubernetes kinds are CamelCase words).
+_KIND = re.compile(r"[A-Za-z][A-Za-z0-9]{0,100}")
+_API_VERSION = re.compile(r"(?:[a-z0-9][a-z0-9.-]{0,252}/)?v[0-9][a-z0-9]{0,20}")
+
+
 @lru_cache(maxsize=None)
 def load_kind_schema(version: str, api_version: str, kind: str) -> dict | None:
     """The strict schema of a top-level kind, or None when this version does not serve it.
@@ -88,6 +104,8 @@ def load_kind_schema(version: str, api_version: str, kind: str) -> dict | None:
     Deployment file; checking x-kubernetes-group-version-kind keeps the lookup exact (and skips
     non-kind files such as deploymentspec-apps-v1.json).
     """
+    if not (_KIND.fullmatch(kind) and _API_VERSION.fullmatch(api_version)):
+        return None  # names no schema file (and must not reach outside the schema directory: kind '../x')
     path = schema_dir(version) / kind_file_name(api_version, kind)
     if not path.is_file():
         return None

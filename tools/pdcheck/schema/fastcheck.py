@@ -8,8 +8,13 @@ jsonschema runs (for precise paths and messages) only when that answer is no.
 The closures are exact for the keywords they implement, with the same semantics as jsonschema's
 Draft 2020-12 validator without a format checker (formats are not asserted). Where exactness is
 not cheap (enum/const of non-strings, uniqueItems of non-strings) they raise `Unsure` and the caller
-uses jsonschema. A schema using a validation keyword not implemented here is not compiled at all
-(`compile_check` returns None).
+uses jsonschema. A validation keyword not implemented here also raises `Unsure` when an instance
+reaches it.
+
+Compilation is lazy: the subschema of a property, array item or additional property is compiled
+the first time an instance has one, so a PodSpec costs only the fields manifests actually use (a
+Kubernetes kind schema reaches thousands of definitions). One compiler per Kubernetes version can
+be shared by every kind (pass `compiler`), so ObjectMeta or PodTemplateSpec are compiled once.
 """
 
 from __future__ import annotations
@@ -17,8 +22,6 @@ from __future__ import annotations
 import re
 from typing import Callable
 from urllib.parse import unquote, urldefrag, urljoin
-
-from referencing import Registry
 
 Check = Callable[[object], bool]
 
@@ -54,18 +57,26 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def compile_check(schema: dict, registry: Registry) -> Check | None:
-    """A function obj -> bool (may raise Unsure), or None when the schema is outside the subset."""
+def compile_check(schema: dict, registry, compiler: "Compiler | None" = None) -> Check | None:
+    """A function obj -> bool (may raise Unsure), or None when the schema is outside the subset.
+
+    `registry` needs only `contents(uri)` (a referencing.Registry will do).
+    """
     try:
-        return _Compiler(registry).compile_root(schema)
+        return (compiler or Compiler(registry)).compile_root(schema)
     except _Unsupported:
         return None
 
 
-class _Compiler:
-    def __init__(self, registry: Registry):
+def _unsure(value) -> bool:
+    raise Unsure()
+
+
+class Compiler:
+    def __init__(self, registry):
         self.registry = registry
-        self.compiled: dict[tuple[str, str], Check] = {}  # (document uri, JSON pointer) -> check
+        # (document uri, or id() of a document without $id; JSON pointer) -> check
+        self.compiled: dict[tuple, Check] = {}
 
     def compile_root(self, schema: dict) -> Check:
         base_uri = schema.get("$id", "") if isinstance(schema, dict) else ""
@@ -73,15 +84,36 @@ class _Compiler:
 
     def node(self, node, base_uri: str, document, pointer: str) -> Check:
         """The check for `node`, found at `pointer` in `document` (whose URI is base_uri)."""
-        key = (base_uri, pointer)
+        key = (base_uri or id(document), pointer)
         if key in self.compiled:
             return self.compiled[key]
         # Placeholder first, so recursive $refs compile to a call through this cell.
         cell: list[Check] = []
-        self.compiled[key] = lambda value: cell[0](value)
-        check = self._build(node, base_uri, document, pointer)
+        self.compiled[key] = lambda value: (cell[0] if cell else _unsure)(value)
+        try:
+            check = self._build(node, base_uri, document, pointer)
+        except _Unsupported:
+            self.compiled[key] = _unsure
+            raise
         cell.append(check)
         self.compiled[key] = check
+        return check
+
+    def lazy(self, node, base_uri: str, document, pointer: str) -> Check:
+        """As node(), compiled on first call; a subschema outside the subset answers Unsure."""
+        key = (base_uri or id(document), pointer)
+        done = self.compiled.get(key)
+        if done is not None:
+            return done
+        cell: list[Check] = []
+
+        def check(value):
+            if not cell:
+                try:
+                    cell.append(self.node(node, base_uri, document, pointer))
+                except Exception:  # _Unsupported, or a $ref this registry cannot resolve: ask jsonschema
+                    cell.append(_unsure)
+            return cell[0](value)
         return check
 
     def _build(self, node, base_uri: str, document, pointer: str) -> Check:
@@ -196,7 +228,7 @@ def _string_checks(node: dict) -> list[Check]:
     return checks
 
 
-def _array_checks(node, compiler: _Compiler, base_uri, document, pointer) -> list[Check]:
+def _array_checks(node, compiler: Compiler, base_uri, document, pointer) -> list[Check]:
     checks = []
     if "minItems" in node:
         checks.append(lambda v, m=node["minItems"]: not isinstance(v, list) or len(v) >= m)
@@ -204,9 +236,9 @@ def _array_checks(node, compiler: _Compiler, base_uri, document, pointer) -> lis
         checks.append(lambda v, m=node["maxItems"]: not isinstance(v, list) or len(v) <= m)
     if node.get("uniqueItems") is True:
         checks.append(_unique_items)
-    prefix = [compiler.node(s, base_uri, document, f"{pointer}/prefixItems/{i}")
+    prefix = [compiler.lazy(s, base_uri, document, f"{pointer}/prefixItems/{i}")
               for i, s in enumerate(node.get("prefixItems", []))]
-    items = compiler.node(node["items"], base_uri, document, pointer + "/items") if "items" in node else None
+    items = compiler.lazy(node["items"], base_uri, document, pointer + "/items") if "items" in node else None
     if prefix or items:
         def check(value, prefix=tuple(prefix), items=items):
             if not isinstance(value, list):
@@ -230,7 +262,7 @@ def _unique_items(value) -> bool:
     raise Unsure()
 
 
-def _object_checks(node, compiler: _Compiler, base_uri, document, pointer) -> list[Check]:
+def _object_checks(node, compiler: Compiler, base_uri, document, pointer) -> list[Check]:
     checks = []
     if "required" in node:
         required = tuple(node["required"])
@@ -241,12 +273,12 @@ def _object_checks(node, compiler: _Compiler, base_uri, document, pointer) -> li
         checks.append(lambda v, m=node["maxProperties"]: not isinstance(v, dict) or len(v) <= m)
     if not ({"properties", "patternProperties", "additionalProperties"} & node.keys()):
         return checks
-    properties = {name: compiler.node(sub, base_uri, document, f"{pointer}/properties/{_escape(name)}")
+    properties = {name: compiler.lazy(sub, base_uri, document, f"{pointer}/properties/{_escape(name)}")
                   for name, sub in (node.get("properties") or {}).items()}
-    patterns = [(re.compile(p), compiler.node(sub, base_uri, document, f"{pointer}/patternProperties/{_escape(p)}"))
+    patterns = [(re.compile(p), compiler.lazy(sub, base_uri, document, f"{pointer}/patternProperties/{_escape(p)}"))
                 for p, sub in (node.get("patternProperties") or {}).items()]
     additional = node.get("additionalProperties", True)
-    additional_check = None if additional is True else compiler.node(
+    additional_check = None if additional is True else compiler.lazy(
         additional, base_uri, document, pointer + "/additionalProperties")
 
     def check(value):

@@ -9,6 +9,11 @@ Every schema is compiled once per (apiVersion, kind, Kubernetes version), lazily
 referencing.Registry per Kubernetes version that holds that version's _definitions.json. Project
 and CRD schemas refer to core types by the absolute definitions URI, so the same file is checked
 against the pod template (and ObjectMeta) of each requested version.
+
+Cost: most objects are valid, and the fast check (fastcheck.py, one lazily compiled checker per
+Kubernetes version shared by all kinds) answers for them; jsonschema (and its imports, ~60 ms) and
+the referencing.Registry are only set up when an object fails it. The registry is not crawled:
+every $ref names the definitions document, which is registered as is.
 """
 
 from __future__ import annotations
@@ -19,12 +24,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import jsonschema
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING
 
 from . import bundle
 from .crd import CrdSchema, load_crd_file
-from .fastcheck import Unsure, compile_check
+from .fastcheck import Compiler, Unsure, compile_check
+
+if TYPE_CHECKING:
+    import jsonschema
+    from referencing import Registry
 
 PROJECT_SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -53,6 +61,7 @@ class SchemaValidator:
             for crd_schema in load_crd_file(path):
                 self.crd_schemas[(crd_schema.api_version, crd_schema.kind)] = crd_schema
         self._registries: dict[str, Registry] = {}
+        self._compilers: dict[str, Compiler] = {}
         # (k8s version, apiVersion, kind) -> compiled schema, or None when there is no schema
         self._validators: dict[tuple[str, str, str], _CompiledSchema | None] = {}
 
@@ -80,15 +89,23 @@ class SchemaValidator:
 
     def _registry(self, version: str) -> Registry:
         if version not in self._registries:
+            from referencing import Registry, Resource
+
             definitions = Resource.from_contents(bundle.load_definitions(version))
-            self._registries[version] = Registry().with_resource(bundle.DEFINITIONS_URI, definitions).crawl()
+            self._registries[version] = Registry().with_resource(bundle.DEFINITIONS_URI, definitions)
         return self._registries[version]
+
+    def _compiler(self, version: str) -> Compiler:
+        if version not in self._compilers:
+            self._compilers[version] = Compiler(_Definitions(version))
+        return self._compilers[version]
 
     def _validator(self, version: str, api_version: str, kind: str) -> _CompiledSchema | None:
         key = (version, api_version, kind)
         if key not in self._validators:
             schema = self._find_schema(version, api_version, kind)
-            self._validators[key] = None if schema is None else _CompiledSchema(schema, self._registry(version))
+            self._validators[key] = None if schema is None else _CompiledSchema(
+                schema, lambda: self._registry(version), self._compiler(version))
         return self._validators[key]
 
     def _find_schema(self, version: str, api_version: str, kind: str) -> dict | None:
@@ -131,12 +148,35 @@ def _group(api_version: str) -> str:
     return api_version.rpartition("/")[0]
 
 
+class _Definitions:
+    """What the fast check needs of a registry: the definitions document of one version."""
+
+    def __init__(self, version: str):
+        self.version = version
+
+    def contents(self, uri: str):
+        if uri != bundle.DEFINITIONS_URI:
+            raise LookupError(uri)
+        return bundle.load_definitions(self.version)
+
+
 class _CompiledSchema:
     """One schema bound to one Kubernetes version: a fast yes/no check plus jsonschema for messages."""
 
-    def __init__(self, schema: dict, registry: Registry):
-        self.jsonschema_validator = jsonschema.Draft202012Validator(schema, registry=registry)
-        self.fast_check = compile_check(schema, registry)
+    def __init__(self, schema: dict, registry, compiler: Compiler | None = None):
+        self.schema = schema
+        self._registry = registry  # a Registry, or a function returning one (built on first use)
+        self._jsonschema_validator = None
+        self.fast_check = compile_check(schema, compiler.registry if compiler else registry, compiler)
+
+    @property
+    def jsonschema_validator(self) -> jsonschema.Draft202012Validator:
+        if self._jsonschema_validator is None:
+            import jsonschema
+
+            registry = self._registry() if callable(self._registry) else self._registry
+            self._jsonschema_validator = jsonschema.Draft202012Validator(self.schema, registry=registry)
+        return self._jsonschema_validator
 
     def quick_check_passes(self, obj: dict) -> bool:
         if self.fast_check is None:
@@ -182,8 +222,9 @@ def _issues_from_error(error: jsonschema.ValidationError, version: str) -> list[
         # One issue per unknown field, pointing at the field itself (jsonschema reports the parent).
         known = list((error.schema.get("properties") or {}).keys())
         patterns = list((error.schema.get("patternProperties") or {}).keys())
+        # YAML allows non-string keys (1:, true:, null:); they are matched as the API server sees them, as text.
         unknown = [name for name in error.instance
-                   if name not in known and not any(re.search(p, name) for p in patterns)]
+                   if name not in known and not any(re.search(p, str(name)) for p in patterns)]
         return [SchemaIssue("invalid", version, path + (name,), _unknown_field_message(name, known))
                 for name in unknown]
     if error.validator in ("oneOf", "anyOf") and error.context:
@@ -192,7 +233,9 @@ def _issues_from_error(error: jsonschema.ValidationError, version: str) -> list[
         type_errors = [e for e in error.context if e.validator == "type" and not e.path]
         other_errors = [e for e in error.context if e not in type_errors]
         if other_errors:
-            return _issues_from_error(jsonschema.exceptions.best_match(other_errors), version)
+            from jsonschema.exceptions import best_match
+
+            return _issues_from_error(best_match(other_errors), version)
         accepted = sorted({t for e in type_errors
                            for t in ([e.validator_value] if isinstance(e.validator_value, str) else e.validator_value)}
                           - {"null"})
@@ -201,9 +244,9 @@ def _issues_from_error(error: jsonschema.ValidationError, version: str) -> list[
     return [SchemaIssue("invalid", version, path, _trim_message(error))]
 
 
-def _unknown_field_message(name: str, known: list[str]) -> str:
+def _unknown_field_message(name, known: list[str]) -> str:
     message = f"Unknown field {name!r}."
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.75)
     if close:
         message = f"Unknown field {name!r} (did you mean {close[0]!r}?)."
     return message
