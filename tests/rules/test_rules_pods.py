@@ -23,6 +23,9 @@ def _host_ipc(d):
 
 
 def _probe(name, kind, **fields):
+    if "httpGet" in fields:  # SGLang's /health takes over 1 s: keep health-probe-timeout out of these cases
+        fields.setdefault("timeoutSeconds", 5)
+
     def mutate(d):
         engine(d, P)[kind] = fields
     return mutate
@@ -109,3 +112,20 @@ def test_startup_budget_message_and_fix():
     _probe(P, "startupProbe", httpGet=HTTP, periodSeconds=10, failureThreshold=60)(docs)
     (f,) = [f for f in run_rules(docs) if f.rule == "startup-probe-budget"]
     assert "0 + 10 x 60 = 600 s" in f.message and "1800 s" in f.message and "failureThreshold to at least 180" in f.fix
+
+
+HEALTH_TIMEOUT_CASES = [
+    # (case id, mutation of the prefill engine's probes, rules fired)
+    ("readiness-default-timeout", lambda c: c["readinessProbe"].pop("timeoutSeconds"), {"health-probe-timeout"}),
+    ("startup-timeout-1", lambda c: c["startupProbe"].update(timeoutSeconds=1), {"health-probe-timeout"}),
+    ("timeout-2-is-enough", lambda c: c["readinessProbe"].update(timeoutSeconds=2), set()),
+    ("generation-off", lambda c: (c["readinessProbe"].pop("timeoutSeconds"),
+                                  c["env"].append({"name": "SGLANG_ENABLE_HEALTH_ENDPOINT_GENERATION", "value": "false"})), set()),
+]
+
+
+@pytest.mark.parametrize("mutate, expected", [c[1:] for c in HEALTH_TIMEOUT_CASES], ids=[c[0] for c in HEALTH_TIMEOUT_CASES])
+def test_health_probe_timeout(mutate, expected):
+    docs = baseline()
+    mutate(engine(docs, "r1-prefill"))
+    assert rules_fired(docs) == expected

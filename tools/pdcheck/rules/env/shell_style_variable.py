@@ -45,7 +45,7 @@ RULE = Rule(
     summary="Shell-style $VAR or ${VAR} in args or env, which Kubernetes passes literally",
     doc="""Kubernetes expands only the `$(VAR)` form. `$VAR` and `${VAR}` reach the program as
 literal text unless a shell runs the command (`sh -c '...'`). The upstream LWS SGLang example sets
-`HF_TOKEN: $HF_TOKEN`, which gives the pod the eight-character string `$HF_TOKEN` as its token;
+`HF_TOKEN: $HF_TOKEN`, which gives the pod the nine-character string `$HF_TOKEN` as its token;
 NVIDIA Dynamo hit the same with `--dist-init-addr $LWS_LEADER_ADDRESS`.""",
     links=(
         "https://github.com/ai-dynamo/dynamo/issues/7485",

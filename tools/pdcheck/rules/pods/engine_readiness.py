@@ -15,7 +15,7 @@ def check(model, ctx):
         if not isinstance(probe, dict):
             yield Problem(wl.obj, c.path,
                           f"{describe_pod(pod)}: engine container {c.name!r} has no readinessProbe, so it is Ready (and gets traffic) as soon as it starts, long before the model is loaded",
-                          f"add readinessProbe httpGet {{path: /health, port: {port}}}")
+                          f"add readinessProbe httpGet {{path: /health, port: {port}}} with timeoutSeconds: 5 (/health takes over 1 s)")
             continue
         kind, handler = probe_handler(probe)
         number, _ = probe_port(c, probe)
@@ -24,7 +24,7 @@ def check(model, ctx):
         if kind == "tcpSocket":
             yield Problem(wl.obj, c.path + ("readinessProbe", "tcpSocket"),
                           f"{describe_pod(pod)}: readinessProbe of {c.name!r} is a TCP check on port {port}, which passes as soon as the HTTP server listens, while SGLang still answers /health with 503 (server status Starting, warm-up not done)",
-                          f"use httpGet {{path: /health, port: {port}}}")
+                          f"use httpGet {{path: /health, port: {port}}} with timeoutSeconds: 5 (/health takes over 1 s)")
         elif kind == "httpGet":
             path = str(handler.get("path", "/")).split("?", 1)[0]
             if path.rstrip("/") not in HEALTH_PATHS:

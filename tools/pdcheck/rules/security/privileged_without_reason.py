@@ -16,8 +16,9 @@ def check(model, ctx):
                     yield Problem(wl.obj, c.path + ("securityContext", "privileged"),
                                   f"{describe_pod(pod)}: container {c.name} is privileged and the pod template has no "
                                   f"{PRIVILEGED_REASON_ANNOTATION} annotation",
-                                  "drop privileged (IPC_LOCK is enough for RDMA memory registration when an RDMA device "
-                                  f"plugin provides the devices), or say why in the pod template annotation {PRIVILEGED_REASON_ANNOTATION}")
+                                  f"say why in the pod template annotation {PRIVILEGED_REASON_ANNOTATION} (DeepEP's NVSHMEM IBGDA and "
+                                  "hostPath /dev/infiniband need privileged), or drop privileged where an RDMA device plugin "
+                                  "provides the devices and IPC_LOCK covers memory registration")
 
 
 RULE = Rule(
