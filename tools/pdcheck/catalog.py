@@ -147,7 +147,10 @@ class OptionalMatch:
 
 
 _NEGATIVE_NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+$")  # argparse's _negative_number_matcher
-_VERSION_RE = re.compile(r"^(\d+(?:\.\d+)*)(?:(a|b|rc)(\d+))?(?:\.post(\d+))?(?:\.dev(\d+))?$")
+# Version numbers come from image tags the user wrote: ASCII digits, at most 18 of them, so int() never
+# meets a 5000-digit number (ValueError past CPython's 4300-digit limit).
+_N = r"[0-9]{1,18}"
+_VERSION_RE = re.compile(rf"^({_N}(?:\.{_N})*)(?:(a|b|rc)({_N}))?(?:\.post({_N}))?(?:\.dev({_N}))?$")
 
 
 def version_key(version: str) -> tuple:
@@ -208,7 +211,7 @@ def load_catalog(program: str, version: str) -> Catalog:
     )
 
 
-_TAG_VERSION = re.compile(r"^v?(\d+\.\d+(?:\.\d+)*(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\.dev\d+)?)(?=$|[-_+])")
+_TAG_VERSION = re.compile(rf"^v?({_N}\.{_N}(?:\.{_N})*(?:(?:a|b|rc){_N})?(?:\.post{_N})?(?:\.dev{_N})?)(?=$|[-_+])")
 
 
 def _split_image(image: str) -> tuple[str, str | None]:

@@ -8,7 +8,7 @@ from .rules._util import gpu_count
 
 def _ports(c) -> list[str]:
     out = []
-    for p in c.spec.get("ports") or []:
+    for p in c.spec.get("ports") if isinstance(c.spec.get("ports"), list) else []:
         if isinstance(p, dict) and "containerPort" in p:
             out.append(f"{p['containerPort']}/{p.get('protocol', 'TCP')}")
     return out

@@ -50,6 +50,11 @@ def dig(data, *path, default=None):
     return data
 
 
+def _mapping(value) -> dict:
+    """A copy of value when it is a mapping, else {} (labels: [a, b] is for the schema rule to report)."""
+    return dict(value) if isinstance(value, dict) else {}
+
+
 def as_int(value, default=None):
     if isinstance(value, bool):
         return default
@@ -274,7 +279,7 @@ def _model_lws(obj: K8sObject, config_maps, chooser) -> Workload:
         template = template if isinstance(template, dict) else {}
         group = 0
         pod_name = lws_pod_name(obj.name, group, rank)
-        labels = dict(dig(template, "metadata", "labels", default={}) or {})
+        labels = _mapping(dig(template, "metadata", "labels"))
         labels.update({
             LWS_NAME_LABEL: obj.name,
             LWS_GROUP_LABEL: str(group),
@@ -282,7 +287,7 @@ def _model_lws(obj: K8sObject, config_maps, chooser) -> Workload:
             LWS_PREFIX + "group-key": "<group-key>",
             LWS_PREFIX + "template-revision-hash": "<revision>",
         })
-        annotations = dict(dig(template, "metadata", "annotations", default={}) or {})
+        annotations = _mapping(dig(template, "metadata", "annotations"))
         annotations.update({LWS_PREFIX + "size": str(size), LWS_PREFIX + "replicas": str(replicas)})
         if rank == 0:
             annotations[LWS_PREFIX + "leader-name"] = pod_name
@@ -310,8 +315,8 @@ def _model_plain(obj: K8sObject, config_maps, chooser) -> Workload:
         name = f"{obj.name}-<hash>"
     replicas = as_int(dig(obj.doc, "spec", "replicas"), 1) if obj.kind in ("Deployment", "StatefulSet", "ReplicaSet") else 1
     wl = Workload(obj, 1, 1 if replicas is None else replicas, worker_template_path=tpl_path)
-    labels = dict(dig(template, "metadata", "labels", default={}) or {})
-    annotations = dict(dig(template, "metadata", "annotations", default={}) or {})
+    labels = _mapping(dig(template, "metadata", "labels"))
+    annotations = _mapping(dig(template, "metadata", "annotations"))
     pod = PodRun(wl, 0, 0, name, template, tpl_path, labels, annotations)
     _fill_containers(pod, obj, config_maps, chooser, {})
     wl.pods.append(pod)
@@ -339,7 +344,8 @@ def _field_ref(pod: PodRun, obj: K8sObject, field_path: str) -> str | None:
             value = source.get(field_path[len(prefix) : -2])
             return None if value is None else str(value)
     if field_path == "spec.serviceAccountName":
-        return pod.spec.get("serviceAccountName") or "default"
+        account = pod.spec.get("serviceAccountName")
+        return account if isinstance(account, str) and account else "default"
     return None
 
 
@@ -391,8 +397,8 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ch
             env[name] = EnvVar(name, _field_ref(pod, obj, fp), f"fieldRef:{fp}", epath)
         elif isinstance(value_from.get("configMapKeyRef"), dict):
             ref = value_from["configMapKeyRef"]
-            cm = config_maps.get((namespace, ref.get("name")))
-            value = dig(cm.doc, "data", ref.get("key")) if cm else None
+            cm = config_maps.get((namespace, ref.get("name"))) if isinstance(ref.get("name"), str) else None
+            value = dig(cm.doc, "data", ref.get("key")) if cm and isinstance(ref.get("key"), str) else None
             env[name] = EnvVar(name, None if value is None else str(value), f"configMapKeyRef:{ref.get('name')}", epath)
         elif isinstance(value_from.get("secretKeyRef"), dict):
             env[name] = EnvVar(name, None, f"secret:{value_from['secretKeyRef'].get('name')}", epath)

@@ -36,14 +36,19 @@ def _doc_line(node) -> int | None:
     return lc.line + 1 if lc is not None and lc.line is not None else None
 
 
+def _name(doc: dict, default=None):
+    meta = doc.get("metadata") or {}
+    return meta.get("name", default) if isinstance(meta, dict) else default
+
+
 def _pick_document(docs: list, obj: K8sObject):
     if obj.origin.doc_index is not None:
         return docs[obj.origin.doc_index] if obj.origin.doc_index < len(docs) else None
     same_kind = [d for d in docs if isinstance(d, dict) and d.get("kind") == obj.kind]
     for d in same_kind:
-        if (d.get("metadata") or {}).get("name") == obj.name:
+        if _name(d) == obj.name:
             return d
-    named_inside = [d for d in same_kind if str((d.get("metadata") or {}).get("name", "")) in obj.name]
+    named_inside = [d for d in same_kind if str(_name(d, "")) in obj.name]
     if len(named_inside) == 1:
         return named_inside[0]
     return same_kind[0] if len(same_kind) == 1 else None

@@ -19,6 +19,9 @@ from .errors import InputError
 MAX_INPUT_BYTES = 16 * 1024 * 1024
 # A YAML alias bomb ("billion laughs") expands a tiny file into billions of nodes.
 MAX_EXPANDED_NODES = 2_000_000
+# Kubernetes objects nest a few dozen levels (CRD schemas the most). libyaml stops at 1000, but anything
+# near that makes every recursive consumer (repr in jsonschema messages, ...) hit Python's recursion limit.
+MAX_DEPTH = 200
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -56,7 +59,16 @@ class _Loader(_BaseLoader):
 
     def construct_document(self, node):
         _check_expansion(node)
-        return super().construct_document(node)
+        try:
+            return super().construct_document(node)
+        except _CONSTRUCT_ERRORS as exc:  # raised after construct_object, in a collection's generator (`!!map x`)
+            raise _cannot_construct(node, exc, "a tagged value in this document") from None
+
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep=deep)
+        except _CONSTRUCT_ERRORS as exc:  # a value its tag does not fit: `!!int x`, `!!bool maybe`, `!!timestamp x`
+            raise _cannot_construct(node, exc) from None
 
     def construct_mapping(self, node, deep=False):
         seen = set()
@@ -69,6 +81,33 @@ class _Loader(_BaseLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# PyYAML's constructors raise these (not YAMLError) for explicitly tagged values they cannot build,
+# and for integers over CPython's 4300-digit text conversion limit.
+_CONSTRUCT_ERRORS = (ValueError, TypeError, LookupError, AttributeError, OverflowError)
+
+
+def _cannot_construct(node, exc: Exception, what: str = "") -> yaml.constructor.ConstructorError:
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    detail = detail if len(detail) <= 100 else detail[:97] + "..."
+    return yaml.constructor.ConstructorError(None, None, f"cannot construct {what or node.tag + ' from this value'} ({detail})",
+                                             node.start_mark)
+
+
+# No Kubernetes field holds an integer anywhere near this; past ~4300 digits CPython cannot even print
+# one (ValueError in every message that shows it), and hex/octal/binary literals have no length limit.
+MAX_INT = 10**1000
+
+
+def _construct_int(loader, node):
+    value = _BaseLoader.construct_yaml_int(loader, node)
+    if not -MAX_INT < value < MAX_INT:
+        raise yaml.constructor.ConstructorError(None, None, "integer too large (more than 1000 digits)", node.start_mark)
+    return value
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
 def _construct_value(loader, node):  # the '=' scalar (yaml/pyyaml#89) is a plain string to Kubernetes
     return str(node.value)
 
@@ -77,11 +116,12 @@ _Loader.add_constructor("tag:yaml.org,2002:value", _construct_value)
 
 
 def _check_expansion(root) -> None:
-    """Refuse documents whose aliases expand past MAX_EXPANDED_NODES.
+    """Refuse documents whose aliases expand past MAX_EXPANDED_NODES, or that nest past MAX_DEPTH.
 
-    Iterative post-order walk with a size per node (aliases share nodes, so each is sized once).
+    Iterative post-order walk with a size and height per node (aliases share nodes, so each is sized once).
     """
     sizes: dict[int, int] = {}
+    heights: dict[int, int] = {}
     open_nodes: set[int] = set()
     stack = [root]
     while stack:
@@ -91,7 +131,7 @@ def _check_expansion(root) -> None:
             stack.pop()
             continue
         if isinstance(node, yaml.ScalarNode):
-            sizes[nid] = 1
+            sizes[nid] = heights[nid] = 1
             stack.pop()
             continue
         kids = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else node.value
@@ -100,6 +140,9 @@ def _check_expansion(root) -> None:
             if total > MAX_EXPANDED_NODES:
                 raise _TooLarge()
             sizes[nid] = total
+            heights[nid] = 1 + max((heights[id(k)] for k in kids), default=0)
+            if heights[nid] > MAX_DEPTH:
+                raise _TooDeep()
             open_nodes.discard(nid)
             stack.pop()
             continue
@@ -112,6 +155,10 @@ def _check_expansion(root) -> None:
 
 
 class _TooLarge(Exception):
+    pass
+
+
+class _TooDeep(Exception):
     pass
 
 
@@ -172,8 +219,8 @@ def load_documents(text: str, name: str) -> list[Document]:
         raise InputError(name, f"invalid YAML: {str(exc).splitlines()[0]}") from None
     except _TooLarge:
         raise InputError(name, f"YAML aliases expand past {MAX_EXPANDED_NODES:,} nodes (an alias bomb?)") from None
-    except RecursionError:
-        raise InputError(name, "YAML nested too deeply to be a Kubernetes manifest") from None
+    except (RecursionError, _TooDeep):
+        raise InputError(name, f"YAML nested too deeply to be a Kubernetes manifest (over {MAX_DEPTH} levels)") from None
     finally:
         loader.dispose()
     return docs

@@ -7,6 +7,11 @@ from ..model import ContainerRun, Model, PodRun, Workload
 GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
 
 
+def list_of(value) -> list:
+    """value when it is a list, else [] (a mistyped field is the schema rule's to report)."""
+    return value if isinstance(value, list) else []
+
+
 def engine_containers(model: Model):
     """(workload, pod, container) for every SGLang engine container, one per distinct template.
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from ...catalog import version_key
 from ...model import PodRun, Workload, as_int, dig
-from .._util import flag_value, gpu_count
+from .._util import flag_value, gpu_count, list_of
 
 GPUS_PER_NODE_ANNOTATION = "pdcheck.io/gpus-per-node"
 DEFAULT_GPUS_PER_NODE = 8
@@ -141,7 +141,7 @@ def declared_ports(pod: PodRun) -> set[int]:
     """containerPort/hostPort of every container; with hostNetwork the API sets hostPort = containerPort."""
     out = set()
     for c in pod.containers:
-        for p in c.spec.get("ports") or []:
+        for p in list_of(c.spec.get("ports")):
             if isinstance(p, dict):
                 for key in ("hostPort", "containerPort"):
                     value = as_int(p.get(key))
@@ -169,13 +169,19 @@ def gpus_per_node(pod: PodRun) -> int:
 def _selector_matches(selector, labels: dict) -> bool:
     if not isinstance(selector, dict):
         return False
-    for key, value in (selector.get("matchLabels") or {}).items():
+    match_labels = selector.get("matchLabels") or {}
+    if not isinstance(match_labels, dict):
+        return False
+    for key, value in match_labels.items():
         if str(labels.get(key)) != str(value):
             return False
-    for expr in selector.get("matchExpressions") or []:
-        if not isinstance(expr, dict):
+    expressions = selector.get("matchExpressions") or []
+    if not isinstance(expressions, list):
+        return False
+    for expr in expressions:
+        if not isinstance(expr, dict) or not isinstance(expr.get("key"), str):
             return False
-        key, op, values = expr.get("key"), expr.get("operator"), [str(v) for v in expr.get("values") or []]
+        key, op, values = expr.get("key"), expr.get("operator"), [str(v) for v in list_of(expr.get("values"))]
         has = key in labels
         if op == "In" and not (has and str(labels[key]) in values):
             return False

@@ -151,7 +151,7 @@ KNOWN_EXPERTS = (
 
 def routed_experts(wl, pod, c: ContainerRun) -> tuple[int | None, str]:
     """(routed experts, where the number comes from), or (None, '') when unknown."""
-    for where, annotations in (("pod template", pod.annotations), ("workload", wl.obj.doc.get("metadata", {}).get("annotations") or {})):
+    for where, annotations in (("pod template", pod.annotations), ("workload", wl.obj.annotations)):
         if isinstance(annotations, dict) and NUM_EXPERTS_ANNOTATION in annotations:
             n = as_int(annotations[NUM_EXPERTS_ANNOTATION])
             return (n, f"annotation {NUM_EXPERTS_ANNOTATION} on the {where}") if n and n > 0 else (None, "")

@@ -3,6 +3,8 @@ from .._util import describe_pod, engine_containers, flag_path
 from ..base import Problem, Rule
 from ._helpers import SRC_056, SRC_0523, layout
 
+MAX_LISTED_TP = 4096
+
 
 def check(model, ctx):
     for wl, pod, c in engine_containers(model):
@@ -11,10 +13,12 @@ def check(model, ctx):
             continue
         if lay.tp % lay.attn_dp:
             flag = "--attn-dp-size" if lay.new_style and c.parsed.has_flag("--attn-dp-size") else "--dp-size"
-            divisors = [d for d in range(2, lay.tp + 1) if lay.tp % d == 0]
+            # Listed only for plausible sizes: a typo'd tp of 10**9 must not be factored by trial division.
+            divisors = [d for d in range(2, lay.tp + 1) if lay.tp % d == 0] if lay.tp <= MAX_LISTED_TP else []
+            valid = f"; valid: {', '.join(map(str, divisors))}" if divisors else ""
             yield Problem(wl.obj, flag_path(c, flag),
                           f"{describe_pod(pod)}: DP attention with {lay.attn_dp} attention-DP groups does not divide tp {lay.tp}, so SGLang's assertion tp_size % dp_size == 0 fails at start-up",
-                          f"set {flag} to a divisor of {lay.tp} (e.g. {lay.tp}, one attention-DP group per GPU; valid: {', '.join(map(str, divisors))})")
+                          f"set {flag} to a divisor of {lay.tp} (e.g. {lay.tp}, one attention-DP group per GPU{valid})")
 
 
 RULE = Rule(

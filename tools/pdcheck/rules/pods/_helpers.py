@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...model import ContainerRun, PodRun, Workload, as_int, dig
-from .._util import flag_value
+from .._util import flag_value, list_of
 
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
 HEALTH_PATHS = ("/health", "/health_generate")
@@ -67,9 +67,9 @@ def probe_port(c: ContainerRun, probe: dict) -> tuple[int | None, str | None]:
     if isinstance(port, int):
         return port, None
     if isinstance(port, str):
-        if port.isdigit():
-            return int(port), None
-        for p in c.spec.get("ports") or []:
+        if port.isdigit():  # '²' is a digit to isdigit() but not to int()
+            return as_int(port), None
+        for p in list_of(c.spec.get("ports")):
             if isinstance(p, dict) and p.get("name") == port:
                 number = as_int(p.get("containerPort"))
                 return number, None

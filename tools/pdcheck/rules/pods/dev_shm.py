@@ -1,5 +1,5 @@
 from ...findings import Severity
-from .._util import describe_pod, engine_containers, flag_value
+from .._util import describe_pod, engine_containers, flag_value, list_of
 from ..base import Problem, Rule
 
 
@@ -8,11 +8,11 @@ def _shm_ok(pod, c) -> bool | None:
     spec = pod.spec
     if spec.get("hostIPC") is True:
         return True  # the host's /dev/shm
-    volumes = {v.get("name"): v for v in spec.get("volumes") or [] if isinstance(v, dict)}
-    for m in c.spec.get("volumeMounts") or []:
+    volumes = {v["name"]: v for v in list_of(spec.get("volumes")) if isinstance(v, dict) and isinstance(v.get("name"), str)}
+    for m in list_of(c.spec.get("volumeMounts")):
         if not isinstance(m, dict) or str(m.get("mountPath", "")).rstrip("/") != "/dev/shm":
             continue
-        vol = volumes.get(m.get("name"))
+        vol = volumes.get(m.get("name")) if isinstance(m.get("name"), str) else None
         if vol is None:
             return None  # another rule reports a mount without a volume
         if isinstance(vol.get("emptyDir"), dict):
@@ -37,7 +37,7 @@ def check(model, ctx):
         if ok is None or ok:
             continue
         mounted = any(isinstance(m, dict) and str(m.get("mountPath", "")).rstrip("/") == "/dev/shm"
-                      for m in c.spec.get("volumeMounts") or [])
+                      for m in list_of(c.spec.get("volumeMounts")))
         what = "mounts /dev/shm from a volume that is not memory-backed" if mounted else "has no /dev/shm volume, so it gets the runtime's 64 MiB default"
         yield Problem(wl.obj, c.path + ("volumeMounts",),
                       f"{describe_pod(pod)}: engine container {c.name!r} runs {local} GPU ranks in the pod (tp {tp}) but {what}",

@@ -1,4 +1,3 @@
-import math
 import re
 
 from ...findings import Severity
@@ -18,8 +17,8 @@ def _scaled(value, replicas: int, round_up: bool) -> int | None:
     if isinstance(value, str):
         m = PERCENT.match(value.strip())
         if m:
-            raw = int(m.group(1)) * replicas / 100
-            return math.ceil(raw) if round_up else math.floor(raw)
+            scaled = int(m.group(1)) * replicas  # integer arithmetic: replicas may be too large for a float
+            return -(-scaled // 100) if round_up else scaled // 100
     return None
 
 

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 
 from ...model import dig
-from .._util import flag_value, has_flag
+from .._util import flag_value, has_flag, list_of
 
 TRUTHY = ("1", "true", "t", "yes", "y", "on")
 
@@ -176,14 +176,14 @@ def device_resources(c) -> list[str]:
     names = []
     for section in ("limits", "requests"):
         values = resources.get(section) if isinstance(resources.get(section), dict) else {}
-        names += [n for n in values if "/" in n and n not in _NOT_DEVICES and not n.startswith("hugepages-")]
+        names += [n for n in values if isinstance(n, str) and "/" in n and n not in _NOT_DEVICES and not n.startswith("hugepages-")]
     return names
 
 
 def mounts_infiniband(pod, c) -> bool:
-    volumes = {v.get("name"): v for v in pod.spec.get("volumes") or [] if isinstance(v, dict)}
-    for m in c.spec.get("volumeMounts") or []:
-        if not isinstance(m, dict):
+    volumes = {v["name"]: v for v in list_of(pod.spec.get("volumes")) if isinstance(v, dict) and isinstance(v.get("name"), str)}
+    for m in list_of(c.spec.get("volumeMounts")):
+        if not isinstance(m, dict) or not isinstance(m.get("name"), str):
             continue
         host = dig(volumes.get(m.get("name"), {}), "hostPath", "path")
         if isinstance(host, str) and host.rstrip("/") in ("/dev/infiniband", "/dev"):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from ...model import LWS_NAME_LABEL, LWS_WORKER_LABEL, ContainerRun, Model, PodRun, Workload, as_int, dig
-from .._util import flag_value, has_flag
+from .._util import flag_value, has_flag, list_of
 
 ENGINE_PORT_DEFAULT = 30000
 BOOTSTRAP_PORT_DEFAULT = 8998
@@ -123,12 +123,12 @@ class Target:
         if isinstance(target, int):
             return target, None
         if isinstance(target, str):
-            if target.isdigit():
-                return int(target), None
+            if target.isdigit():  # '²' is a digit to isdigit() but not to int()
+                return as_int(target), None
             if not known(target):
                 return None, None
             for c in pod.containers:
-                for cp in c.spec.get("ports") or []:
+                for cp in list_of(c.spec.get("ports")):
                     if isinstance(cp, dict) and cp.get("name") == target:
                         number = as_int(cp.get("containerPort"))
                         return (number, None) if number is not None else (None, None)
@@ -195,7 +195,7 @@ def resolve_host(model: Model, host: str, client_ns: str | None) -> Target | Non
             pod_name, subdomain = names
             lws = _lws_named(model, subdomain, ns)
             if lws is not None:
-                m = re.fullmatch(re.escape(lws.name) + r"-(\d+)(?:-(\d+))?", pod_name)
+                m = re.fullmatch(re.escape(lws.name) + r"-(\d{1,18})(?:-(\d{1,18}))?", pod_name)
                 if m:
                     rank = int(m.group(2) or 0)
                     pods = [p for p in lws.pods if p.rank == rank] or [p for p in lws.pods if p.rank == 0]
@@ -280,8 +280,8 @@ def static_urls(model: Model, wl: Workload, c: ContainerRun) -> list[RouterUrl]:
                 token = occ.values[1]
                 if token.lower() == "none":
                     bootstrap = None
-                elif token.isdigit():
-                    bootstrap = int(token)
+                elif token.isdigit() and as_int(token) is not None:
+                    bootstrap = as_int(token)
                 else:
                     bootstrap = "unknown"
             ru = RouterUrl(role, occ.values[0], host, port, occ.index, bootstrap)

@@ -5,16 +5,23 @@ from . import _links as L
 from ._helpers import ns_of, same_ns, services
 
 
+def _replica_index(text: str) -> float:
+    """The group index a Service name suffix spells as LWS writes it (no sign, no leading zeros), else inf."""
+    if text.isascii() and text.isdigit() and len(text) <= 20 and (text == "0" or not text.startswith("0")):
+        return int(text)
+    return float("inf")
+
+
 def check(model, ctx):
     for wl in model.workloads:
         if not wl.is_lws:
             continue
         policy = dig(wl.obj.doc, "spec", "networkConfig", "subdomainPolicy", default="Shared")
-        names = {wl.name}
-        if policy == "UniquePerReplica":
-            names |= {f"{wl.name}-{i}" for i in range(max(wl.replicas, 1))}
         for svc in services(model):
-            if svc.name in names and same_ns(ns_of(svc), ns_of(wl.obj)):
+            # With UniquePerReplica LWS also creates <lws>-0 .. <lws>-<replicas-1> (matched, not listed: replicas may be huge).
+            per_replica = (policy == "UniquePerReplica" and svc.name.startswith(wl.name + "-")
+                           and _replica_index(svc.name[len(wl.name) + 1:]) < max(wl.replicas, 1))
+            if (svc.name == wl.name or per_replica) and same_ns(ns_of(svc), ns_of(wl.obj)):
                 yield Problem(svc, ("metadata", "name"),
                               f"Service {svc.name} has the name of the headless Service LWS creates for LeaderWorkerSet {wl.name} (subdomainPolicy {policy}), so the two fight over one object",
                               f"rename the Service (e.g. {wl.name}-leader) and select the leaders with leaderworkerset.sigs.k8s.io/name: {wl.name} and leaderworkerset.sigs.k8s.io/worker-index: \"0\"")

@@ -1,4 +1,5 @@
 from ...findings import Severity
+from ...model import as_int
 from ..base import Problem, Rule
 from . import _links as L
 from ._helpers import BOOTSTRAP_ANNOTATION, bootstrap_port, discovered_pods, is_pd, uses_discovery
@@ -25,7 +26,8 @@ def check(model, ctx):
             if want is None:
                 continue
             raw = pod.annotations.get(BOOTSTRAP_ANNOTATION)
-            value = int(raw) if isinstance(raw, str) and raw.isdigit() and int(raw) < 65536 else None
+            value = as_int(raw) if isinstance(raw, str) and raw.isdigit() else None  # as_int: '²' is a digit too
+            value = value if value is not None and value < 65536 else None
             meta = pod.template_path + ("metadata",)
             if value is not None:
                 if value != want:

@@ -1,5 +1,6 @@
 from ...findings import Severity
 from ...model import dig
+from .._util import list_of
 from ..base import Problem, Rule
 from . import _links as L
 from ._helpers import discovery_namespace, is_pd, known, ns_of, same_ns, uses_discovery
@@ -13,17 +14,18 @@ def _objects(model, kind):
 
 def _pod_verbs(role) -> set[str]:
     verbs = set()
-    for rule in dig(role.doc, "rules", default=[]) or []:
+    for rule in list_of(dig(role.doc, "rules")):
         if not isinstance(rule, dict):
             continue
-        groups, resources = rule.get("apiGroups") or [], rule.get("resources") or []
+        groups, resources = list_of(rule.get("apiGroups")), list_of(rule.get("resources"))
+        rule_verbs = {v for v in list_of(rule.get("verbs")) if isinstance(v, str)}
         if ("" in groups or "*" in groups) and ("pods" in resources or "*" in resources):
-            verbs |= {"list", "watch", "get"} if "*" in (rule.get("verbs") or []) else set(rule.get("verbs") or [])
+            verbs |= {"list", "watch", "get"} if "*" in rule_verbs else rule_verbs
     return verbs
 
 
 def _binds(binding, sa, sa_ns) -> bool:
-    for s in binding.doc.get("subjects") or []:
+    for s in list_of(binding.doc.get("subjects")):
         if isinstance(s, dict) and s.get("kind") == "ServiceAccount" and s.get("name") == sa and same_ns(s.get("namespace") or ns_of(binding), sa_ns):
             return True
     return False

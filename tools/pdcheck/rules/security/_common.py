@@ -19,11 +19,14 @@ def selector_matches(selector, labels: dict) -> bool:
         return False
     if any(str(labels.get(k)) != str(v) or k not in labels for k, v in match_labels.items()):
         return False
-    for expr in selector.get("matchExpressions") or []:
-        if not isinstance(expr, dict):
+    expressions = selector.get("matchExpressions") or []
+    if not isinstance(expressions, list):
+        return False
+    for expr in expressions:
+        if not isinstance(expr, dict) or not isinstance(expr.get("key"), str):
             return False
         key, op = expr.get("key"), expr.get("operator")
-        values = [str(v) for v in (expr.get("values") or [])]
+        values = [str(v) for v in expr.get("values")] if isinstance(expr.get("values"), list) else []
         present = key in labels
         value = str(labels.get(key)) if present else None
         if op == "In" and not (present and value in values):

@@ -31,14 +31,15 @@ def check(model, ctx):
             volumes = pod.spec.get("volumes") if isinstance(pod.spec.get("volumes"), list) else []
             host_paths = {}
             for v in volumes:
-                if isinstance(v, dict) and isinstance(v.get("hostPath"), dict):
+                if isinstance(v, dict) and isinstance(v.get("hostPath"), dict) and isinstance(v.get("name"), str):
                     host_paths[v.get("name")] = str(v["hostPath"].get("path", ""))
             if not host_paths:
                 continue
             for c in pod.init_containers + pod.containers:
                 mounts = c.spec.get("volumeMounts") if isinstance(c.spec.get("volumeMounts"), list) else []
                 for j, m in enumerate(mounts):
-                    if not isinstance(m, dict) or m.get("name") not in host_paths or m.get("readOnly") is True:
+                    if not isinstance(m, dict) or not isinstance(m.get("name"), str) or m["name"] not in host_paths \
+                            or m.get("readOnly") is True:
                         continue
                     host_path = host_paths[m["name"]]
                     if exemption(host_path):

@@ -1,4 +1,5 @@
 from ...findings import Severity
+from ...model import dig
 from ..base import Problem, Rule
 from ._common import routers, same_namespace, selector_matches
 
@@ -6,7 +7,7 @@ from ._common import routers, same_namespace, selector_matches
 def check(model, ctx):
     pdbs = model.objects_of("PodDisruptionBudget")
     for wl, pod, c in routers(model):
-        covered = any(same_namespace(p, wl.obj) and selector_matches((p.doc.get("spec") or {}).get("selector"), pod.labels)
+        covered = any(same_namespace(p, wl.obj) and selector_matches(dig(p.doc, "spec", "selector"), pod.labels)
                       for p in pdbs)
         if not covered:
             yield Problem(wl.obj, ("metadata", "name"),

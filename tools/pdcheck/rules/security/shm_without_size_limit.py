@@ -8,7 +8,7 @@ def check(model, ctx):
     for wl in model.workloads:
         for pod in distinct_pods(wl):
             volumes = pod.spec.get("volumes") if isinstance(pod.spec.get("volumes"), list) else []
-            by_name = {v.get("name"): (i, v) for i, v in enumerate(volumes) if isinstance(v, dict)}
+            by_name = {v["name"]: (i, v) for i, v in enumerate(volumes) if isinstance(v, dict) and isinstance(v.get("name"), str)}
             reported = set()
             for c in pod.init_containers + pod.containers:
                 mounts = c.spec.get("volumeMounts") if isinstance(c.spec.get("volumeMounts"), list) else []
@@ -16,7 +16,7 @@ def check(model, ctx):
                     if not isinstance(m, dict) or str(m.get("mountPath", "")).rstrip("/") != "/dev/shm":
                         continue
                     name = m.get("name")
-                    if name in reported or name not in by_name:
+                    if not isinstance(name, str) or name in reported or name not in by_name:
                         continue
                     i, vol = by_name[name]
                     empty_dir = vol.get("emptyDir")
