@@ -2,9 +2,8 @@
 
 import copy
 
-import pytest
 
-from ruletest import baseline, drop_flag, engine, find, lws, pod_spec, rules_fired, set_flag
+from ruletest import defect_tests, drop_flag, engine, find, lws, pod_spec, set_flag
 
 
 def split_leader(docs, name):
@@ -82,12 +81,4 @@ CASES = [
 ]
 
 
-def test_baseline_is_clean():
-    assert rules_fired(baseline()) == set()
-
-
-@pytest.mark.parametrize("mutate, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_defect_fires_its_rule_only(mutate, expected):
-    docs = baseline()
-    mutate(docs)
-    assert rules_fired(docs) == expected
+test_baseline_is_clean, test_defect_fires_its_rule_only = defect_tests(CASES)

@@ -1,8 +1,7 @@
 """Pairing rules: each case is one defect (or near miss) applied to the clean baseline, and the rules it fires."""
 
-import pytest
 
-from ruletest import baseline, drop_flag, engine, find, rules_fired, set_flag
+from ruletest import defect_tests, baseline, drop_flag, engine, rules_fired, set_flag
 
 P, D = "r1-prefill", "r1-decode"
 
@@ -61,15 +60,7 @@ CASES = [
 ]
 
 
-def test_baseline_is_clean():
-    assert rules_fired(baseline()) == set()
-
-
-@pytest.mark.parametrize("mutate, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_defect_fires_its_rule_only(mutate, expected):
-    docs = baseline()
-    mutate(docs)
-    assert rules_fired(docs) == expected
+test_baseline_is_clean, test_defect_fires_its_rule_only = defect_tests(CASES)
 
 
 def test_rr_balance_only_where_asserted():

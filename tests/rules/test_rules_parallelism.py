@@ -2,7 +2,7 @@
 
 import pytest
 
-from ruletest import baseline, drop_flag, engine, lws, rules_fired, set_flag
+from ruletest import defect_tests, baseline, drop_flag, engine, lws, rules_fired, set_flag
 
 P, D = "r1-prefill", "r1-decode"
 
@@ -105,15 +105,7 @@ V0523 = [
 ]
 
 
-def test_baseline_is_clean():
-    assert rules_fired(baseline()) == set()
-
-
-@pytest.mark.parametrize("mutate, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_defect_fires_its_rule_only(mutate, expected):
-    docs = baseline()
-    mutate(docs)
-    assert rules_fired(docs) == expected
+test_baseline_is_clean, test_defect_fires_its_rule_only = defect_tests(CASES)
 
 
 @pytest.mark.parametrize("mutate", [c[1] for c in NEAR_MISSES], ids=[c[0] for c in NEAR_MISSES])

@@ -1,8 +1,7 @@
 """RDMA rules: each case is one defect applied to the clean baseline, and the rules it fires."""
 
-import pytest
 
-from ruletest import baseline, drop_env, engine, lws, rules_fired, set_env, set_flag
+from ruletest import defect_tests, drop_env, engine, lws, set_env, set_flag
 
 P, D = "r1-prefill", "r1-decode"
 
@@ -50,12 +49,4 @@ CASES = [
 ]
 
 
-def test_baseline_is_clean():
-    assert rules_fired(baseline()) == set()
-
-
-@pytest.mark.parametrize("mutate, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_defect_fires_its_rule_only(mutate, expected):
-    docs = baseline()
-    mutate(docs)
-    assert rules_fired(docs) == expected
+test_baseline_is_clean, test_defect_fires_its_rule_only = defect_tests(CASES)

@@ -1,8 +1,7 @@
 """Router rules: each case is one defect (or near miss) applied to the clean baseline, and the rules it fires."""
 
-import pytest
 
-from ruletest import baseline, engine, find, lws, pod_spec, rules_fired, set_flag
+from ruletest import defect_tests, baseline, engine, find, lws, pod_spec, rules_fired, set_flag
 
 ROUTER = "r1-router"
 
@@ -106,15 +105,7 @@ CASES = [
 ]
 
 
-def test_baseline_is_clean():
-    assert rules_fired(baseline()) == set()
-
-
-@pytest.mark.parametrize("mutate, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_defect_fires_its_rule_only(mutate, expected):
-    docs = baseline()
-    mutate(docs)
-    assert rules_fired(docs) == expected
+test_baseline_is_clean, test_defect_fires_its_rule_only = defect_tests(CASES)
 
 
 def test_default_timeout_follows_router_version():

@@ -11,7 +11,7 @@ import yaml
 
 from pdcheck.checker import Options, run
 from pdcheck.rules.security._common import image_pin_problem
-from ruletest import baseline, engine, find, lws, pod_spec, rules_fired, set_flag
+from ruletest import defect_tests, engine, find, lws, pod_spec, set_flag
 
 REPO = Path(__file__).resolve().parents[2]
 DIGEST = "sha256:" + "0123456789abcdef" * 4
@@ -215,15 +215,7 @@ CASES = [
 ]
 
 
-def test_baseline_is_clean():
-    assert rules_fired(baseline()) == set()
-
-
-@pytest.mark.parametrize("mutate, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_defect_fires_its_rule_only(mutate, expected):
-    docs = baseline()
-    mutate(docs)
-    assert rules_fired(docs) == expected
+test_baseline_is_clean, test_defect_fires_its_rule_only = defect_tests(CASES)
 
 
 @pytest.mark.parametrize("ref, pinned", [

@@ -114,7 +114,14 @@ def run_rules(render: Render, ctx: Context, options: Options, rules: list[tuple[
         "sglang": options.sglang_version or ctx.config.sglang_version,
         "sglang-router": options.router_version or ctx.config.router_version,
     }
-    model = build_model(render, versions)
+    try:
+        model = build_model(render, versions)
+    except Exception as exc:  # a model bug: one finding for the render instead of a traceback
+        return [Finding(
+            INTERNAL_ERROR_RULE, Severity.ERROR,
+            f"pdcheck could not model this input ({type(exc).__name__}: {exc})",
+            "report this as a pdcheck bug with the input that triggers it", overlay=render.name,
+        )]
     results = []
     for rule, severity in rules:
         try:

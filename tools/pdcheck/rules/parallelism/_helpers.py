@@ -151,9 +151,9 @@ KNOWN_EXPERTS = (
 
 def routed_experts(wl, pod, c: ContainerRun) -> tuple[int | None, str]:
     """(routed experts, where the number comes from), or (None, '') when unknown."""
-    for where, annotations in (("pod template", pod.annotations), ("workload", wl.obj.annotations)):
-        if isinstance(annotations, dict) and NUM_EXPERTS_ANNOTATION in annotations:
-            n = as_int(annotations[NUM_EXPERTS_ANNOTATION])
+    for where, notes in (("pod template", pod.annotations), ("workload", wl.obj.annotations)):
+        if isinstance(notes, dict) and NUM_EXPERTS_ANNOTATION in notes:
+            n = as_int(notes[NUM_EXPERTS_ANNOTATION])
             return (n, f"annotation {NUM_EXPERTS_ANNOTATION} on the {where}") if n and n > 0 else (None, "")
     path = str_flag(c, "--model-path")
     if not isinstance(path, str) or "<" in path or "$(" in path:

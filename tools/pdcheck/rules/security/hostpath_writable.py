@@ -1,7 +1,6 @@
 import posixpath
 
 from ...findings import Severity
-from ...model import dig
 from .._util import describe_pod
 from ..base import Problem, Rule
 from ._common import distinct_pods
