@@ -17,7 +17,8 @@ import json
 from dataclasses import dataclass, field
 
 from ...model import dig
-from .._util import flag_value, has_flag, list_of
+from .._util import describe_pod, engine_containers, flag_value, has_flag, list_of
+from ..base import Problem
 
 TRUTHY = ("1", "true", "t", "yes", "y", "on")
 
@@ -223,3 +224,18 @@ def compare_lists(lists: list[DeviceList]):
                 if only_b:
                     parts.append(f"only {b.label.split('=')[0].split(' ')[0]} has {', '.join(only_b)}")
                 yield "warning", a, b, f"{a.label} and {b.label} differ ({'; '.join(parts)})"
+
+
+DEVICE_FIX = ("name the same RDMA devices in --disaggregation-ib-device, NCCL_IB_HCA and NVSHMEM_HCA_LIST "
+              "(derive them from one value, e.g. a ConfigMap key)")
+
+
+def device_list_problems(model, level: str):
+    """Problems of one level ('error' or 'warning') from comparing an engine's device lists."""
+    for wl, pod, c in engine_containers(model):
+        grouped = {}
+        for found_level, _a, b, text in compare_lists(device_lists(c)):
+            if found_level == level:
+                grouped.setdefault(id(b), (b, []))[1].append(text)
+        for b, texts in grouped.values():
+            yield Problem(wl.obj, b.path, f"{describe_pod(pod)}: {'; '.join(texts)}", DEVICE_FIX)

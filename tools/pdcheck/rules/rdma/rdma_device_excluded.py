@@ -1,20 +1,10 @@
 from ...findings import Severity
-from .._util import describe_pod, engine_containers
-from ..base import Problem, Rule
-from ._helpers import compare_lists, device_lists
-
-SEVERITY = "error"
+from ..base import Rule
+from ._helpers import device_list_problems
 
 
 def check(model, ctx):
-    for wl, pod, c in engine_containers(model):
-        grouped = {}
-        for level, a, b, text in compare_lists(device_lists(c)):
-            if level == SEVERITY:
-                grouped.setdefault(id(b), (b, []))[1].append(text)
-        for b, texts in grouped.values():
-            yield Problem(wl.obj, b.path, f"{describe_pod(pod)}: {'; '.join(texts)}",
-                          "name the same RDMA devices in --disaggregation-ib-device, NCCL_IB_HCA and NVSHMEM_HCA_LIST (derive them from one value, e.g. a ConfigMap key)")
+    return device_list_problems(model, "error")
 
 
 RULE = Rule(
