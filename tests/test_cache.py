@@ -12,6 +12,7 @@ import pytest
 from pdcheck import cache as cache_mod
 from pdcheck.cache import ClosureHasher, RenderCache, Uncacheable, open_cache
 from pdcheck.discover import resolve_inputs
+from pdcheck.kustomize import kustomize_command
 from pdcheck.render import ensure_origins, render_all
 
 REPO = Path(__file__).resolve().parents[1]
@@ -103,7 +104,7 @@ def test_lazy_origins_come_from_the_cache_too(tmp_path):
 
 
 def fake_kustomize(path: Path, version: str) -> str:
-    kubectl = render_all.__globals__["kustomize_command"](None)[0]
+    kubectl = kustomize_command(None)[0]
     path.write_text(
         "#!/bin/sh\n"
         f'if [ "$1" = version ]; then echo "{version}"; exit 0; fi\n'

@@ -1,4 +1,4 @@
-"""Content-addressed cache of kustomize renders.
+"""Content-addressed cache of kustomize renders (and the store of the results cache).
 
 A render is a pure function of (a) every file the kustomization can read, (b) the kustomize
 command and its version, (c) how pdcheck invokes it. The key hashes all of these:
@@ -21,6 +21,9 @@ Entries are written to a temporary file in the cache directory and renamed into 
 SHA-256 of its payload, so a corrupt or truncated one is a miss (and the re-render overwrites it).
 Size is bounded: at most once a day, entries unused for MAX_AGE_DAYS are deleted, then the oldest
 until the total is under MAX_BYTES.
+
+The same store keeps each input's check results (results-v1/, keyed and used by checkcache.py)
+and the kustomize version answers (tools-v1/).
 
 Location: --cache-dir, else $PDCHECK_CACHE_DIR, else $XDG_CACHE_HOME/pdcheck, else
 ~/.cache/pdcheck. --no-cache or PDCHECK_NO_CACHE=1 disables it.
@@ -87,36 +90,51 @@ class RenderCache:
         self.root = Path(root)
         self.renders = self.root / f"renders-v{CACHE_FORMAT}"
         self.tools = self.root / f"tools-v{CACHE_FORMAT}"
+        self.results = self.root / f"results-v{CACHE_FORMAT}"  # findings per input (checkcache.py)
         self.max_age_s = max_age_days * 86400
         self.max_bytes = max_bytes
-        self.stats = {"hit": 0, "miss": 0, "uncacheable": 0, "write_error": 0}
+        self.stats = {"hit": 0, "miss": 0, "uncacheable": 0, "write_error": 0, "results_hit": 0, "results_miss": 0}
         self._tool_versions: dict[tuple, str] = {}
 
     # entries
 
     def get(self, key: str) -> tuple[bytes, str] | None:
         """(kustomize stdout, wrapper directory it was built from), or None (miss, corrupt, unreadable)."""
-        path = self.renders / key
+        entry = self._read(self.renders, key)
+        self.stats["hit" if entry is not None else "miss"] += 1
+        return entry
+
+    def put(self, key: str, stdout: bytes, wrapper: str) -> None:
+        self._write(self.renders, key, stdout, wrapper)
+
+    def get_results(self, key: str) -> bytes | None:
+        """A stored check result (see checkcache.py), or None."""
+        entry = self._read(self.results, key)
+        self.stats["results_hit" if entry is not None else "results_miss"] += 1
+        return entry[0] if entry is not None else None
+
+    def put_results(self, key: str, payload: bytes) -> None:
+        self._write(self.results, key, payload, "")
+
+    def _read(self, directory: Path, key: str) -> tuple[bytes, str] | None:
+        path = directory / key
         try:
             with open(path, "rb") as f:
                 blob = f.read(_MAX_ENTRY_BYTES + 1)
         except OSError:
-            self.stats["miss"] += 1
             return None
         entry = _decode_entry(blob)
         if entry is None:
-            self.stats["miss"] += 1
             return None
-        self.stats["hit"] += 1
         try:
             os.utime(path)  # age = time since last use, for pruning
         except OSError:
             pass
         return entry
 
-    def put(self, key: str, stdout: bytes, wrapper: str) -> None:
-        header = json.dumps({"wrapper": wrapper, "size": len(stdout), "sha256": hashlib.sha256(stdout).hexdigest()})
-        if _write_atomic(self.renders, key, _MAGIC + header.encode() + b"\n" + stdout):
+    def _write(self, directory: Path, key: str, body: bytes, wrapper: str) -> None:
+        header = json.dumps({"wrapper": wrapper, "size": len(body), "sha256": hashlib.sha256(body).hexdigest()})
+        if _write_atomic(directory, key, _MAGIC + header.encode() + b"\n" + body):
             self.maybe_prune()
         else:
             self.stats["write_error"] += 1
@@ -169,7 +187,7 @@ class RenderCache:
     def prune(self, now: float | None = None) -> None:
         now = time.time() if now is None else now
         entries = []
-        for directory in (self.renders, self.tools):
+        for directory in (self.renders, self.tools, self.results):
             try:
                 names = os.listdir(directory)
             except OSError:

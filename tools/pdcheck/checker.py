@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from . import __version__
-from .config import Config, find_config, load_config
+from .config import Config, load_config, locate_config
 from .discover import resolve_inputs
 from .errors import InputError
 from .findings import Finding, Severity
-from .model import Model, build_model
-from .objects import Render
-from .render import ensure_origins, render_all, render_iter
-from .rules import all_rules
-from .rules.base import Rule
-from .sources import locate
+
+# Imported where used: a run answered from the results cache (checkcache.py) needs none of the
+# model, renderer, schemas or rules, and skipping their imports is most of its time.
+if TYPE_CHECKING:
+    from .model import Model
+    from .objects import Render
+    from .rules.base import Rule
 
 INTERNAL_ERROR_RULE = "pdcheck-internal-error"
 
@@ -69,14 +71,23 @@ class RunResult:
     inputs: list[str]
     findings: list[Finding]
     suppressed: int
-    renders: list[Render]
-    rules: list[Rule]
+    renders: list[Render]  # the renders this run made (none for inputs answered from the results cache)
+    enabled_rules: list[Rule] | Callable[[], list[Rule]]  # a callable: worked out when a reporter asks
+
+    @property
+    def rules(self) -> list[Rule]:
+        """The rules that ran (or would have: the results cache skips them)."""
+        if callable(self.enabled_rules):
+            self.enabled_rules = self.enabled_rules()
+        return self.enabled_rules
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
 
 
 def enabled_rules(config: Config) -> list[tuple[Rule, Severity]]:
+    from .rules import all_rules
+
     out = []
     for rule in all_rules():
         severity = config.rule_severity.get(rule.id, rule.severity)
@@ -85,13 +96,14 @@ def enabled_rules(config: Config) -> list[tuple[Rule, Severity]]:
     return out
 
 
+def _config(options: Options) -> Config:
+    from .rules import all_rules
+
+    return load_config(locate_config(options.config_path, options.paths), {r.id for r in all_rules()})
+
+
 def make_context(options: Options) -> Context:
-    known = {r.id for r in all_rules()}
-    if options.config_path:
-        config = load_config(Path(options.config_path), known)
-    else:
-        first = options.paths[0] if options.paths and options.paths[0] != "-" else "."
-        config = load_config(find_config(Path(first)), known)
+    config = _config(options)
     versions = options.k8s_versions or config.k8s_versions
     crds = [Path(c) for c in options.crds] + list(config.crds)
     ctx = Context(config, versions, crds)
@@ -110,6 +122,8 @@ def check_render(render: Render, ctx: Context, options: Options, rules: list[tup
 
 def run_rules(render: Render, ctx: Context, options: Options, rules: list[tuple[Rule, Severity]]) -> list:
     """Model the render and run the rules: (rule, severity, problems) per rule, or a Finding for a rule that crashed."""
+    from .model import build_model
+
     versions = {
         "sglang": options.sglang_version or ctx.config.sglang_version,
         "sglang-router": options.router_version or ctx.config.router_version,
@@ -145,6 +159,9 @@ def _needs_origins(results: list) -> bool:
 
 def render_findings(render: Render, results: list) -> tuple[list[Finding], int]:
     """Findings (with file and line) of run_rules' results, and how many were suppressed."""
+    from .render import ensure_origins
+    from .sources import locate
+
     findings, suppressed = [], 0
     for result in results:
         if isinstance(result, Finding):
@@ -168,6 +185,9 @@ def render_findings(render: Render, results: list) -> tuple[list[Finding], int]:
 
 def build_models(options: Options) -> tuple[list[Model], Context]:
     """Render and model every input (for `pdcheck render --effective`)."""
+    from .model import build_model
+    from .render import render_all
+
     ctx = make_context(options)
     renders = render_all(resolve_inputs(options.paths), options.kustomize, options.jobs, _cache(options), lazy_origins=True)
     versions = {
@@ -184,9 +204,37 @@ def _cache(options: Options):
 
 
 def run(options: Options) -> RunResult:
+    from .kustomize import kustomize_command
+
     inputs = options.inputs if options.inputs is not None else resolve_inputs(options.paths)
+    cache = _cache(options)
+    stored, done = None, {}
+    if cache is not None:
+        from .checkcache import CheckCache
+
+        command = kustomize_command(options.kustomize) if any(i.kind == "kustomize" for i in inputs) else None
+        stored = CheckCache(cache, options, inputs, command)
+        done = stored.lookup()  # input index -> (findings, suppressed)
+    todo = [index for index in range(len(inputs)) if index not in done]
+    renders, rules = [], None
+    if todo:
+        checked, renders, rules = _check(options, [inputs[i] for i in todo], cache, stored.hasher if stored else None)
+        for index, result in zip(todo, checked):
+            done[index] = result
+            if stored is not None:
+                stored.store(index, *result)
+    findings = sorted((f for index in range(len(inputs)) for f in done[index][0]), key=Finding.sort_key)
+    suppressed = sum(done[index][1] for index in range(len(inputs)))
+    enabled = [r for r, _ in rules] if rules is not None else lambda: [r for r, _ in enabled_rules(_config(options))]
+    return RunResult(__version__, [i.display for i in inputs], findings, suppressed, renders, enabled)
+
+
+def _check(options: Options, inputs: list, cache, hasher) -> tuple[list[tuple[list[Finding], int]], list[Render], list]:
+    """Render and check inputs: (findings, suppressed) per input, the renders, the enabled rules."""
+    from .render import render_iter
+
     # Builds start now, in worker threads; setting up the checker and checking each render overlap them.
-    with render_iter(inputs, options.kustomize, options.jobs, _cache(options), lazy_origins=True) as pending:
+    with render_iter(inputs, options.kustomize, options.jobs, cache, lazy_origins=True, hasher=hasher) as pending:
         ctx = make_context(options)
         rules = enabled_rules(ctx.config)
         checked = []
@@ -195,11 +243,4 @@ def run(options: Options) -> RunResult:
             if _needs_origins(results):
                 pending.prefetch_origins(render)  # builds with origin annotations while the rest is checked
             checked.append((render, results))
-        findings, suppressed, renders = [], 0, []
-        for render, results in checked:
-            renders.append(render)
-            found, hidden = render_findings(render, results)
-            findings.extend(found)
-            suppressed += hidden
-    findings.sort(key=Finding.sort_key)
-    return RunResult(__version__, [i.display for i in inputs], findings, suppressed, renders, [r for r, _ in rules])
+        return [render_findings(render, results) for render, results in checked], [r for r, _ in checked], rules

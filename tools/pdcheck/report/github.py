@@ -30,4 +30,4 @@ def report(result, stream) -> None:
         stream.write(f"::{_COMMAND[f.severity]} {','.join(props)}::{_escape_data(message)}\n")
     errors, warnings = result.count(Severity.ERROR), result.count(Severity.WARNING)
     # A plain log line (not a workflow command), worded like the text reporter's summary.
-    stream.write(f"pdcheck: {_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {_plural(len(result.renders), 'overlay')}\n")
+    stream.write(f"pdcheck: {_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {_plural(len(result.inputs), 'overlay')}\n")

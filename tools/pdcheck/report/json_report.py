@@ -17,7 +17,7 @@ def summary(result) -> dict:
         "warnings": result.count(Severity.WARNING),
         "infos": result.count(Severity.INFO),
         "suppressed": result.suppressed,
-        "overlays": len(result.renders),
+        "overlays": len(result.inputs),
         "inputs": result.inputs,
     }
 

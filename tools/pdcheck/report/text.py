@@ -33,7 +33,7 @@ def report(result, stream, color: bool) -> None:
             if f.fix:
                 stream.write(f"    fix: {f.fix}\n")
     errors, warnings = result.count(Severity.ERROR), result.count(Severity.WARNING)
-    line = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {_plural(len(result.renders), 'overlay')}"
+    line = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {_plural(len(result.inputs), 'overlay')}"
     infos = result.count(Severity.INFO)
     if infos:
         line += f" ({_plural(infos, 'note')})"

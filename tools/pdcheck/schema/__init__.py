@@ -6,6 +6,14 @@
 """
 
 from .bundle import SchemaSetupError, bundled_k8s_versions
-from .validator import SchemaIssue, SchemaValidator
 
 __all__ = ["SchemaIssue", "SchemaSetupError", "SchemaValidator", "bundled_k8s_versions"]
+
+
+def __getattr__(name: str):
+    # The validator is imported on first use: the results cache (checkcache.py) needs only bundle.py.
+    if name in ("SchemaIssue", "SchemaValidator"):
+        from . import validator
+
+        return getattr(validator, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

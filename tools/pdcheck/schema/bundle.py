@@ -26,13 +26,17 @@ class SchemaSetupError(Exception):
 @lru_cache(maxsize=1)
 def _strict_dirs() -> dict[str, Path]:
     """'1.26' -> the bundled strict schema directory, oldest first."""
-    root = _package_dir("kubernetes_validate") / "kubernetes-json-schema"
     found = {}
-    for entry in root.iterdir():
+    for entry in schema_root().iterdir():
         match = _STRICT_DIR.match(entry.name)
         if match:
             found[(int(match[1]), int(match[2]))] = entry
     return {f"{major}.{minor}": found[(major, minor)] for major, minor in sorted(found)}
+
+
+def schema_root() -> Path:
+    """kubernetes-validate's schema tree: one directory per Kubernetes version and flavour."""
+    return _package_dir("kubernetes_validate") / "kubernetes-json-schema"
 
 
 def _package_dir(name: str) -> Path:
