@@ -223,3 +223,6 @@ def test_concurrent_runs_share_the_cache(tmp_path):
     assert debris == []
     entries = list((cache_dir / f"renders-v{cache_mod.CACHE_FORMAT}").iterdir())
     assert entries and all(cache_mod._decode_entry(e.read_bytes()) is not None for e in entries)
+    results = list((cache_dir / f"results-v{cache_mod.CACHE_FORMAT}").iterdir())  # one per overlay
+    assert len(results) == len(list((REPO / "overlays").glob("*/kustomization.yaml")))
+    assert all(cache_mod._decode_entry(e.read_bytes()) is not None for e in results)

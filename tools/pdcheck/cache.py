@@ -375,17 +375,25 @@ class ClosureHasher:
             return self._listings[directory]
         out: list[str] = []
         visited: set[str] = set()
-        for current, subdirs, names in os.walk(directory, followlinks=True):
-            real = os.path.realpath(current)
-            if real in visited:
-                subdirs[:] = []
+        stack = [os.path.realpath(directory)]
+        while stack:
+            current = stack.pop()  # a real path, so the paths of its non-symlink entries are real too
+            if current in visited:
                 continue
-            visited.add(real)
-            subdirs[:] = [d for d in subdirs if d not in _SKIP_DIRS]
-            for name in names:
-                path = os.path.join(current, name)
-                if os.path.isfile(path):
-                    out.append(os.path.realpath(path))
+            visited.add(current)
+            try:
+                entries = list(os.scandir(current))
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    if entry.is_dir():
+                        if entry.name not in _SKIP_DIRS:
+                            stack.append(os.path.realpath(entry.path) if entry.is_symlink() else entry.path)
+                    elif entry.is_file():
+                        out.append(os.path.realpath(entry.path) if entry.is_symlink() else entry.path)
+                except OSError:
+                    continue
         self._listings[directory] = out
         return out
 
