@@ -55,8 +55,8 @@ RouterOpt = typer.Option(None, "--router-version", help="sglang-router flag cata
 KustomizeOpt = typer.Option(None, "--kustomize", envvar="PDCHECK_KUSTOMIZE", help="kustomize or kubectl binary to render with (default: the bundled kubectl).")
 ConfigOpt = typer.Option(None, "--config", help="Configuration file (default: .pdcheck.yaml found upward from the first path).")
 JobsOpt = typer.Option(None, "--jobs", "-j", min=1, help="Overlays rendered in parallel (default: CPU count).")
-CacheDirOpt = typer.Option(None, "--cache-dir", envvar="PDCHECK_CACHE_DIR", help="Render cache directory (default: $XDG_CACHE_HOME/pdcheck or ~/.cache/pdcheck).")
-NoCacheOpt = typer.Option(False, "--no-cache", help="Always run kustomize; neither read nor write the render cache (also PDCHECK_NO_CACHE=1).")
+CacheDirOpt = typer.Option(None, "--cache-dir", envvar="PDCHECK_CACHE_DIR", help="Cache directory for renders and results (default: $XDG_CACHE_HOME/pdcheck or ~/.cache/pdcheck).")
+NoCacheOpt = typer.Option(False, "--no-cache", help="Always render and check; neither read nor write the cache (also PDCHECK_NO_CACHE=1).")
 
 
 def _options(paths, k8s_version, crd, sglang_version, router_version, kustomize, config, jobs, cache_dir=None, no_cache=False):
