@@ -42,6 +42,7 @@ import time
 from pathlib import Path
 
 from . import __version__
+from .discover import kustomization_file
 
 CACHE_FORMAT = 1
 CACHE_DIR_ENV = "PDCHECK_CACHE_DIR"
@@ -53,7 +54,6 @@ STALE_TEMP_S = 3600  # temp files of a writer that crashed
 _MAGIC = b"pdcheck-render-cache %d\n" % CACHE_FORMAT
 _MAX_ENTRY_BYTES = 64 * 1024 * 1024
 
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # Directories never part of a kustomization's inputs unless a path names them explicitly.
 _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".pytest_cache", ".mypy_cache"}
 _REMOTE_PREFIXES = ("git@", "github.com/", "gitlab.com/", "bitbucket.org/")
@@ -93,7 +93,7 @@ class RenderCache:
         self.results = self.root / f"results-v{CACHE_FORMAT}"  # findings per input (checkcache.py)
         self.max_age_s = max_age_days * 86400
         self.max_bytes = max_bytes
-        self.stats = {"hit": 0, "miss": 0, "uncacheable": 0, "write_error": 0, "results_hit": 0, "results_miss": 0}
+        self.stats = {"hit": 0, "miss": 0}  # render lookups, for tests
         self._tool_versions: dict[tuple, str] = {}
 
     # entries
@@ -110,7 +110,6 @@ class RenderCache:
     def get_results(self, key: str) -> bytes | None:
         """A stored check result (see checkcache.py), or None."""
         entry = self._read(self.results, key)
-        self.stats["results_hit" if entry is not None else "results_miss"] += 1
         return entry[0] if entry is not None else None
 
     def put_results(self, key: str, payload: bytes) -> None:
@@ -136,8 +135,6 @@ class RenderCache:
         header = json.dumps({"wrapper": wrapper, "size": len(body), "sha256": hashlib.sha256(body).hexdigest()})
         if _write_atomic(directory, key, _MAGIC + header.encode() + b"\n" + body):
             self.maybe_prune()
-        else:
-            self.stats["write_error"] += 1
 
     # kustomize version
 
@@ -154,7 +151,7 @@ class RenderCache:
             return None  # the render itself reports the missing binary
         if identity in self._tool_versions:
             return self._tool_versions[identity]
-        key = _digest(json.dumps(identity))
+        key = text_sha256(json.dumps(identity))
         try:
             text = (self.tools / key).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
@@ -272,7 +269,7 @@ def _ask_version(command: list[str], timeout: float) -> str | None:
     return text if proc.returncode == 0 and text else None
 
 
-def _digest(text: str) -> str:
+def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -296,12 +293,12 @@ class ClosureHasher:
             "overlay": os.path.realpath(overlay), "command": command, "tool": tool_version,
             "closure": closure or self.closure_digest(overlay),
         }
-        return _digest(json.dumps(material, sort_keys=True))
+        return text_sha256(json.dumps(material, sort_keys=True))
 
     def closure_digest(self, overlay: Path) -> str:
         """Digest of every file in the kustomization closure (names and contents); raises Uncacheable."""
         files = self.closure_files(overlay)
-        return _digest(json.dumps(sorted((path, self._file_digest(path)) for path in files)))
+        return text_sha256(json.dumps(sorted((path, self._file_digest(path)) for path in files)))
 
     def closure_files(self, overlay: Path) -> set[str]:
         dirs: set[str] = set()
@@ -318,7 +315,7 @@ class ClosureHasher:
             files.update(sub_files)
             for d in sub_dirs:
                 dirs.add(d)
-                if _kustomization_file(d):
+                if kustomization_file(Path(d)):
                     queue.append(d)
         for d in dirs:
             files.update(self._listing(d))
@@ -328,7 +325,7 @@ class ClosureHasher:
         """Directories and files a kustomization names (any string value that is an existing path)."""
         if kdir in self._kustomizations:
             return self._kustomizations[kdir]
-        kfile = _kustomization_file(kdir)
+        kfile = kustomization_file(Path(kdir))
         data = None
         if kfile:
             import yaml
@@ -405,24 +402,20 @@ class ClosureHasher:
             return "missing"
         digest = self._files.get(identity)
         if digest is None:
-            h = hashlib.sha256()
-            try:
-                with open(path, "rb") as f:
-                    for chunk in iter(lambda: f.read(1 << 20), b""):
-                        h.update(chunk)
-                digest = h.hexdigest()
-            except OSError:
-                digest = "unreadable"
-            self._files[identity] = digest
+            digest = self._files[identity] = file_sha256(path) or "unreadable"
         return digest
 
 
-def _kustomization_file(directory: str) -> str | None:
-    for name in KUSTOMIZATION_FILES:
-        candidate = os.path.join(directory, name)
-        if os.path.isfile(candidate):
-            return candidate
-    return None
+def file_sha256(path: str | os.PathLike) -> str | None:
+    """SHA-256 of a file's content, or None when it cannot be read."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError:
+        return None
+    return h.hexdigest()
 
 
 def _is_remote(entry: str) -> bool:

@@ -18,12 +18,12 @@ or plugin-driven kustomizations (see cache.Uncacheable) and unreadable files are
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 
 from . import __version__
+from .cache import ClosureHasher, Uncacheable, file_sha256, text_sha256
 from .findings import Finding, Severity
 
 RESULTS_FORMAT = 1
@@ -33,8 +33,6 @@ class CheckCache:
     """Results of one run's inputs: lookup() before checking, store() after."""
 
     def __init__(self, cache, options, inputs: list, command: list[str] | None):
-        from .cache import ClosureHasher
-
         self.cache, self.inputs, self.command = cache, inputs, command
         self.hasher = ClosureHasher()  # handed on to the renderer, which reads the same kustomizations
         self._checker = _checker_fingerprint(options)  # None: the configuration cannot be read (the run reports it)
@@ -50,8 +48,6 @@ class CheckCache:
 
     def _content(self, item) -> str | None:
         if item.kind == "kustomize":
-            from .cache import Uncacheable
-
             try:
                 return self.hasher.closure_digest(item.path)
             except Uncacheable:
@@ -73,7 +69,7 @@ class CheckCache:
             content = self.hasher.render_key(item.path, self.command, version, "bare", content)
         material = {"format": RESULTS_FORMAT, "render": content, "display": item.display,
                     "cwd": os.getcwd(), "checker": self._checker}
-        return _digest(json.dumps(material, sort_keys=True))
+        return text_sha256(json.dumps(material, sort_keys=True))
 
     def lookup(self) -> dict[int, tuple[list[Finding], int]]:
         """Input index -> (findings, suppressed count) for the inputs whose results are stored."""
@@ -93,11 +89,8 @@ class CheckCache:
 
 
 def _file_key(path: Path) -> str | None:
-    try:
-        with open(path, "rb") as f:
-            return f"{os.path.realpath(path)}:{hashlib.sha256(f.read()).hexdigest()}"
-    except OSError:
-        return None
+    content = file_sha256(path)
+    return f"{os.path.realpath(path)}:{content}" if content else None
 
 
 def _checker_fingerprint(options) -> str | None:
@@ -117,7 +110,7 @@ def _checker_fingerprint(options) -> str | None:
         "crds": [(str(c), _content(c)) for c in crds],
         "k8s": options.k8s_versions, "sglang": options.sglang_version, "router": options.router_version,
     }
-    return _digest(json.dumps(material, sort_keys=True, default=str))
+    return text_sha256(json.dumps(material, sort_keys=True, default=str))
 
 
 def _package_state() -> list:
@@ -147,14 +140,7 @@ def _schema_state() -> list:
 
 
 def _content(path: Path) -> str:
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return "unreadable"
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return file_sha256(path) or "unreadable"
 
 
 def _encode(findings: list[Finding], suppressed: int) -> bytes:

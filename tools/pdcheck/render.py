@@ -209,7 +209,7 @@ def _render_kustomize(item: Input, command: list[str], cache, hasher, tool_versi
         try:
             closure = hasher.closure_digest(item.path)  # before kustomize reads the files
         except Uncacheable:
-            cache.stats["uncacheable"] += 1
+            pass  # built every time
     mode = "origins" if origins else "bare"
     if closure is not None:
         pending = isinstance(tool_version, Future) and not tool_version.done()
