@@ -124,12 +124,8 @@ def run_rules(render: Render, ctx: Context, options: Options, rules: list[tuple[
     """Model the render and run the rules: (rule, severity, problems) per rule, or a Finding for a rule that crashed."""
     from .model import build_model
 
-    versions = {
-        "sglang": options.sglang_version or ctx.config.sglang_version,
-        "sglang-router": options.router_version or ctx.config.router_version,
-    }
     try:
-        model = build_model(render, versions)
+        model = build_model(render, _catalog_versions(options, ctx.config))
     except Exception as exc:  # a model bug: one finding for the render instead of a traceback
         return [Finding(
             INTERNAL_ERROR_RULE, Severity.ERROR,
@@ -153,7 +149,7 @@ def run_rules(render: Render, ctx: Context, options: Options, rules: list[tuple[
 
 def _needs_origins(results: list) -> bool:
     """Whether some unsuppressed problem points into an object (and so needs its file)."""
-    return any(p.obj is not None and not ({rule.id, "all"} & p.obj.ignored_rules)
+    return any(p.obj is not None and not p.obj.ignores(rule.id)
                for rule, _, problems in (r for r in results if not isinstance(r, Finding)) for p in problems)
 
 
@@ -169,7 +165,7 @@ def render_findings(render: Render, results: list) -> tuple[list[Finding], int]:
             continue
         rule, severity, problems = result
         for p in problems:
-            if p.obj is not None and (rule.id in p.obj.ignored_rules or "all" in p.obj.ignored_rules):
+            if p.obj is not None and p.obj.ignores(rule.id):
                 suppressed += 1
                 continue
             if p.obj is not None:
@@ -190,11 +186,16 @@ def build_models(options: Options) -> tuple[list[Model], Context]:
 
     ctx = make_context(options)
     renders = render_all(resolve_inputs(options.paths), options.kustomize, options.jobs, _cache(options), lazy_origins=True)
-    versions = {
-        "sglang": options.sglang_version or ctx.config.sglang_version,
-        "sglang-router": options.router_version or ctx.config.router_version,
-    }
+    versions = _catalog_versions(options, ctx.config)
     return [build_model(r, versions) for r in renders], ctx
+
+
+def _catalog_versions(options: Options, config: Config) -> dict:
+    """The flag catalog versions the options or configuration pin (None: the image tag decides)."""
+    return {
+        "sglang": options.sglang_version or config.sglang_version,
+        "sglang-router": options.router_version or config.router_version,
+    }
 
 
 def _cache(options: Options):

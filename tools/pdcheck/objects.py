@@ -76,6 +76,11 @@ class K8sObject:
             return set()
         return {part.strip() for part in raw.split(",") if part.strip()}
 
+    def ignores(self, rule_id: str) -> bool:
+        """Whether the pdcheck.io/ignore annotation suppresses this rule (by id or with `all`)."""
+        ignored = self.ignored_rules
+        return rule_id in ignored or "all" in ignored
+
 
 @dataclass
 class Render:
