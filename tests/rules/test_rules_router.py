@@ -1,5 +1,6 @@
 """Router rules: each case is one defect (or near miss) applied to the clean baseline, and the rules it fires."""
 
+import copy
 
 from ruletest import defect_tests, baseline, engine, find, lws, pod_spec, rules_fired, set_flag
 
@@ -49,6 +50,14 @@ def annotations(d):
     return lws(d, "r1-prefill")["spec"]["leaderWorkerTemplate"]["workerTemplate"]["metadata"]["annotations"]
 
 
+def second_prefill(d, annotation):
+    """Another prefill LWS the discovery selector also picks, its template annotated `annotation`."""
+    second = copy.deepcopy(lws(d, "r1-prefill"))
+    second["metadata"]["name"] = "r1-prefill-b"
+    second["spec"]["leaderWorkerTemplate"]["workerTemplate"]["metadata"]["annotations"]["sglang.ai/bootstrap-port"] = annotation
+    return second
+
+
 def sd_args(d):
     return engine(d, ROUTER)["args"]
 
@@ -95,6 +104,9 @@ CASES = [
     ("sd-annotation-missing-decode-differs", lambda d: (discovery(d), annotations(d).pop("sglang.ai/bootstrap-port"),
                                                         set_flag(engine(d, "r1-decode"), "--disaggregation-bootstrap-port", "9000")),
      {"router-sd-bootstrap-annotation"}),
+    ("sd-annotation-wrong-on-a-second-prefill-lws", lambda d: (discovery(d), d.append(second_prefill(d, "9000"))),
+     {"router-sd-bootstrap-annotation"}),
+    ("sd-second-prefill-lws-near-miss", lambda d: (discovery(d), d.append(second_prefill(d, "8998"))), set()),
     ("sd-annotation-missing-near-miss", lambda d: (discovery(d), annotations(d).pop("sglang.ai/bootstrap-port")), set()),
     ("sd-no-rbac", lambda d: (discovery(d, rbac=False), d.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "r1-router"}})),
      {"router-sd-rbac"}),

@@ -17,11 +17,11 @@ def check(model, ctx):
         for p in (decode[1] if decode else []):
             if p.rank == 0 and p.engine is not None and p.workload.role == "decode" and bootstrap_port(p.engine) is not None:
                 decode_ports.setdefault(bootstrap_port(p.engine), p.workload.name)
-        seen = set()
+        seen = set()  # one leader per workload: every group's leader has the same template
         for pod in prefill[1]:
-            if pod.rank != 0 or pod.engine is None or pod.workload.role != "prefill" or pod.template_path in seen:
+            if pod.rank != 0 or pod.engine is None or pod.workload.role != "prefill" or id(pod.workload) in seen:
                 continue
-            seen.add(pod.template_path)
+            seen.add(id(pod.workload))
             want = bootstrap_port(pod.engine)
             if want is None:
                 continue
