@@ -12,30 +12,36 @@ def list_of(value) -> list:
     return value if isinstance(value, list) else []
 
 
-def engine_containers(model: Model):
-    """(workload, pod, container) for every SGLang engine container, one per distinct template.
+def known(value) -> bool:
+    """False for values only known at run time (<placeholders>, unexpanded $(VAR))."""
+    return value is not None and "<" not in str(value) and "$(" not in str(value)
+
+
+def distinct_pods(wl: Workload):
+    """One PodRun per distinct pod template of a workload (leader template, worker template).
 
     Ranks built from the same template differ only in LWS-injected values, so a template-level
     problem is reported once (at the leader) rather than once per rank.
     """
-    for wl in model.workloads:
-        seen = set()
-        for pod in wl.pods:
-            engine = pod.engine
-            if engine is None or pod.template_path in seen:
-                continue
+    seen = set()
+    for pod in wl.pods:
+        if pod.template_path not in seen:
             seen.add(pod.template_path)
-            yield wl, pod, engine
+            yield pod
+
+
+def engine_containers(model: Model):
+    """(workload, pod, container) for every SGLang engine container, one per distinct template."""
+    for wl in model.workloads:
+        for pod in distinct_pods(wl):
+            if pod.engine is not None:
+                yield wl, pod, pod.engine
 
 
 def all_containers(model: Model):
     """(workload, pod, container) for every container of every distinct template."""
     for wl in model.workloads:
-        seen = set()
-        for pod in wl.pods:
-            if pod.template_path in seen:
-                continue
-            seen.add(pod.template_path)
+        for pod in distinct_pods(wl):
             for c in pod.init_containers + pod.containers:
                 yield wl, pod, c
 
@@ -53,6 +59,17 @@ def flag_value(c: ContainerRun, flag: str, default=None):
         return c.parsed.flag_value(flag, default)
     except (KeyError, TypeError, ValueError):
         return default
+
+
+def catalog_value(c: ContainerRun, flag: str):
+    """The flag's value, or the default of the container's catalog version when it is absent
+    (None when there is no catalog or the value cannot be converted)."""
+    if c.parsed is None:
+        return None
+    try:
+        return c.parsed.flag_value(flag)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def has_flag(c: ContainerRun, flag: str) -> bool:
@@ -96,6 +113,47 @@ def gpu_path(c: ContainerRun) -> tuple:
         if name in (resources.get(section) or {}):
             return c.path + ("resources", section, name)
     return c.path + ("resources",)
+
+
+def label_selector_matches(selector, labels: dict) -> bool:
+    """A metav1.LabelSelector (matchLabels + matchExpressions) against pod labels. An empty
+    selector matches everything (as for a PodDisruptionBudget in policy/v1); a malformed one nothing."""
+    if not isinstance(selector, dict):
+        return False
+    match_labels = selector.get("matchLabels") or {}
+    if not isinstance(match_labels, dict):
+        return False
+    if any(k not in labels or str(labels[k]) != str(v) for k, v in match_labels.items()):
+        return False
+    expressions = selector.get("matchExpressions") or []
+    if not isinstance(expressions, list):
+        return False
+    for expr in expressions:
+        if not isinstance(expr, dict) or not isinstance(expr.get("key"), str):
+            return False
+        key, op = expr.get("key"), expr.get("operator")
+        values = [str(v) for v in list_of(expr.get("values"))]
+        present = key in labels
+        value = str(labels.get(key)) if present else None
+        if op == "In" and not (present and value in values):
+            return False
+        if op == "NotIn" and present and value in values:
+            return False
+        if op == "Exists" and not present:
+            return False
+        if op == "DoesNotExist" and present:
+            return False
+        if op not in ("In", "NotIn", "Exists", "DoesNotExist"):
+            return False
+    return True
+
+
+def map_selector_matches(selector, labels: dict) -> bool:
+    """A plain map selector (a Service's, a router's --*-selector) against pod labels. An empty or
+    missing one selects no pods (such a Service has manually managed endpoints)."""
+    if not isinstance(selector, dict) or not selector:
+        return False
+    return all(k in labels and str(labels[k]) == str(v) for k, v in selector.items())
 
 
 def describe_pod(pod: PodRun) -> str:

@@ -18,26 +18,16 @@ from dataclasses import dataclass
 
 from ...catalog import version_key
 from ...model import PodRun, Workload, as_int, dig
-from .._util import flag_value, gpu_count, list_of
+from .._util import catalog_value, describe_pod, flag_value, gpu_count, known, label_selector_matches, list_of
 
 GPUS_PER_NODE_ANNOTATION = "pdcheck.io/gpus-per-node"
 DEFAULT_GPUS_PER_NODE = 8
 HOSTNAME_KEY = "kubernetes.io/hostname"
 
 
-def known(value) -> bool:
-    """False for values only known at run time (<placeholders>, unexpanded $(VAR))."""
-    return value is not None and "<" not in str(value) and "$(" not in str(value)
-
-
 def effective(c, flag):
     """The value SGLang will use for flag (the catalog default when absent); None when unknown."""
-    if c.parsed is None:
-        return None
-    try:
-        value = c.parsed.flag_value(flag)
-    except (KeyError, TypeError, ValueError):
-        return None
+    value = catalog_value(c, flag)
     return value if known(value) else None
 
 
@@ -166,38 +156,10 @@ def gpus_per_node(pod: PodRun) -> int:
     return DEFAULT_GPUS_PER_NODE
 
 
-def _selector_matches(selector, labels: dict) -> bool:
-    if not isinstance(selector, dict):
-        return False
-    match_labels = selector.get("matchLabels") or {}
-    if not isinstance(match_labels, dict):
-        return False
-    for key, value in match_labels.items():
-        if str(labels.get(key)) != str(value):
-            return False
-    expressions = selector.get("matchExpressions") or []
-    if not isinstance(expressions, list):
-        return False
-    for expr in expressions:
-        if not isinstance(expr, dict) or not isinstance(expr.get("key"), str):
-            return False
-        key, op, values = expr.get("key"), expr.get("operator"), [str(v) for v in list_of(expr.get("values"))]
-        has = key in labels
-        if op == "In" and not (has and str(labels[key]) in values):
-            return False
-        if op == "NotIn" and has and str(labels[key]) in values:
-            return False
-        if op == "Exists" and not has:
-            return False
-        if op == "DoesNotExist" and has:
-            return False
-    return True
-
-
 def _anti_affinity_excludes(pod: PodRun, other: PodRun) -> bool:
     terms = dig(pod.spec, "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution", default=[])
     for term in terms if isinstance(terms, list) else []:
-        if isinstance(term, dict) and term.get("topologyKey") == HOSTNAME_KEY and _selector_matches(term.get("labelSelector"), other.labels):
+        if isinstance(term, dict) and term.get("topologyKey") == HOSTNAME_KEY and label_selector_matches(term.get("labelSelector"), other.labels):
             return True
     return False
 
@@ -227,12 +189,6 @@ def copies(wl: Workload) -> int:
     return max(wl.replicas or 1, 1)
 
 
-def _describe(pod: PodRun) -> str:
-    from .._util import describe_pod
-
-    return describe_pod(pod)
-
-
 def colocatable_pairs(model):
     """(a, b, assumption) for hostNetwork pods running SGLang or the router that may share a node.
 
@@ -251,5 +207,5 @@ def colocatable_pairs(model):
 
 def pair_text(a: PodRun, b: PodRun) -> str:
     if a is b:
-        return f"two copies of {_describe(a)} (replicas {a.workload.replicas})"
-    return f"{_describe(a)} and {_describe(b)}"
+        return f"two copies of {describe_pod(a)} (replicas {a.workload.replicas})"
+    return f"{describe_pod(a)} and {describe_pod(b)}"

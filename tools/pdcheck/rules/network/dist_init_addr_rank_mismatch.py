@@ -1,7 +1,7 @@
 from ...findings import Severity
-from .._util import describe_pod, flag_path, flag_value
+from .._util import describe_pod, flag_path, flag_value, known
 from ..base import Problem, Rule
-from ._helpers import known, split_addr
+from ._helpers import split_addr
 
 
 def check(model, ctx):

@@ -4,8 +4,8 @@ side; without a PD router, every prefill with every decode engine of the render 
 from __future__ import annotations
 
 from ...model import Model, Workload
-from .._util import flag_path, flag_value
-from ..router._helpers import int_flag, is_pd, known, ns_of, router_engines, same_ns
+from .._util import flag_path, flag_value, known
+from ..router._helpers import int_flag, is_pd, ns_of, router_engines, same_ns
 
 
 def pd_pairs(model: Model) -> list[tuple[Workload, Workload]]:

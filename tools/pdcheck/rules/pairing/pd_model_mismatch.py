@@ -1,8 +1,7 @@
 from ...findings import Severity
-from .._util import flag_path, flag_value
+from .._util import flag_path, flag_value, known
 from ..base import Problem, Rule
 from ..router import _links as L
-from ..router._helpers import known
 from ._helpers import leader, pd_pairs
 
 

@@ -17,14 +17,10 @@ import json
 from dataclasses import dataclass, field
 
 from ...model import dig
-from .._util import describe_pod, engine_containers, flag_value, has_flag, list_of
+from .._util import describe_pod, engine_containers, flag_path, flag_value, has_flag, known, list_of
 from ..base import Problem
 
 TRUTHY = ("1", "true", "t", "yes", "y", "on")
-
-
-def known(value) -> bool:
-    return value is not None and "<" not in str(value) and "$(" not in str(value)
 
 
 @dataclass
@@ -117,8 +113,6 @@ def deepep_ibgda(c) -> bool:
 
 
 def device_lists(c) -> list[DeviceList]:
-    from .._util import flag_path
-
     out = []
     if uses_mooncake_kv(c):
         value = flag_value(c, "--disaggregation-ib-device", None)

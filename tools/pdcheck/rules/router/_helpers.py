@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from ...model import LWS_NAME_LABEL, LWS_WORKER_LABEL, ContainerRun, Model, PodRun, Workload, as_int, dig
-from .._util import flag_value, has_flag, list_of
+from .._util import flag_value, known, list_of, map_selector_matches
 
 ENGINE_PORT_DEFAULT = 30000
 BOOTSTRAP_PORT_DEFAULT = 8998
@@ -32,10 +32,6 @@ def same_ns(a: str | None, b: str | None) -> bool:
     return a is None or b is None or a == b
 
 
-def known(value) -> bool:
-    return value is not None and not (isinstance(value, str) and ("<" in value or "$(" in value))
-
-
 def int_flag(c: ContainerRun, flag: str, default=None) -> int | None:
     value = flag_value(c, flag, default)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
@@ -47,10 +43,6 @@ def engine_port(c: ContainerRun) -> int | None:
 
 def bootstrap_port(c: ContainerRun) -> int | None:
     return int_flag(c, "--disaggregation-bootstrap-port", BOOTSTRAP_PORT_DEFAULT)
-
-
-def selector_matches(selector: dict, labels: dict) -> bool:
-    return bool(selector) and all(str(labels.get(k)) == str(v) for k, v in selector.items() if k is not None)
 
 
 def is_worker_rank(pod: PodRun) -> bool:
@@ -142,7 +134,7 @@ def services(model: Model):
 
 def pods_selected(model: Model, selector: dict, namespace: str | None) -> list[PodRun]:
     return [p for w in model.workloads if same_ns(ns_of(w.obj), namespace)
-            for p in w.pods if selector_matches(selector, p.labels)]
+            for p in w.pods if map_selector_matches(selector, p.labels)]
 
 
 def service_target(model: Model, svc) -> Target:
@@ -330,7 +322,7 @@ def discovered_pods(model: Model, wl: Workload, c: ContainerRun, role: str) -> t
     pods = pods_selected(model, selector, ns)
     if role == "decode":
         other = parse_selector(flag_value(c, "--prefill-selector", None)) or {}
-        pods = [p for p in pods if not selector_matches(other, p.labels)]
+        pods = [p for p in pods if not map_selector_matches(other, p.labels)]
     return selector, pods
 
 
@@ -365,28 +357,6 @@ def startup_budget(pod: PodRun, c: ContainerRun) -> int | None:
     if None in (period, threshold, delay):
         return None
     return delay + period * threshold
-
-
-__all__ = [
-    "BOOTSTRAP_ANNOTATION", "RouterUrl", "Target", "bootstrap_port", "discovered_pods", "engine_port",
-    "has_flag", "int_flag", "is_pd", "known", "leader_engine", "resolve_host", "router_engines",
-    "services", "service_target", "startup_budget", "static_urls", "url_path", "uses_discovery",
-]
-
-
-def catalog_value(c: ContainerRun, flag: str):
-    """The flag's value, or the default of the container's catalog version when it is absent."""
-    if c.parsed is None:
-        return None
-    try:
-        return c.parsed.flag_value(flag)
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def leader_only(target_or_pods) -> bool:
-    pods = target_or_pods.pods if isinstance(target_or_pods, Target) else target_or_pods
-    return not any(is_worker_rank(p) for p in pods)
 
 
 def multi_replica_urls(model: Model, role: str):

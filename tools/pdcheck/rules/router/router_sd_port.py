@@ -1,8 +1,8 @@
 from ...findings import Severity
-from .._util import flag_path, has_flag
+from .._util import catalog_value, flag_path, has_flag
 from ..base import Problem, Rule
 from . import _links as L
-from ._helpers import catalog_value, discovered_pods, engine_port, is_pd, uses_discovery
+from ._helpers import discovered_pods, engine_port, is_pd, uses_discovery
 
 
 def check(model, ctx):

@@ -1,15 +1,11 @@
 from ...findings import Severity
 from ...model import dig
-from .._util import list_of
+from .._util import known, list_of
 from ..base import Problem, Rule
 from . import _links as L
-from ._helpers import discovery_namespace, is_pd, known, ns_of, same_ns, uses_discovery
+from ._helpers import discovery_namespace, is_pd, ns_of, same_ns, uses_discovery
 
 NEEDED = ("list", "watch")  # kube-rs watcher(): an initial list, then watch
-
-
-def _objects(model, kind):
-    return [o for o in model.render.objects if o.kind == kind]
 
 
 def _pod_verbs(role) -> set[str]:
@@ -41,7 +37,7 @@ def check(model, ctx):
         watch_ns = discovery_namespace(wl, c)
         if watch_ns is not None and not known(watch_ns):
             continue
-        sa_obj = next((o for o in _objects(model, "ServiceAccount") if o.name == sa and same_ns(ns_of(o), ns)), None)
+        sa_obj = next((o for o in model.objects_of("ServiceAccount") if o.name == sa and same_ns(ns_of(o), ns)), None)
         automount = spec.get("automountServiceAccountToken")
         if automount is None and sa_obj is not None:
             automount = sa_obj.doc.get("automountServiceAccountToken")
@@ -56,8 +52,8 @@ def check(model, ctx):
                           f"render ServiceAccount {sa} with the router, plus a Role granting list/watch on pods and a RoleBinding")
             continue
         verbs = set()
-        roles = {(o.kind, o.name, ns_of(o)): o for o in _objects(model, "Role") + _objects(model, "ClusterRole")}
-        for binding in _objects(model, "RoleBinding") + _objects(model, "ClusterRoleBinding"):
+        roles = {(o.kind, o.name, ns_of(o)): o for o in model.objects_of("Role") + model.objects_of("ClusterRole")}
+        for binding in model.objects_of("RoleBinding") + model.objects_of("ClusterRoleBinding"):
             if not _binds(binding, sa, ns):
                 continue
             if binding.kind == "RoleBinding" and (watch_ns is None or not same_ns(ns_of(binding), watch_ns)):

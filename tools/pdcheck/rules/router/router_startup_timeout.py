@@ -1,8 +1,8 @@
 from ...findings import Severity
-from .._util import flag_path, has_flag
+from .._util import catalog_value, flag_path, has_flag
 from ..base import Problem, Rule
 from . import _links as L
-from ._helpers import catalog_value, is_pd, router_engines, startup_budget, uses_discovery
+from ._helpers import is_pd, router_engines, startup_budget, uses_discovery
 
 
 def check(model, ctx):

@@ -9,47 +9,6 @@ from ...model import Model, PodRun, Workload, as_int, dig
 PRIVILEGED_REASON_ANNOTATION = "pdcheck.io/privileged-reason"
 
 
-def selector_matches(selector, labels: dict) -> bool:
-    """A metav1.LabelSelector (matchLabels + matchExpressions) against pod labels. An empty
-    selector matches everything (as for a PodDisruptionBudget in policy/v1); a malformed one nothing."""
-    if not isinstance(selector, dict):
-        return False
-    match_labels = selector.get("matchLabels") or {}
-    if not isinstance(match_labels, dict):
-        return False
-    if any(str(labels.get(k)) != str(v) or k not in labels for k, v in match_labels.items()):
-        return False
-    expressions = selector.get("matchExpressions") or []
-    if not isinstance(expressions, list):
-        return False
-    for expr in expressions:
-        if not isinstance(expr, dict) or not isinstance(expr.get("key"), str):
-            return False
-        key, op = expr.get("key"), expr.get("operator")
-        values = [str(v) for v in expr.get("values")] if isinstance(expr.get("values"), list) else []
-        present = key in labels
-        value = str(labels.get(key)) if present else None
-        if op == "In" and not (present and value in values):
-            return False
-        if op == "NotIn" and present and value in values:
-            return False
-        if op == "Exists" and not present:
-            return False
-        if op == "DoesNotExist" and present:
-            return False
-        if op not in ("In", "NotIn", "Exists", "DoesNotExist"):
-            return False
-    return True
-
-
-def service_selects(service_selector, labels: dict) -> bool:
-    """A Service's plain map selector against pod labels (an empty or missing selector selects no
-    pods: such a Service has manually managed endpoints)."""
-    if not isinstance(service_selector, dict) or not service_selector:
-        return False
-    return all(k in labels and str(labels[k]) == str(v) for k, v in service_selector.items())
-
-
 def same_namespace(a, b) -> bool:
     return (a.namespace or None) == (b.namespace or None)
 
@@ -60,15 +19,6 @@ def routers(model: Model):
         pod = wl.leader
         if pod is not None and pod.router is not None:
             yield wl, pod, pod.router
-
-
-def distinct_pods(wl: Workload):
-    """One PodRun per distinct pod template of a workload (leader template, worker template)."""
-    seen = set()
-    for pod in wl.pods:
-        if pod.template_path not in seen:
-            seen.add(pod.template_path)
-            yield pod
 
 
 def template_annotations(pod: PodRun) -> dict:

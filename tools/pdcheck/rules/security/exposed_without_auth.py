@@ -1,7 +1,7 @@
 from ...findings import Severity
-from .._util import has_flag
+from .._util import distinct_pods, has_flag, map_selector_matches
 from ..base import Problem, Rule
-from ._common import distinct_pods, same_namespace, service_selects
+from ._common import same_namespace
 
 EXPOSED_TYPES = ("NodePort", "LoadBalancer")
 
@@ -17,7 +17,7 @@ def check(model, ctx):
             if not same_namespace(svc, wl.obj):
                 continue
             for pod in distinct_pods(wl):
-                if not service_selects(selector, pod.labels):
+                if not map_selector_matches(selector, pod.labels):
                     continue
                 for c in pod.containers:
                     if c.program not in ("sglang", "sglang-router") or has_flag(c, "--api-key"):

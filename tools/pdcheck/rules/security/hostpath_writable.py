@@ -1,9 +1,8 @@
 import posixpath
 
 from ...findings import Severity
-from .._util import describe_pod
+from .._util import describe_pod, distinct_pods
 from ..base import Problem, Rule
-from ._common import distinct_pods
 
 # Host directories a writable mount must never expose, even when they look like caches.
 SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/opt", "/proc", "/root", "/run",

@@ -1,6 +1,7 @@
 from ...findings import Severity
 from ..base import Problem, Rule
-from ._common import distinct_pods, image_pin_problem
+from .._util import distinct_pods
+from ._common import image_pin_problem
 
 
 def check(model, ctx):

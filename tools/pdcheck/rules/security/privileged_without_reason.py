@@ -1,7 +1,7 @@
 from ...findings import Severity
-from .._util import describe_pod
+from .._util import describe_pod, distinct_pods
 from ..base import Problem, Rule
-from ._common import PRIVILEGED_REASON_ANNOTATION, distinct_pods, template_annotations
+from ._common import PRIVILEGED_REASON_ANNOTATION, template_annotations
 
 
 def check(model, ctx):

@@ -1,7 +1,6 @@
 from ...findings import Severity
-from .._util import describe_pod
+from .._util import describe_pod, distinct_pods
 from ..base import Problem, Rule
-from ._common import distinct_pods
 
 
 def check(model, ctx):
