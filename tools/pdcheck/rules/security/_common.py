@@ -1,10 +1,10 @@
-"""Helpers shared by the security rules: label selectors, routers, pod templates, image references."""
+"""Helpers shared by the security rules: namespaces, router replicas, image references."""
 
 from __future__ import annotations
 
 import re
 
-from ...model import Model, PodRun, Workload, as_int, dig
+from ...model import Model, Workload, as_int, dig
 
 PRIVILEGED_REASON_ANNOTATION = "pdcheck.io/privileged-reason"
 
@@ -13,27 +13,13 @@ def same_namespace(a, b) -> bool:
     return (a.namespace or None) == (b.namespace or None)
 
 
-def routers(model: Model):
-    """(workload, leader pod, router container) for every sglang-router workload."""
-    for wl in model.workloads:
-        pod = wl.leader
-        if pod is not None and pod.router is not None:
-            yield wl, pod, pod.router
-
-
-def template_annotations(pod: PodRun) -> dict:
-    ann = dig(pod.template, "metadata", "annotations", default={})
-    return ann if isinstance(ann, dict) else {}
-
-
 def effective_replicas(model: Model, wl: Workload) -> int:
     """Deployment replicas (1 when unset), or an HPA's minReplicas (default 1) when one scales it."""
     for hpa in model.objects_of("HorizontalPodAutoscaler"):
         ref = dig(hpa.doc, "spec", "scaleTargetRef", default={})
         if isinstance(ref, dict) and ref.get("kind") == wl.kind and ref.get("name") == wl.name and same_namespace(hpa, wl.obj):
             return as_int(dig(hpa.doc, "spec", "minReplicas"), 1) or 1
-    replicas = dig(wl.obj.doc, "spec", "replicas")
-    return 1 if replicas is None else (as_int(replicas, 1) if as_int(replicas) is not None else 1)
+    return wl.replicas
 
 
 # --- image references ------------------------------------------------------------------------------

@@ -1,13 +1,13 @@
 from ...findings import Severity
 from .._util import describe_pod, distinct_pods
 from ..base import Problem, Rule
-from ._common import PRIVILEGED_REASON_ANNOTATION, template_annotations
+from ._common import PRIVILEGED_REASON_ANNOTATION
 
 
 def check(model, ctx):
     for wl in model.workloads:
         for pod in distinct_pods(wl):
-            reason = template_annotations(pod).get(PRIVILEGED_REASON_ANNOTATION)
+            reason = pod.annotations.get(PRIVILEGED_REASON_ANNOTATION)
             if isinstance(reason, str) and reason.strip():
                 continue
             for c in pod.init_containers + pod.containers:

@@ -2,13 +2,13 @@ from ...findings import Severity
 from ...model import dig
 from ..base import Problem, Rule
 from .._util import label_selector_matches
-from ._common import routers, same_namespace
+from ._common import same_namespace
 
 
 def check(model, ctx):
     pdbs = model.objects_of("PodDisruptionBudget")
-    for wl, pod, c in routers(model):
-        covered = any(same_namespace(p, wl.obj) and label_selector_matches(dig(p.doc, "spec", "selector"), pod.labels)
+    for wl, c in model.routers:
+        covered = any(same_namespace(p, wl.obj) and label_selector_matches(dig(p.doc, "spec", "selector"), wl.leader.labels)
                       for p in pdbs)
         if not covered:
             yield Problem(wl.obj, ("metadata", "name"),

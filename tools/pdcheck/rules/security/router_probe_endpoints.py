@@ -1,6 +1,5 @@
 from ...findings import Severity
 from ..base import Problem, Rule
-from ._common import routers
 
 # sglang-router 0.3.2 (measured, docs/router-e2e.md): /health and /liveness answer 200 with no engine
 # registered; /readiness answers 503 until engines are registered; /health_generate sends a request
@@ -17,7 +16,7 @@ def _path(probe: dict):
 
 
 def check(model, ctx):
-    for wl, pod, c in routers(model):
+    for wl, c in model.routers:
         readiness = c.spec.get("readinessProbe")
         if isinstance(readiness, dict):
             path = _path(readiness)

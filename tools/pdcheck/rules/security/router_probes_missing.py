@@ -1,10 +1,9 @@
 from ...findings import Severity
 from ..base import Problem, Rule
-from ._common import routers
 
 
 def check(model, ctx):
-    for wl, pod, c in routers(model):
+    for wl, c in model.routers:
         missing = [p for p in ("readinessProbe", "livenessProbe") if not isinstance(c.spec.get(p), dict)]
         if missing:
             yield Problem(wl.obj, c.path,

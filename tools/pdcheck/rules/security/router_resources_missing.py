@@ -1,10 +1,9 @@
 from ...findings import Severity
 from ..base import Problem, Rule
-from ._common import routers
 
 
 def check(model, ctx):
-    for wl, pod, c in routers(model):
+    for wl, c in model.routers:
         resources = c.spec.get("resources") if isinstance(c.spec.get("resources"), dict) else {}
         requests = resources.get("requests") if isinstance(resources.get("requests"), dict) else {}
         missing = [r for r in ("cpu", "memory") if r not in requests]

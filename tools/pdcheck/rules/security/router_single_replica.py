@@ -1,10 +1,10 @@
 from ...findings import Severity
 from ..base import Problem, Rule
-from ._common import effective_replicas, routers
+from ._common import effective_replicas
 
 
 def check(model, ctx):
-    for wl, pod, c in routers(model):
+    for wl, c in model.routers:
         if wl.kind not in ("Deployment", "StatefulSet", "ReplicaSet"):
             continue
         replicas = effective_replicas(model, wl)
