@@ -346,19 +346,6 @@ def router_engines(model: Model, wl: Workload, c: ContainerRun) -> dict[str, lis
     return sides
 
 
-def startup_budget(pod: PodRun, c: ContainerRun) -> int | None:
-    """Seconds kubelet lets the engine start: startupProbe initialDelay + period x failureThreshold."""
-    probe = c.spec.get("startupProbe")
-    if not isinstance(probe, dict):
-        return None
-    period = as_int(probe.get("periodSeconds"), 10)
-    threshold = as_int(probe.get("failureThreshold"), 3)
-    delay = as_int(probe.get("initialDelaySeconds"), 0)
-    if None in (period, threshold, delay):
-        return None
-    return delay + period * threshold
-
-
 def multi_replica_urls(model: Model, role: str):
     """(router workload, container, RouterUrl, engine workload) for static URLs whose Service spreads
     over the leaders of several replicas (LWS groups or Deployment replicas) of one engine."""

@@ -2,7 +2,8 @@ from ...findings import Severity
 from .._util import catalog_value, flag_path, has_flag
 from ..base import Problem, Rule
 from . import _links as L
-from ._helpers import is_pd, router_engines, startup_budget, uses_discovery
+from ..pods._helpers import probe_budget
+from ._helpers import is_pd, router_engines, uses_discovery
 
 
 def check(model, ctx):
@@ -15,7 +16,8 @@ def check(model, ctx):
         worst = None
         for side in router_engines(model, wl, c).values():
             for engine in side:
-                budget = startup_budget(engine.leader, engine.leader.engine)
+                probe = engine.leader.engine.spec.get("startupProbe")
+                budget = probe_budget(probe) if isinstance(probe, dict) else None
                 if budget is not None and (worst is None or budget > worst[0]):
                     worst = (budget, engine.name)
         if worst and timeout < worst[0]:
