@@ -214,19 +214,19 @@ def load_catalog(program: str, version: str) -> Catalog:
 _TAG_VERSION = re.compile(rf"^v?({_N}\.{_N}(?:\.{_N})*(?:(?:a|b|rc){_N})?(?:\.post{_N})?(?:\.dev{_N})?)(?=$|[-_+])")
 
 
-def _split_image(image: str) -> tuple[str, str | None]:
-    """('lmsysorg/sglang', 'v0.5.6.post2-cu129') from an image reference; digest dropped."""
-    name = image.split("@", 1)[0]
+def split_image(image: str) -> tuple[str, str | None, str | None]:
+    """'repo:tag@sha256:...' -> (repo, tag, digest); tag and digest None when absent."""
+    name, _, digest = image.partition("@")
     last_slash = name.rfind("/")
     if ":" in name[last_slash + 1:]:
         repo, tag = name.rsplit(":", 1)
-        return repo, tag
-    return name, None
+        return repo, tag, digest or None
+    return name, None, digest or None
 
 
 def version_from_image(image: str) -> str | None:
     """'lmsysorg/sglang:v0.5.6.post2-cu129' -> '0.5.6.post2'; 'lmsysorg/sglang:deepep' -> None."""
-    _, tag = _split_image(image.strip())
+    _, tag, _ = split_image(image.strip())
     if not tag:
         return None
     match = _TAG_VERSION.match(tag)
@@ -276,6 +276,6 @@ def _newest_not_newer(versions: list[str], version: str) -> str | None:
 
 
 def _is_router_image(image: str | None) -> bool:
-    repo, _ = _split_image(image or "")
+    repo, _, _ = split_image(image or "")
     base = repo.rsplit("/", 1)[-1]
     return "router" in base or "gateway" in base or base in ("smg", "amg")

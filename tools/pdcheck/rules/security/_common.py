@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ...catalog import split_image
 from ...model import Model, Workload, as_int, dig
 
 PRIVILEGED_REASON_ANNOTATION = "pdcheck.io/privileged-reason"
@@ -30,16 +31,6 @@ DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 VERSION_TAG = re.compile(r"^v?\d+(\.\d+)+([.+_-][0-9A-Za-z][0-9A-Za-z.+_-]*)?$|^\d{8}([.+_-][0-9A-Za-z.+_-]+)?$")
 # Tags that move by design even when they contain a date or number.
 MOVING_WORDS = ("latest", "nightly", "dev", "main", "master", "edge", "stable", "head", "snapshot")
-
-
-def split_image(image: str) -> tuple[str, str | None, str | None]:
-    """'repo:tag@sha256:...' -> (repo, tag, digest)."""
-    name, _, digest = image.partition("@")
-    last_slash = name.rfind("/")
-    if ":" in name[last_slash + 1:]:
-        repo, tag = name.rsplit(":", 1)
-        return repo, tag, digest or None
-    return name, None, digest or None
 
 
 def image_pin_problem(image: str) -> str | None:
