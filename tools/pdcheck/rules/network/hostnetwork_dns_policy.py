@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 from ...findings import Severity
 from .._util import all_containers, describe_pod
 from ..base import Problem, Rule
+from ._helpers import host_network
 
 _URL = re.compile(r"https?://[^\s,]+")
 
@@ -31,7 +32,7 @@ def check(model, ctx):
     for wl, pod, c in all_containers(model):
         spec = pod.spec
         key = (id(wl), pod.template_path)
-        if spec.get("hostNetwork") is not True or key in seen:
+        if not host_network(pod) or key in seen:
             continue
         policy = spec.get("dnsPolicy", "ClusterFirst")
         if policy not in ("ClusterFirst", "Default"):

@@ -1,6 +1,7 @@
 from ...findings import Severity
 from .._util import describe_pod, distinct_pods
 from ..base import Problem, Rule
+from ..rdma._helpers import privileged
 from ._common import PRIVILEGED_REASON_ANNOTATION
 
 
@@ -11,8 +12,7 @@ def check(model, ctx):
             if isinstance(reason, str) and reason.strip():
                 continue
             for c in pod.init_containers + pod.containers:
-                sc = c.spec.get("securityContext")
-                if isinstance(sc, dict) and sc.get("privileged") is True:
+                if privileged(c):
                     yield Problem(wl.obj, c.path + ("securityContext", "privileged"),
                                   f"{describe_pod(pod)}: container {c.name} is privileged and the pod template has no "
                                   f"{PRIVILEGED_REASON_ANNOTATION} annotation",
