@@ -96,6 +96,7 @@ def test_unknown_version_is_setup_error(versions):
 @pytest.mark.parametrize("content, expected", [
     (None, "Cannot read CRD file"),
     ("a: [unclosed", "not valid YAML or JSON"),
+    ("a: " + "[" * 300 + "]" * 300, "nested too deeply"),  # read with the manifest limits
     ("apiVersion: v1\nkind: ConfigMap\n", "contains no CustomResourceDefinition"),
     ("apiVersion: apiextensions.k8s.io/v1beta1\nkind: CustomResourceDefinition\nmetadata: {name: x}\n", "only apiextensions.k8s.io/v1"),
     ("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: x}\nspec: {}\n", "lacks spec.group"),

@@ -23,13 +23,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from ..errors import InputError
+from ..yamlio import load_documents, read_text
 from .bundle import DEFINITIONS_URI, SchemaSetupError
 
 OBJECT_META_REF = DEFINITIONS_URI + "#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
-
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Keywords whose meaning is the same in OpenAPI 3.0 schemas and JSON Schema 2020-12.
 _COPIED_KEYWORDS = {
@@ -48,20 +46,24 @@ class CrdSchema:
 
 
 def load_crd_file(path: str | Path) -> list[CrdSchema]:
-    """Schemas of every served version of every CRD in a YAML/JSON file (multi-document, or a List)."""
+    """Schemas of every served version of every CRD in a YAML/JSON file (multi-document, or a List).
+
+    Read with the same limits as manifests (size, alias expansion, nesting): an exported CRD is
+    input like any other."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SchemaSetupError(f"Cannot read CRD file {name}: {exc}.") from None
+        text = read_text(path)
+    except InputError as exc:
+        raise SchemaSetupError(f"Cannot read CRD file {name}: {exc.message}.") from None
     try:
         if text.lstrip().startswith("{"):
             documents = [json.loads(text)]
         else:
-            documents = list(yaml.load_all(text, Loader=_YAML_LOADER))
-    except (ValueError, yaml.YAMLError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SchemaSetupError(f"CRD file {name} is not valid YAML or JSON: {first_line}.") from None
+            documents = [doc.data for doc in load_documents(text, name)]
+    except ValueError as exc:
+        raise SchemaSetupError(f"CRD file {name} is not valid YAML or JSON: {str(exc).strip().splitlines()[0]}.") from None
+    except InputError as exc:
+        raise SchemaSetupError(f"CRD file {name} is not valid YAML or JSON: {exc.message}.") from None
 
     crds = [doc for doc in _flatten_lists(documents) if _is_crd(doc)]
     if not crds:
