@@ -57,13 +57,10 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def compile_check(schema: dict, registry, compiler: "Compiler | None" = None) -> Check | None:
-    """A function obj -> bool (may raise Unsure), or None when the schema is outside the subset.
-
-    `registry` needs only `contents(uri)` (a referencing.Registry will do).
-    """
+def compile_check(schema: dict, compiler: "Compiler") -> Check | None:
+    """A function obj -> bool (may raise Unsure), or None when the schema is outside the subset."""
     try:
-        return (compiler or Compiler(registry)).compile_root(schema)
+        return compiler.compile_root(schema)
     except _Unsupported:
         return None
 

@@ -22,6 +22,7 @@ import difflib
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -163,19 +164,18 @@ class _Definitions:
 class _CompiledSchema:
     """One schema bound to one Kubernetes version: a fast yes/no check plus jsonschema for messages."""
 
-    def __init__(self, schema: dict, registry, compiler: Compiler | None = None):
+    def __init__(self, schema: dict, make_registry, compiler: Compiler):
         self.schema = schema
-        self._registry = registry  # a Registry, or a function returning one (built on first use)
+        self._make_registry = make_registry  # builds the referencing.Registry on first use
         self._jsonschema_validator = None
-        self.fast_check = compile_check(schema, compiler.registry if compiler else registry, compiler)
+        self.fast_check = compile_check(schema, compiler)
 
     @property
     def jsonschema_validator(self) -> jsonschema.Draft202012Validator:
         if self._jsonschema_validator is None:
             import jsonschema
 
-            registry = self._registry() if callable(self._registry) else self._registry
-            self._jsonschema_validator = jsonschema.Draft202012Validator(self.schema, registry=registry)
+            self._jsonschema_validator = jsonschema.Draft202012Validator(self.schema, registry=self._make_registry())
         return self._jsonschema_validator
 
     def quick_check_passes(self, obj: dict) -> bool:
@@ -187,14 +187,10 @@ class _CompiledSchema:
             return False
 
 
-_project_schema_cache: dict[str, dict] = {}
-
-
+@lru_cache(maxsize=None)
 def _load_project_schema(file_name: str) -> dict:
-    if file_name not in _project_schema_cache:
-        with open(PROJECT_SCHEMA_DIR / file_name, encoding="utf-8") as f:
-            _project_schema_cache[file_name] = json.load(f)
-    return _project_schema_cache[file_name]
+    with open(PROJECT_SCHEMA_DIR / file_name, encoding="utf-8") as f:
+        return json.load(f)
 
 
 def _type_meta_issue(obj) -> tuple[tuple, str] | None:
