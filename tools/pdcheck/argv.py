@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pdcheck.catalog import Catalog, Option
 
@@ -34,7 +34,7 @@ MISSING = _Missing()
 @dataclass
 class ParsedArg:
     written: str  # the token as written, e.g. '--tp' or '--tp=16'
-    option: Option | None
+    option: Option
     values: list[str]
     index: int  # position in argv
     option_string: str | None = None  # the full option string it resolved to, e.g. '--tp-size'
@@ -53,7 +53,6 @@ class ParsedArgv:
     args: list[ParsedArg]
     problems: list[ArgProblem]
     catalog: Catalog
-    positionals: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -61,7 +60,7 @@ class ParsedArgv:
         return not any(p.kind in ERROR_KINDS for p in self.problems)
 
     def raw(self, dest: str) -> list[ParsedArg]:
-        return [a for a in self.args if a.option is not None and a.option.dest == dest]
+        return [a for a in self.args if a.option.dest == dest]
 
     def has(self, dest: str) -> bool:
         return bool(self.raw(dest))
@@ -74,6 +73,13 @@ class ParsedArgv:
         if not isinstance(option, Option):
             raise KeyError(f"{flag} is not one option of {self.catalog.program} {self.catalog.version}")
         return option.dest
+
+    def occurrences(self, flag: str) -> list[ParsedArg]:
+        """Where the flag is written, in order; [] when this version has no such option."""
+        try:
+            return self.raw(self.dest_of(flag))
+        except KeyError:
+            return []
 
     def has_flag(self, flag: str) -> bool:
         return self.has(self.dest_of(flag))
@@ -235,13 +241,13 @@ def parse_argv(argv: list[str], catalog: Catalog) -> ParsedArgv:
             "unexpected-positional", token, position,
             f"{token!r} is not attached to any option (argparse: unrecognized arguments){hint}."))
 
-    seen_dests = {a.option.dest for a in parsed if a.option is not None}
+    seen_dests = {a.option.dest for a in parsed}
     for option in catalog.options:
         if option.required and option.dest not in seen_dests:
             problems.append(ArgProblem("missing-required", option.name, -1,
                                        f"{option.name} is required by {catalog.program} {catalog.version}."))
     problems.sort(key=lambda p: (p.index, p.kind))
-    return ParsedArgv(args=parsed, problems=problems, catalog=catalog, positionals=positionals)
+    return ParsedArgv(args=parsed, problems=problems, catalog=catalog)
 
 
 def _consume_option(argv, pattern_text, index, match, catalog, parsed, problems) -> int:
@@ -315,7 +321,7 @@ def _check_values(option: Option, token: str, index: int, values: list[str], pro
 
 
 def _previous_flag(parsed: list[ParsedArg], position: int) -> ParsedArg | None:
-    before = [a for a in parsed if a.index < position and a.option is not None]
+    before = [a for a in parsed if a.index < position]
     return before[-1] if before else None
 
 
@@ -353,8 +359,8 @@ _MODULES = {
     "sglang.launch_server": "sglang",
     "sglang_router.launch_router": "sglang-router",
 }
-# Console scripts: (script, subcommand) -> program. `sglang serve` exists from the releases
-# whose catalog lists the `sglang` console script; the router's cli has `launch`.
+# Console scripts: (script, subcommand) -> program (`sglang serve` in recent SGLang releases; the
+# router's cli has `launch`).
 _SCRIPTS = {
     ("sglang", "serve"): "sglang",
     ("sglang-router", "launch"): "sglang-router",

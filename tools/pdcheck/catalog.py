@@ -13,7 +13,6 @@ from functools import lru_cache
 from pathlib import Path
 
 CATALOG_DIR = Path(__file__).resolve().parent / "catalogs"
-PROGRAMS = ("sglang", "sglang-router")
 
 # Actions that never consume a value (argparse gives them nargs=0).
 NO_VALUE_ACTIONS = frozenset({"store_true", "store_false", "store_const", "append_const", "count", "help", "version"})
@@ -64,7 +63,6 @@ class Catalog:
     env_vars: frozenset[str]
     allow_abbrev: bool = True
     prefix_chars: str = "-"
-    console_scripts: tuple[str, ...] = ()
 
     def __post_init__(self):
         by_string = {s: o for o in self.options for s in o.option_strings}
@@ -207,7 +205,6 @@ def load_catalog(program: str, version: str) -> Catalog:
         env_vars=frozenset(data["env_vars"]),
         allow_abbrev=parser.get("allow_abbrev", True),
         prefix_chars=parser.get("prefix_chars", "-"),
-        console_scripts=tuple(data.get("console_scripts", {})),
     )
 
 

@@ -84,10 +84,7 @@ def has_flag(c: ContainerRun, flag: str) -> bool:
 def flag_path(c: ContainerRun, flag: str) -> tuple:
     """Field path of the last occurrence of a flag, else of the container's args/command."""
     if c.parsed is not None:
-        try:
-            occurrences = c.parsed.raw(c.parsed.dest_of(flag))
-        except KeyError:
-            occurrences = []
+        occurrences = c.parsed.occurrences(flag)
         if occurrences:
             return c.flag_path(occurrences[-1].index)
     return c.path + (("args",) if c.spec.get("args") else ("command",))

@@ -12,7 +12,7 @@ def check(model, ctx):
         ep, tp = int_flag(c, "--ep-size"), layout(c).tp
         if ep is None or tp is None or ep == tp:
             continue
-        written = c.parsed.raw(c.parsed.dest_of("--ep-size"))[-1].written.split("=", 1)[0]
+        written = c.parsed.occurrences("--ep-size")[-1].written.split("=", 1)[0]
         yield Problem(wl.obj, flag_path(c, "--ep-size"),
                       f"{describe_pod(pod)}: {written} {ep} is ignored: --moe-a2a-backend {backend} makes SGLang {c.parsed.catalog.version} use ep_size = tp_size = {tp}",
                       f"drop the --ep-size/--ep flag (or set it to {tp}) so the manifest states the expert layout that really runs")

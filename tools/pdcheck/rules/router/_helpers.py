@@ -256,11 +256,7 @@ def static_urls(model: Model, wl: Workload, c: ContainerRun) -> list[RouterUrl]:
     if c.parsed is None:
         return out
     for flag, role in (("--prefill", "prefill"), ("--decode", "decode")):
-        try:
-            occurrences = c.parsed.raw(c.parsed.dest_of(flag))
-        except KeyError:
-            continue
-        for occ in occurrences:
+        for occ in c.parsed.occurrences(flag):
             if not occ.values:
                 continue
             parsed = parse_url(occ.values[0])
