@@ -102,14 +102,9 @@ LWS_DEFINITION = {
 
 
 def build_schema() -> dict:
-    import kubernetes_validate
+    from pdcheck.schema.bundle import schema_root
 
-    src = (
-        Path(kubernetes_validate.__file__).parent
-        / "kubernetes-json-schema"
-        / f"v{SCHEMA_K8S_VERSION}-local"
-        / "_definitions.json"
-    )
+    src = schema_root() / f"v{SCHEMA_K8S_VERSION}-local" / "_definitions.json"
     defs = json.loads(src.read_text())["$defs"]
 
     def convert(node):

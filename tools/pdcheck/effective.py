@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from .model import Model
-from .rules._util import gpu_count
+from .rules._util import gpu_count, list_of
 
 
 def _ports(c) -> list[str]:
     out = []
-    for p in c.spec.get("ports") if isinstance(c.spec.get("ports"), list) else []:
+    for p in list_of(c.spec.get("ports")):
         if isinstance(p, dict) and "containerPort" in p:
             out.append(f"{p['containerPort']}/{p.get('protocol', 'TCP')}")
     return out
