@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from ...catalog import version_key
 from ...model import ContainerRun, as_int
+from .._util import catalog_value, flag_value, known
 
 SRC_056 = "https://github.com/sgl-project/sglang/blob/v0.5.6.post2/python/sglang/srt/"
 SRC_0523 = "https://github.com/sgl-project/sglang/blob/v0.5.23/python/sglang/srt/"
@@ -47,38 +48,17 @@ def knows(c: ContainerRun, flag: str) -> bool:
 
 def int_flag(c: ContainerRun, flag: str):
     """The int SGLang stores for `flag` (its default when absent); None when unknown or not an int."""
-    if c.parsed is None or not knows(c, flag):
-        return None
-    try:
-        value = c.parsed.flag_value(flag)
-    except (KeyError, TypeError, ValueError):
-        return None
+    value = catalog_value(c, flag)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def bool_flag(c: ContainerRun, flag: str) -> bool:
-    if c.parsed is None or not knows(c, flag):
-        return False
-    try:
-        return bool(c.parsed.flag_value(flag, False))
-    except (KeyError, TypeError, ValueError):
-        return False
+    return bool(flag_value(c, flag, False))
 
 
 def str_flag(c: ContainerRun, flag: str):
-    if c.parsed is None or not knows(c, flag):
-        return None
-    try:
-        value = c.parsed.flag_value(flag)
-    except (KeyError, TypeError, ValueError):
-        return None
-    if isinstance(value, str) and ("<" in value or "$(" in value):
-        return None  # only known at run time
-    return value
-
-
-def explicit(c: ContainerRun, flag: str) -> bool:
-    return c.parsed is not None and knows(c, flag) and c.parsed.has_flag(flag)
+    value = catalog_value(c, flag)
+    return None if isinstance(value, str) and not known(value) else value
 
 
 def mode(c: ContainerRun) -> str:

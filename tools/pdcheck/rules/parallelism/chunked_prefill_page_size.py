@@ -1,7 +1,7 @@
 from ...findings import Severity
-from .._util import describe_pod, engine_containers, flag_path
+from .._util import describe_pod, engine_containers, flag_path, has_flag
 from ..base import Problem, Rule
-from ._helpers import SRC_056, SRC_0410, SRC_0523, at_least, explicit, int_flag, layout, mode
+from ._helpers import SRC_056, SRC_0410, SRC_0523, at_least, int_flag, layout, mode
 
 
 def check(model, ctx):
@@ -9,7 +9,7 @@ def check(model, ctx):
         # 0.5.x skips the check on decode servers; 0.4.10 checks every mode.
         if at_least(c, "0.5.0") and mode(c) == "decode":
             continue
-        if not explicit(c, "--chunked-prefill-size") or not explicit(c, "--page-size"):
+        if not has_flag(c, "--chunked-prefill-size") or not has_flag(c, "--page-size"):
             continue  # defaults depend on the GPU and attention backend: unknown here
         chunked, page = int_flag(c, "--chunked-prefill-size"), int_flag(c, "--page-size")
         lay = layout(c)

@@ -1,7 +1,7 @@
 from ...findings import Severity
-from .._util import describe_pod, engine_containers, flag_path
+from .._util import describe_pod, engine_containers, flag_path, has_flag
 from ..base import Problem, Rule
-from ._helpers import SRC_056, SRC_0523, a2a_backend, bool_flag, explicit, int_flag, knows, layout, mode, str_flag
+from ._helpers import SRC_056, SRC_0523, a2a_backend, bool_flag, int_flag, knows, layout, mode, str_flag
 
 
 def _graph_max_bs(c):
@@ -9,18 +9,18 @@ def _graph_max_bs(c):
     if knows(c, "--cuda-graph-max-bs-decode"):  # 0.5.23+: per-phase flags
         if bool_flag(c, "--disable-cuda-graph") or bool_flag(c, "--disable-decode-cuda-graph"):
             return None, None
-        if str_flag(c, "--cuda-graph-backend-decode") == "disabled" or explicit(c, "--cuda-graph-bs-decode") \
-                or explicit(c, "--cuda-graph-config"):
+        if str_flag(c, "--cuda-graph-backend-decode") == "disabled" or has_flag(c, "--cuda-graph-bs-decode") \
+                or has_flag(c, "--cuda-graph-config"):
             return None, None
         flag = "--cuda-graph-max-bs-decode"
     else:
-        if bool_flag(c, "--disable-cuda-graph") or explicit(c, "--cuda-graph-bs"):
+        if bool_flag(c, "--disable-cuda-graph") or has_flag(c, "--cuda-graph-bs"):
             return None, None
         backend, _ = a2a_backend(c)
         if backend == "deepep" and str_flag(c, "--deepep-mode") == "normal":
             return None, None  # 0.5.6: deepep normal mode disables CUDA graphs
         flag = "--cuda-graph-max-bs"
-    if not explicit(c, flag):
+    if not has_flag(c, flag):
         return None, None  # the default depends on the GPU
     return flag, int_flag(c, flag)
 

@@ -1,7 +1,7 @@
 from ...findings import Severity
-from .._util import describe_pod, engine_containers, flag_path
+from .._util import describe_pod, engine_containers, flag_path, has_flag
 from ..base import Problem, Rule
-from ._helpers import NUM_EXPERTS_ANNOTATION, SRC_056, SRC_0523, a2a_backend, ep_size, explicit, int_flag, layout, routed_experts
+from ._helpers import NUM_EXPERTS_ANNOTATION, SRC_056, SRC_0523, a2a_backend, ep_size, int_flag, layout, routed_experts
 
 
 def check(model, ctx):
@@ -19,7 +19,7 @@ def check(model, ctx):
             continue
         backend, forced = a2a_backend(c)
         ep_text = f"ep {ep} (= tp, forced by --moe-a2a-backend {backend})" if forced else f"--ep-size {ep}"
-        flag = "--ep-num-redundant-experts" if explicit(c, "--ep-num-redundant-experts") else ("--tp-size" if forced else "--ep-size")
+        flag = "--ep-num-redundant-experts" if has_flag(c, "--ep-num-redundant-experts") else ("--tp-size" if forced else "--ep-size")
         smallest = (-experts) % ep
         fix_redundant = smallest + ep * max(0, round((redundant - smallest) / ep))
         yield Problem(wl.obj, flag_path(c, flag),

@@ -1,13 +1,13 @@
 from ...findings import Severity
-from .._util import describe_pod, engine_containers, flag_path
+from .._util import describe_pod, engine_containers, flag_path, has_flag
 from ..base import Problem, Rule
-from ._helpers import SRC_056, SRC_0523, a2a_backend, explicit, int_flag, layout
+from ._helpers import SRC_056, SRC_0523, a2a_backend, int_flag, layout
 
 
 def check(model, ctx):
     for wl, pod, c in engine_containers(model):
         backend, forced = a2a_backend(c)
-        if not forced or not explicit(c, "--ep-size"):
+        if not forced or not has_flag(c, "--ep-size"):
             continue
         ep, tp = int_flag(c, "--ep-size"), layout(c).tp
         if ep is None or tp is None or ep == tp:
