@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ...model import Model, Workload
 from .._util import flag_path, flag_value, known
-from ..router._helpers import int_flag, is_pd, ns_of, router_engines, same_ns
+from ..router._helpers import int_flag, is_pd, leader_engine, ns_of, router_engines, same_ns
 
 
 def pd_pairs(model: Model) -> list[tuple[Workload, Workload]]:
@@ -21,10 +21,6 @@ def pd_pairs(model: Model) -> list[tuple[Workload, Workload]]:
         return pairs
     prefills, decodes = model.engines_by_role("prefill"), model.engines_by_role("decode")
     return [(p, d) for p in prefills for d in decodes if same_ns(ns_of(p.obj), ns_of(d.obj))]
-
-
-def leader(wl: Workload):
-    return wl.leader.engine
 
 
 def attn_tp(c) -> int | None:
@@ -50,9 +46,9 @@ def compare(model: Model, flag: str, value_of, explain: str, fix):
     from ..base import Problem
 
     for p, d in pd_pairs(model):
-        pv, dv = value_of(leader(p)), value_of(leader(d))
+        pv, dv = value_of(leader_engine(p)), value_of(leader_engine(d))
         if pv is None or dv is None or not known(pv) or not known(dv) or pv == dv:
             continue
-        yield Problem(d.obj, flag_path(leader(d), flag),
+        yield Problem(d.obj, flag_path(leader_engine(d), flag),
                       f"decode {d.name} has {flag} {dv} but prefill {p.name} has {pv}: {explain}",
                       fix(p, d, pv, dv))

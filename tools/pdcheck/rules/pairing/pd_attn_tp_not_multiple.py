@@ -2,15 +2,16 @@ from ...findings import Severity
 from .._util import flag_path
 from ..base import Problem, Rule
 from ..router import _links as L
-from ._helpers import attn_tp, leader, pd_pairs
+from ..router._helpers import leader_engine
+from ._helpers import attn_tp, pd_pairs
 
 
 def check(model, ctx):
     for p, d in pd_pairs(model):
-        pt, dt = attn_tp(leader(p)), attn_tp(leader(d))
+        pt, dt = attn_tp(leader_engine(p)), attn_tp(leader_engine(d))
         if pt is None or dt is None or max(pt, dt) % min(pt, dt) == 0:
             continue
-        yield Problem(d.obj, flag_path(leader(d), "--tp-size"),
+        yield Problem(d.obj, flag_path(leader_engine(d), "--tp-size"),
                       f"decode {d.name} has attention TP {dt} and prefill {p.name} {pt}; neither is a multiple of the other, so KV heads cannot be mapped between their ranks",
                       "choose tp / attention-DP sizes so one side's attention TP divides the other's (e.g. equal)")
 

@@ -2,12 +2,13 @@ from ...findings import Severity
 from .._util import flag_path, flag_value, known
 from ..base import Problem, Rule
 from ..router import _links as L
-from ._helpers import leader, pd_pairs
+from ..router._helpers import leader_engine
+from ._helpers import pd_pairs
 
 
 def check(model, ctx):
     for p, d in pd_pairs(model):
-        pc, dc = leader(p), leader(d)
+        pc, dc = leader_engine(p), leader_engine(d)
         pm, dm = flag_value(pc, "--model-path"), flag_value(dc, "--model-path")
         if known(pm) and known(dm) and pm != dm:
             yield Problem(d.obj, flag_path(dc, "--model-path"),

@@ -2,16 +2,16 @@ from ...findings import Severity
 from .._util import flag_path
 from ..base import Problem, Rule
 from ..router import _links as L
-from ..router._helpers import int_flag
-from ._helpers import leader, pd_pairs
+from ..router._helpers import int_flag, leader_engine
+from ._helpers import pd_pairs
 
 
 def check(model, ctx):
     for p, d in pd_pairs(model):
-        pp, dp = int_flag(leader(p), "--pp-size", 1), int_flag(leader(d), "--pp-size", 1)
+        pp, dp = int_flag(leader_engine(p), "--pp-size", 1), int_flag(leader_engine(d), "--pp-size", 1)
         if pp is None or dp is None or dp == pp or dp == 1:
             continue
-        yield Problem(d.obj, flag_path(leader(d), "--pp-size"),
+        yield Problem(d.obj, flag_path(leader_engine(d), "--pp-size"),
                       f"decode {d.name} has --pp-size {dp} but prefill {p.name} has {pp}: decode's pp must equal prefill's or be 1",
                       f"set --pp-size {pp} or 1 on decode")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ...model import ContainerRun, PodRun, Workload, as_int, dig
 from .._util import flag_value, list_of
+from ..router._helpers import bootstrap_port, engine_port
 
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
 HEALTH_PATHS = ("/health", "/health_generate")
@@ -20,19 +21,7 @@ PROBE_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "failureThresho
 
 def serving_port(c: ContainerRun) -> int | None:
     """The HTTP port SGLang serves (/health, the API; a dummy /health server on ranks >= 1)."""
-    if c.parsed is None:
-        return None
-    if not _has(c, "--port"):
-        return 30000
-    port = flag_value(c, "--port", None)
-    return port if isinstance(port, int) else None
-
-
-def _has(c: ContainerRun, flag: str) -> bool:
-    try:
-        return c.parsed.has_flag(flag)
-    except KeyError:
-        return False
+    return engine_port(c) if c.parsed is not None else None
 
 
 def served_ports(pod: PodRun, c: ContainerRun) -> set[int] | None:
@@ -42,8 +31,8 @@ def served_ports(pod: PodRun, c: ContainerRun) -> set[int] | None:
         return None
     ports = {port}
     if pod.is_leader and flag_value(c, "--disaggregation-mode", None) == "prefill":
-        bootstrap = flag_value(c, "--disaggregation-bootstrap-port", 8998)
-        if not isinstance(bootstrap, int):
+        bootstrap = bootstrap_port(c)
+        if bootstrap is None:
             return None
         ports.add(bootstrap)  # the bootstrap server runs on node 0 of a prefill engine
     return ports
