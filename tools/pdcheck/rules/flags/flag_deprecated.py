@@ -1,16 +1,12 @@
 from ...findings import Severity
+from .._util import flag_value
 from ..base import Problem, Rule
 from ._helpers import guess_note, SGLANG_ARGS_0523, parsed_containers, problem_path, program_text, where
 
 
-def _fix(c, p) -> str:
-    option = c.parsed.catalog.resolve(p.flag.split("=", 1)[0])
-    name = getattr(option, "name", p.flag)
+def _fix(c, option, name: str) -> str:
     if name == "--enable-dp-attention":
-        try:
-            dp = c.parsed.flag_value("--dp-size", None)
-        except KeyError:
-            dp = None
+        dp = flag_value(c, "--dp-size")
         if isinstance(dp, int) and dp > 1:
             return f"replace --dp-size {dp} --enable-dp-attention by --attn-dp-size {dp} (and drop --dp-size, which now counts whole replicas)"
         return "replace it by --attn-dp-size <N> and drop --dp-size (which now counts whole replicas)"
@@ -29,7 +25,7 @@ def check(model, ctx):
             name, note = getattr(option, "name", p.flag), getattr(option, "deprecated", None) or "deprecated"
             yield Problem(wl.obj, problem_path(c, p.index),
                           f"{where(wl, pod, c)}: {name} is deprecated in {program_text(c)} ({note}); it still works through a shim due for removal" + guess_note(c),
-                          _fix(c, p))
+                          _fix(c, option, name))
 
 
 RULE = Rule(

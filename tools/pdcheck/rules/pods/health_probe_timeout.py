@@ -1,7 +1,7 @@
 from ...findings import Severity
 from .._util import describe_pod, engine_containers
 from ..base import Problem, Rule
-from ._helpers import HEALTH_PATHS, PROBES, probe_handler, probe_port, serving_port
+from ._helpers import HEALTH_PATHS, probe_handler, probe_port, probes, serving_port
 
 # /health waits for the scheduler to answer a one-token request, polling once a second
 # (http_server.py health_generate: `await asyncio.sleep(1)` before the first check).
@@ -14,10 +14,7 @@ def check(model, ctx):
             continue  # ranks >= 1 serve a dummy /health that answers at once
         port = serving_port(c)
         generation_off = str(c.env_value("SGLANG_ENABLE_HEALTH_ENDPOINT_GENERATION") or "").lower() in ("0", "false", "no")
-        for name in PROBES:
-            probe = c.spec.get(name)
-            if not isinstance(probe, dict):
-                continue
+        for name, probe in probes(c):
             kind, handler = probe_handler(probe)
             if kind != "httpGet" or probe_port(c, probe)[0] != port:
                 continue
