@@ -46,6 +46,7 @@ class ArgProblem:
     flag: str
     index: int
     detail: str
+    suggestion: str | None = None  # for 'unknown': the option it is probably a misspelling of
 
 
 @dataclass
@@ -223,9 +224,11 @@ def parse_argv(argv: list[str], catalog: Catalog) -> ParsedArgv:
             index = _skip_values_of_ambiguous(match, catalog, pattern_text, index)
             continue
         if match.option is None:
+            suggestion = _suggest(token, catalog)
+            hint = f"; did you mean {suggestion}?" if suggestion else "."
             problems.append(ArgProblem(
                 "unknown", token, index,
-                f"{token} is not an option of {catalog.program} {catalog.version}{_suggest(token, catalog)}"))
+                f"{token} is not an option of {catalog.program} {catalog.version}{hint}", suggestion))
             index += 1
             continue
         index = _consume_option(argv, pattern_text, index, match, catalog, parsed, problems)
@@ -325,16 +328,17 @@ def _previous_flag(parsed: list[ParsedArg], position: int) -> ParsedArg | None:
     return before[-1] if before else None
 
 
-def _suggest(token: str, catalog: Catalog) -> str:
+def _suggest(token: str, catalog: Catalog) -> str | None:
+    """The option an unknown one is probably a misspelling of ('-tp' for '--tp'), or None."""
     import difflib
 
     name = token.split("=", 1)[0]
     if name.startswith("-") and not name.startswith("--"):
         double = "-" + name
         if catalog.resolve(double) is not None and not isinstance(catalog.resolve(double), list):
-            return f"; did you mean {double}?"
+            return double
     close = difflib.get_close_matches(name, list(catalog.option_strings), n=1, cutoff=0.8)
-    return f"; did you mean {close[0]}?" if close else "."
+    return close[0] if close else None
 
 
 def _skip_values_of_ambiguous(match, catalog: Catalog, pattern_text: str, index: int) -> int:

@@ -11,7 +11,7 @@ def check(model, ctx):
             name = p.flag.split("=", 1)[0]
             elsewhere = other_versions_with(c, name)
             known_in = f" (it exists in {c.parsed.catalog.program} {', '.join(elsewhere)})" if elsewhere else ""
-            suggestion = p.detail.split("did you mean ", 1)[1].rstrip("?") if "did you mean " in p.detail else None
+            suggestion = p.suggestion
             if suggestion:
                 fix = f"write {suggestion}" + (f", or pin an image of a version that has {name}" if elsewhere else "")
             elif elsewhere:
