@@ -6,6 +6,7 @@ import difflib
 
 from ...catalog import version_key
 from ...model import ContainerRun, Model, dig
+from .._util import engine_containers
 
 # Releases whose sglang/srt/environ.py copies every SGL_X to SGLANG_X at import (with a
 # deprecation warning): _convert_SGL_to_SGLANG in 0.5.6.post2 (environ.py:380-398),
@@ -87,3 +88,22 @@ def who(wl, pod, c: ContainerRun) -> str:
     from .._util import describe_pod
 
     return f"{describe_pod(pod)} container {c.name!r}"
+
+
+def sglang_env_uses(model: Model, select):
+    """(object, path, name, value, catalog, users) per definition of an engine env var for which
+    `select(name, catalog)` returns a value (None: not of interest). One entry per place the
+    variable is written and SGLang version, listing every container that gets it from there."""
+    found: dict[tuple, tuple] = {}
+    for wl, pod, c in engine_containers(model):
+        catalog = catalog_of(c)
+        if catalog is None or not catalog.env_vars:
+            continue
+        for name in c.env:
+            value = select(name, catalog)
+            if value is None:
+                continue
+            obj, path = definition_site(model, wl, c, name)
+            entry = found.setdefault((id(obj), path, catalog.version), (obj, path, name, value, catalog, []))
+            entry[5].append(who(wl, pod, c))
+    return list(found.values())

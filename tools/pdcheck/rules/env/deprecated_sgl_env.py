@@ -1,7 +1,6 @@
 from ...findings import Severity
-from .._util import engine_containers
 from ..base import Problem, Rule
-from ._helpers import aliases, catalog_of, counterpart, definition_site, rewrites_sgl, who
+from ._helpers import aliases, counterpart, rewrites_sgl, sglang_env_uses
 
 
 def _replacement(name: str, catalog) -> str | None:
@@ -14,19 +13,7 @@ def _replacement(name: str, catalog) -> str | None:
 
 
 def check(model, ctx):
-    found: dict[tuple, list] = {}
-    for wl, pod, c in engine_containers(model):
-        catalog = catalog_of(c)
-        if catalog is None or not catalog.env_vars:
-            continue
-        for name in c.env:
-            new = _replacement(name, catalog)
-            if new is None:
-                continue
-            obj, path = definition_site(model, wl, c, name)
-            entry = found.setdefault((id(obj), path, catalog.version), [obj, path, name, new, catalog, []])
-            entry[5].append(who(wl, pod, c))
-    for obj, path, name, new, catalog, users in found.values():
+    for obj, path, name, new, catalog, users in sglang_env_uses(model, _replacement):
         yield Problem(obj, path,
                       f"{name} is a deprecated name in SGLang {catalog.version} ({', '.join(users)}): it only works through a start-up rewrite to {new}, which logs a deprecation warning",
                       f"rename it to {new}")

@@ -1,35 +1,26 @@
 from ...findings import Severity
-from .._util import engine_containers
 from ..base import Problem, Rule
-from ._helpers import SGLANG_PREFIXES, aliases, catalog_of, counterpart, definition_site, did_you_mean, rewrites_sgl, who
+from ._helpers import SGLANG_PREFIXES, aliases, counterpart, did_you_mean, rewrites_sgl, sglang_env_uses
 
 
-def _unread(name: str, catalog) -> bool:
+def _unread(name: str, catalog) -> bool | None:
+    """True when SGLang of this catalog never reads `name`; None otherwise."""
+    if not name.startswith(SGLANG_PREFIXES):
+        return None
     read = catalog.env_vars
     if name in read or name in aliases(catalog.version):
-        return False
+        return None
     if name.startswith("SGL_"):
         rewrite = rewrites_sgl(catalog.version)
         if rewrite is None:
-            return False  # unknown whether this release maps SGL_ to SGLANG_: stay silent
+            return None  # unknown whether this release maps SGL_ to SGLANG_: stay silent
         if rewrite and counterpart(name) in read:
-            return False  # read through the SGL_ -> SGLANG_ rewrite (deprecated-sgl-env reports it)
+            return None  # read through the SGL_ -> SGLANG_ rewrite (deprecated-sgl-env reports it)
     return True
 
 
 def check(model, ctx):
-    found: dict[tuple, list] = {}
-    for wl, pod, c in engine_containers(model):
-        catalog = catalog_of(c)
-        if catalog is None or not catalog.env_vars:
-            continue
-        for name in c.env:
-            if not name.startswith(SGLANG_PREFIXES) or not _unread(name, catalog):
-                continue
-            obj, path = definition_site(model, wl, c, name)
-            entry = found.setdefault((id(obj), path, catalog.version), [obj, path, name, catalog, []])
-            entry[4].append(who(wl, pod, c))
-    for obj, path, name, catalog, users in found.values():
+    for obj, path, name, _, catalog, users in sglang_env_uses(model, _unread):
         hint = did_you_mean(name, catalog.env_vars | set(aliases(catalog.version)))
         suggestion = f"did you mean {hint}? " if hint else ""
         yield Problem(obj, path,
