@@ -149,7 +149,7 @@ def pod_gpus(pod: PodRun) -> int:
 
 
 def gpus_per_node(pod: PodRun) -> int:
-    for source in (pod.annotations, dig(pod.workload.obj.doc, "metadata", "annotations", default={}) or {}):
+    for source in (pod.annotations, pod.workload.obj.annotations):
         value = as_int(source.get(GPUS_PER_NODE_ANNOTATION)) if isinstance(source, dict) else None
         if value and value > 0:
             return value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...model import ContainerRun, PodRun, Workload, as_int, dig
+from ...model import ContainerRun, PodRun, Workload, as_int
 from .._util import flag_value, list_of
 from ..router._helpers import bootstrap_port, engine_port
 
@@ -88,7 +88,7 @@ def multi_node(wl: Workload, c: ContainerRun) -> bool:
 
 def startup_threshold(wl: Workload, pod: PodRun, c: ContainerRun) -> tuple[int | None, str]:
     """(seconds, where it comes from). None when the annotation is present but unreadable."""
-    for source, where in ((pod.annotations, "pod template"), (dig(wl.obj.doc, "metadata", "annotations", default={}) or {}, wl.kind)):
+    for source, where in ((pod.annotations, "pod template"), (wl.obj.annotations, wl.kind)):
         if BUDGET_ANNOTATION in source:
             value = as_int(source[BUDGET_ANNOTATION])
             return (value if value is not None and value > 0 else None), f"{BUDGET_ANNOTATION} on the {where}"

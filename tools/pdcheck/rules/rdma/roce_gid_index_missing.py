@@ -1,5 +1,4 @@
 from ...findings import Severity
-from ...model import dig
 from .._util import describe_pod, engine_containers, flag_path
 from ..base import Problem, Rule
 from ._helpers import device_lists, env_known, uses_deepep
@@ -8,7 +7,7 @@ FABRIC_ANNOTATION = "pdcheck.io/fabric"
 
 
 def _fabric(wl, pod) -> str | None:
-    for source in (pod.annotations, dig(wl.obj.doc, "metadata", "annotations", default={}) or {}):
+    for source in (pod.annotations, wl.obj.annotations):
         if isinstance(source, dict) and source.get(FABRIC_ANNOTATION):
             return str(source[FABRIC_ANNOTATION]).lower()
     return None
