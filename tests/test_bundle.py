@@ -44,7 +44,6 @@ assert OVERLAYS, "no overlays found"
 
 
 @functools.cache
-@functools.cache
 def render_text(overlay: str) -> str:
     return build(OVERLAYS_DIR / overlay)
 

@@ -12,11 +12,13 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from pdcheck.cache import CACHE_FORMAT
 from pdcheck.checker import Options, run
 from pdcheck.cli import app
 from ruletest import baseline, engine, set_flag
 
 REPO = Path(__file__).resolve().parents[1]
+RESULTS = f"results-v{CACHE_FORMAT}"  # the results store inside a cache directory
 
 CRD = """\
 apiVersion: apiextensions.k8s.io/v1
@@ -87,7 +89,7 @@ def test_a_rerun_is_answered_from_the_results_cache(tree, tmp_path):
     assert again.renders == []  # nothing rendered, modelled or checked
     assert report(again) == report(first) == report(check(tree, None))
     assert {r.id for r in again.rules} == {r.id for r in first.rules}  # SARIF lists them
-    assert len(os.listdir(cache / "results-v1")) == 2
+    assert len(os.listdir(cache / RESULTS)) == 2
 
 
 def _edit_base(tree, _):
@@ -150,7 +152,7 @@ def test_what_does_not_change_findings_still_hits(tree, tmp_path):
 def test_corrupt_results_are_a_miss_and_are_rewritten(tree, tmp_path):
     cache = tmp_path / "cache"
     first = check(tree, cache)
-    entries = sorted((cache / "results-v1").iterdir())
+    entries = sorted((cache / RESULTS).iterdir())
     entries[0].write_bytes(entries[0].read_bytes()[:-5])  # truncated: the payload checksum fails
     entries[1].write_bytes(b"pdcheck-render-cache 1\n{}\nnot json")
     after = check(tree, cache)
@@ -164,7 +166,7 @@ def test_stdin_is_never_cached(tmp_path):
     for _ in range(2):
         result = CliRunner().invoke(app, ["validate", "-q", "--cache-dir", str(cache), "-"], input=text)
         assert result.exit_code == 1
-    assert not (cache / "results-v1").exists() or not os.listdir(cache / "results-v1")
+    assert not (cache / RESULTS).exists() or not os.listdir(cache / RESULTS)
 
 
 def test_no_cache_writes_nothing(tree, tmp_path):
@@ -199,9 +201,9 @@ def test_editing_pdcheck_itself_is_a_miss(tree, tmp_path):
 
     validate()
     validate()
-    assert len(os.listdir(cache / "results-v1")) == 1
+    assert len(os.listdir(cache / RESULTS)) == 1
     rule = package / "rules" / "parallelism" / "tp_gpu_mismatch.py"
     rule.write_text(rule.read_text().replace('f"make --tp-size', 'f"EDITED make --tp-size', 1))
     fixes = [f["fix"] for f in validate()["findings"] if f["rule"] == "tp-gpu-mismatch"]
     assert fixes and all(fix.startswith("EDITED") for fix in fixes)
-    assert len(os.listdir(cache / "results-v1")) == 2
+    assert len(os.listdir(cache / RESULTS)) == 2
