@@ -404,7 +404,7 @@ def pinned_versions() -> tuple[str, str]:
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("SGLANG_PD_TEST_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sglang-pd-tests"
+    root = os.environ.get("SGLANG_PD_TEST_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pdcheck-test"
     path = Path(root) / "wheels"
     path.mkdir(parents=True, exist_ok=True)
     return path
