@@ -366,14 +366,37 @@ def test_overlay_is_clean(overlay, with_crd):
     assert run_pdcheck(OVERLAYS_DIR / overlay, crds) == []
 
 
+SERVICEMONITOR = {
+    "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
+    "metadata": {"name": "sglang-router", "namespace": "sglang-pd"},
+    "spec": {"selector": {"matchLabels": {"app": "x"}}, "endpoints": [{"port": "metrics", "interval": "15s"}]},
+}
+
+
+def broken_servicemonitor() -> dict:
+    monitor = copy.deepcopy(SERVICEMONITOR)
+    monitor["spec"]["endpoints"][0].update(scheme="tcp", relabellings=[])
+    return monitor
+
+
 @pytest.mark.parametrize("with_crd", [False, True], ids=["bundled-schema", "crd"])
-def test_a_broken_podmonitor_is_reported(tmp_path, with_crd):
-    crds = [shared_file(PODMONITOR_CRD)] if with_crd else []
-    manifest = tmp_path / "podmonitor.yaml"
-    manifest.write_text(yaml.safe_dump(BROKEN_PODMONITOR))
+@pytest.mark.parametrize("monitor,crd,endpoints", [
+    (BROKEN_PODMONITOR, PODMONITOR_CRD, "podMetricsEndpoints"),
+    (broken_servicemonitor(), SERVICEMONITOR_CRD, "endpoints"),
+], ids=["PodMonitor", "ServiceMonitor"])
+def test_a_broken_monitor_is_reported(tmp_path, monitor, crd, endpoints, with_crd):
+    crds = [shared_file(crd)] if with_crd else []
+    manifest = tmp_path / "monitor.yaml"
+    manifest.write_text(yaml.safe_dump(monitor))
     found = {(f.rule, f.path) for f in run_pdcheck(manifest, crds)}
-    assert found == {("schema-invalid", ("spec", "podMetricsEndpoints", 0, "scheme")),
-                     ("schema-invalid", ("spec", "podMetricsEndpoints", 0, "relabellings"))}
+    assert found == {("schema-invalid", ("spec", endpoints, 0, "scheme")),
+                     ("schema-invalid", ("spec", endpoints, 0, "relabellings"))}
+
+
+def test_a_servicemonitor_is_clean_with_the_bundled_schema(tmp_path):
+    manifest = tmp_path / "monitor.yaml"
+    manifest.write_text(yaml.safe_dump(SERVICEMONITOR))
+    assert run_pdcheck(manifest) == []
 
 
 def test_bundled_monitor_schemas_are_the_converted_crds():
