@@ -23,14 +23,6 @@ ERROR_KINDS = frozenset({"unknown", "ambiguous", "missing-value", "bad-type", "b
                          "unexpected-positional", "missing-required"})
 
 
-class _Missing:
-    def __repr__(self):
-        return "MISSING"
-
-
-MISSING = _Missing()
-
-
 @dataclass
 class ParsedArg:
     written: str  # the token as written, e.g. '--tp' or '--tp=16'
@@ -63,9 +55,6 @@ class ParsedArgv:
     def raw(self, dest: str) -> list[ParsedArg]:
         return [a for a in self.args if a.option.dest == dest]
 
-    def has(self, dest: str) -> bool:
-        return bool(self.raw(dest))
-
     def dest_of(self, flag: str) -> str:
         """The dest behind an option string in this catalog. Dests drift between releases
         (0.5.6's --tp-size stores `tensor_parallel_size`, 0.5.23's stores `tp_size`), so
@@ -82,18 +71,11 @@ class ParsedArgv:
         except KeyError:
             return []
 
-    def has_flag(self, flag: str) -> bool:
-        return self.has(self.dest_of(flag))
-
-    def flag_value(self, flag: str, default: object = MISSING) -> object:
-        return self.value(self.dest_of(flag), default)
-
-    def value(self, dest: str, default: object = MISSING) -> object:
-        """The value argparse would store for `dest` (last occurrence wins; append collects)."""
+    def value(self, dest: str) -> object:
+        """The value argparse would store for `dest` (last occurrence wins; append collects; the
+        catalog default when absent). Rules ask ContainerRun.flag(option) instead."""
         occurrences = self.raw(dest)
         if not occurrences:
-            if default is not MISSING:
-                return default
             options = self.catalog.by_dest(dest)
             if not options:
                 raise KeyError(f"{self.catalog.program} {self.catalog.version} has no option with dest {dest!r}")

@@ -14,9 +14,14 @@ Values that only exist at run time (pod IP, Secrets, ...) are kept as `<placehol
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from .expand import expand
 from .objects import K8sObject, Render
+
+if TYPE_CHECKING:
+    from .sglang import Layout
 
 LWS_KIND = "LeaderWorkerSet"
 LWS_PREFIX = "leaderworkerset.sigs.k8s.io/"
@@ -68,6 +73,47 @@ def as_int(value, default=None):
     return default
 
 
+def known_at_render(value) -> bool:
+    """False for values only known when the pod runs: a `<placeholder>` (pod IP, Secret, ...) or a
+    `$(VAR)` kubelet leaves literal; None (nothing to know) is not known either."""
+    return value is not None and "<" not in str(value) and "$(" not in str(value)
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One option of a container's program as it will run, asked by option string ('--tp-size').
+
+    `state` says where `value` comes from:
+    - EXPLICIT: written in the argv (last occurrence wins, append options collect), value parsed;
+    - DEFAULT: not written, value is the default of the catalog version the container runs;
+    - RUNTIME: written, but the value is only known when the pod runs (`$(VAR)`, a fieldRef or
+      Secret placeholder): `value` is None;
+    - NO_OPTION: the program has no such option in this version (or no catalog): `value` is None.
+    """
+
+    EXPLICIT = "explicit"
+    DEFAULT = "default"
+    RUNTIME = "runtime"
+    NO_OPTION = "no-option"
+
+    option: str
+    state: str
+    value: object = None
+
+    @property
+    def written(self) -> bool:
+        return self.state in (Flag.EXPLICIT, Flag.RUNTIME)
+
+    @property
+    def known(self) -> bool:
+        return self.state in (Flag.EXPLICIT, Flag.DEFAULT)
+
+    @property
+    def exists(self) -> bool:
+        """The program of this version has the option."""
+        return self.state != Flag.NO_OPTION
+
+
 @dataclass
 class EnvVar:
     name: str
@@ -100,6 +146,49 @@ class ContainerRun:
     flags_offset: int | None = 0  # argv index of flags[0]; None when the flags sit inside `sh -c "..."`
     parsed: object = None  # argv.ParsedArgv for known programs
     catalog_note: str | None = None  # why a catalog was chosen (e.g. the image pins no version)
+    rank: int = 0  # the LWS worker index of the pod (0 for the leader and non-LWS pods)
+
+    # --- flags: the one way to ask what the program will use --------------------------------
+
+    def flag(self, option: str) -> Flag:
+        """What the program will store for `option`: see Flag. Ask by option string, never by
+        argparse dest: dests drift between releases (0.5.6 stores --tp-size as
+        `tensor_parallel_size`, 0.5.23 as `tp_size`)."""
+        if self.parsed is None:
+            return Flag(option, Flag.NO_OPTION)
+        try:
+            dest = self.parsed.dest_of(option)
+        except KeyError:
+            return Flag(option, Flag.NO_OPTION)
+        value = self.parsed.value(dest)
+        if not self.parsed.raw(dest):
+            return Flag(option, Flag.DEFAULT, value)
+        if value is not None and not known_at_render(value):
+            return Flag(option, Flag.RUNTIME)
+        return Flag(option, Flag.EXPLICIT, value)
+
+    def int_flag(self, option: str) -> int | None:
+        """The flag's int value (written or default); None when unknown or not an int."""
+        value = self.flag(option).value
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def str_flag(self, option: str) -> str | None:
+        """The flag's str value (written or default); None when unknown or not a str."""
+        value = self.flag(option).value
+        return value if isinstance(value, str) else None
+
+    def bool_flag(self, option: str) -> bool:
+        """True when the program will store True for the flag (a store_true written, or a True default)."""
+        return self.flag(option).value is True
+
+    @cached_property
+    def layout(self) -> "Layout | None":
+        """The parallel layout SGLang resolves from the flags (sglang.Layout); None for non-engines."""
+        if self.program != "sglang" or self.parsed is None:
+            return None
+        from .sglang import layout
+
+        return layout(self)
 
     def argv_path(self, i: int) -> tuple:
         """Field path of argv entry i (command[i] or args[i - len(command)])."""
@@ -189,16 +278,13 @@ class Workload:
 
     @property
     def role(self) -> str | None:
-        """'prefill' | 'decode' | 'null' for SGLang engines, 'router' for routers, else None."""
+        """'prefill' | 'decode' | 'null' for SGLang engines, 'router' for routers, else None (also for
+        an engine whose --disaggregation-mode is only known at run time)."""
         leader = self.leader
         if leader is None:
             return None
-        if leader.engine and leader.engine.parsed is not None:
-            try:
-                mode = leader.engine.parsed.flag_value("--disaggregation-mode", None)
-            except KeyError:  # a version without PD disaggregation
-                mode = None
-            return str(mode) if mode is not None else "null"
+        if leader.engine and leader.engine.layout is not None:
+            return leader.engine.layout.role
         if leader.router:
             return "router"
         return None
@@ -418,7 +504,7 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ch
     run = ContainerRun(
         name=str(c.get("name", "")), index=index, spec=c, path=path, image=image, env=env,
         raw_argv=raw_argv, argv=argv, command_len=len(command), unresolved=unresolved,
-        env_unresolved=env_unresolved, opaque_env=opaque,
+        env_unresolved=env_unresolved, opaque_env=opaque, rank=pod.rank,
     )
     _parse_program(run, chooser)
     return run

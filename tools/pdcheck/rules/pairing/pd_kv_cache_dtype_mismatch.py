@@ -1,5 +1,4 @@
 from ...findings import Severity
-from .._util import flag_value
 from ..base import Rule
 from ..router import _links as L
 from ._helpers import compare
@@ -8,7 +7,7 @@ ALIASES = {"bfloat16": "bf16"}
 
 
 def _dtype(c):
-    value = flag_value(c, "--kv-cache-dtype", "auto")
+    value = c.flag("--kv-cache-dtype").value
     return ALIASES.get(value, value) if isinstance(value, str) else None
 
 

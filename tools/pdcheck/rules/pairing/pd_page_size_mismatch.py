@@ -1,15 +1,13 @@
 from ...findings import Severity
-from .._util import has_flag
 from ..base import Rule
 from ..router import _links as L
-from ..router._helpers import int_flag
 from ._helpers import compare
 
 
 def check(model, ctx):
     # only explicit values: attention backends pick page sizes of their own when it is unset
     yield from compare(model, "--page-size",
-                       lambda c: int_flag(c, "--page-size") if has_flag(c, "--page-size") else None,
+                       lambda c: c.int_flag("--page-size") if c.flag("--page-size").written else None,
                        "KV pages are transferred by index, so decode reads the wrong tokens (0.5.6: silently; 0.5.23: RuntimeError 'Page size mismatch')",
                        lambda p, d, pv, dv: f"set --page-size {pv} on both prefill and decode")
 

@@ -2,13 +2,13 @@ from ...findings import Severity
 from .._util import flag_path
 from ..base import Problem, Rule
 from ..router import _links as L
-from ..router._helpers import int_flag, leader_engine
+from ..router._helpers import leader_engine
 from ._helpers import pd_pairs
 
 
 def check(model, ctx):
     for p, d in pd_pairs(model):
-        pp, dp = int_flag(leader_engine(p), "--pp-size", 1), int_flag(leader_engine(d), "--pp-size", 1)
+        pp, dp = leader_engine(p).int_flag("--pp-size"), leader_engine(d).int_flag("--pp-size")
         if pp is None or dp is None or dp == pp or dp == 1:
             continue
         yield Problem(d.obj, flag_path(leader_engine(d), "--pp-size"),

@@ -1,5 +1,4 @@
 from ...findings import Severity
-from .._util import flag_value
 from ..base import Rule
 from ..router import _links as L
 from ._helpers import compare
@@ -7,7 +6,7 @@ from ._helpers import compare
 
 def check(model, ctx):
     yield from compare(model, "--disaggregation-transfer-backend",
-                       lambda c: flag_value(c, "--disaggregation-transfer-backend", "mooncake"),
+                       lambda c: c.flag("--disaggregation-transfer-backend").value,
                        "the two sides speak different KV transfer protocols",
                        lambda p, d, pv, dv: f"set --disaggregation-transfer-backend {pv} on decode (or the same backend on both)")
 

@@ -1,12 +1,12 @@
 from ...findings import Severity
+from ...sglang import SRC_0523
 from .._util import describe_pod, engine_containers, flag_path
 from ..base import Problem, Rule
-from ._helpers import SRC_0523, layout
 
 
 def check(model, ctx):
     for wl, pod, c in engine_containers(model):
-        lay = layout(c)
+        lay = c.layout
         if not lay.new_style or not lay.dp_attention or lay.dp is None or lay.dp <= 1:
             continue
         yield Problem(wl.obj, flag_path(c, "--dp-size"),

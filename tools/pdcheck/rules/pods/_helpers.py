@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...model import ContainerRun, PodRun, Workload, as_int
-from .._util import flag_value, list_of
+from .._util import list_of
 from ..router._helpers import bootstrap_port, engine_port
 
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
@@ -30,7 +30,7 @@ def served_ports(pod: PodRun, c: ContainerRun) -> set[int] | None:
     if port is None:
         return None
     ports = {port}
-    if pod.is_leader and flag_value(c, "--disaggregation-mode", None) == "prefill":
+    if pod.is_leader and c.layout.role == "prefill":
         bootstrap = bootstrap_port(c)
         if bootstrap is None:
             return None
@@ -82,7 +82,7 @@ def budget_text(probe: dict) -> str:
 
 
 def multi_node(wl: Workload, c: ContainerRun) -> bool:
-    nnodes = flag_value(c, "--nnodes", 1)
+    nnodes = c.layout.nnodes
     return wl.size > 1 or (isinstance(nnodes, int) and nnodes > 1)
 
 

@@ -1,5 +1,5 @@
 from ...findings import Severity
-from .._util import catalog_value, flag_path, has_flag
+from .._util import flag_path
 from ..base import Problem, Rule
 from . import _links as L
 from ._helpers import discovered_pods, engine_port, is_pd, uses_discovery
@@ -9,8 +9,8 @@ def check(model, ctx):
     for wl, c in model.routers:
         if not is_pd(c) or not uses_discovery(c):
             continue
-        port = catalog_value(c, "--service-discovery-port")
-        explicit = has_flag(c, "--service-discovery-port")
+        port = c.flag("--service-discovery-port").value
+        explicit = c.flag("--service-discovery-port").written
         if not isinstance(port, int):
             continue
         engines = {}

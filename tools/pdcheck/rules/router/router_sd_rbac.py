@@ -1,9 +1,10 @@
 from ...findings import Severity
 from ...model import dig
-from .._util import known, list_of
+from .._util import list_of
 from ..base import Problem, Rule
 from . import _links as L
 from ._helpers import discovery_namespace, is_pd, ns_of, same_ns, uses_discovery
+from ...model import Flag
 
 NEEDED = ("list", "watch")  # kube-rs watcher(): an initial list, then watch
 
@@ -34,9 +35,9 @@ def check(model, ctx):
         spec, spath = wl.leader.spec, wl.leader.spec_path
         sa = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
         ns = ns_of(wl.obj)
-        watch_ns = discovery_namespace(wl, c)
-        if watch_ns is not None and not known(watch_ns):
+        if c.flag("--service-discovery-namespace").state == Flag.RUNTIME:
             continue
+        watch_ns = discovery_namespace(wl, c)
         sa_obj = next((o for o in model.objects_of("ServiceAccount") if o.name == sa and same_ns(ns_of(o), ns)), None)
         automount = spec.get("automountServiceAccountToken")
         if automount is None and sa_obj is not None:

@@ -1,5 +1,5 @@
 from ...findings import Severity
-from .._util import catalog_value, flag_path, has_flag
+from .._util import flag_path
 from ..base import Problem, Rule
 from . import _links as L
 from ..pods._helpers import probe_budget
@@ -10,7 +10,7 @@ def check(model, ctx):
     for wl, c in model.routers:
         if not is_pd(c) or uses_discovery(c):
             continue  # discovery only adds pods once they are Ready
-        timeout = catalog_value(c, "--worker-startup-timeout-secs")
+        timeout = c.flag("--worker-startup-timeout-secs").value
         if not isinstance(timeout, int):
             continue
         worst = None
@@ -21,7 +21,7 @@ def check(model, ctx):
                 if budget is not None and (worst is None or budget > worst[0]):
                     worst = (budget, engine.name)
         if worst and timeout < worst[0]:
-            given = "" if has_flag(c, "--worker-startup-timeout-secs") else f" (the default of sglang-router {c.parsed.catalog.version})"
+            given = "" if c.flag("--worker-startup-timeout-secs").written else f" (the default of sglang-router {c.parsed.catalog.version})"
             yield Problem(wl.obj, flag_path(c, "--worker-startup-timeout-secs"),
                           f"--worker-startup-timeout-secs is {timeout}{given}, but {worst[1]}'s leader may take up to {worst[0]} s to start (startupProbe initialDelaySeconds + periodSeconds x failureThreshold)",
                           f"set --worker-startup-timeout-secs to at least {worst[0]}")

@@ -1,5 +1,5 @@
 from ...findings import Severity
-from .._util import distinct_pods, has_flag, map_selector_matches
+from .._util import distinct_pods, map_selector_matches
 from ..base import Problem, Rule
 from ._common import same_namespace
 
@@ -20,7 +20,7 @@ def check(model, ctx):
                 if not map_selector_matches(selector, pod.labels):
                     continue
                 for c in pod.containers:
-                    if c.program not in ("sglang", "sglang-router") or has_flag(c, "--api-key"):
+                    if c.program not in ("sglang", "sglang-router") or c.flag("--api-key").written:
                         continue
                     what = "router" if c.program == "sglang-router" else f"SGLang engine ({wl.name})"
                     yield Problem(svc, ("spec", "type"),
