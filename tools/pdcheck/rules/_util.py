@@ -63,47 +63,6 @@ def gpu_count(c: ContainerRun) -> int | None:
     return None
 
 
-def label_selector_matches(selector, labels: dict) -> bool:
-    """A metav1.LabelSelector (matchLabels + matchExpressions) against pod labels. An empty
-    selector matches everything (as for a PodDisruptionBudget in policy/v1); a malformed one nothing."""
-    if not isinstance(selector, dict):
-        return False
-    match_labels = selector.get("matchLabels") or {}
-    if not isinstance(match_labels, dict):
-        return False
-    if any(k not in labels or str(labels[k]) != str(v) for k, v in match_labels.items()):
-        return False
-    expressions = selector.get("matchExpressions") or []
-    if not isinstance(expressions, list):
-        return False
-    for expr in expressions:
-        if not isinstance(expr, dict) or not isinstance(expr.get("key"), str):
-            return False
-        key, op = expr.get("key"), expr.get("operator")
-        values = [str(v) for v in list_of(expr.get("values"))]
-        present = key in labels
-        value = str(labels.get(key)) if present else None
-        if op == "In" and not (present and value in values):
-            return False
-        if op == "NotIn" and present and value in values:
-            return False
-        if op == "Exists" and not present:
-            return False
-        if op == "DoesNotExist" and present:
-            return False
-        if op not in ("In", "NotIn", "Exists", "DoesNotExist"):
-            return False
-    return True
-
-
-def map_selector_matches(selector, labels: dict) -> bool:
-    """A plain map selector (a Service's, a router's --*-selector) against pod labels. An empty or
-    missing one selects no pods (such a Service has manually managed endpoints)."""
-    if not isinstance(selector, dict) or not selector:
-        return False
-    return all(k in labels and str(labels[k]) == str(v) for k, v in selector.items())
-
-
 def describe_pod(pod: PodRun) -> str:
     wl: Workload = pod.workload
     if not wl.is_lws:

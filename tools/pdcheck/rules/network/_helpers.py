@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from ...catalog import version_key
 from ...model import Flag, PodRun, Workload, as_int, dig
-from .._util import describe_pod, gpu_count, label_selector_matches, list_of
+from .._k8s import label_selector_matches
+from .._util import describe_pod, gpu_count, list_of
 
 GPUS_PER_NODE_ANNOTATION = "pdcheck.io/gpus-per-node"
 DEFAULT_GPUS_PER_NODE = 8

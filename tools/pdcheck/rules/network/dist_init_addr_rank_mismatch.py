@@ -1,8 +1,8 @@
 from ...findings import Severity
+from ...model import known_at_render
 from .._util import describe_pod, flag_path
 from ..base import Problem, Rule
 from ._helpers import split_addr
-from ...model import known_at_render
 
 
 def check(model, ctx):

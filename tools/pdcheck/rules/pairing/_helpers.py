@@ -3,10 +3,10 @@ side; without a PD router, every prefill with every decode engine of the render 
 
 from __future__ import annotations
 
-from ...model import Model, Workload
+from ...model import Model, Workload, known_at_render
+from .._k8s import may_share_namespace, ns_of
+from .._router import is_pd, leader_engine, router_engines
 from .._util import flag_path
-from ..router._helpers import is_pd, leader_engine, ns_of, router_engines, same_ns
-from ...model import known_at_render
 
 
 def pd_pairs(model: Model) -> list[tuple[Workload, Workload]]:
@@ -21,7 +21,7 @@ def pd_pairs(model: Model) -> list[tuple[Workload, Workload]]:
                         pairs.append((p, d))
         return pairs
     prefills, decodes = model.engines_by_role("prefill"), model.engines_by_role("decode")
-    return [(p, d) for p in prefills for d in decodes if same_ns(ns_of(p.obj), ns_of(d.obj))]
+    return [(p, d) for p in prefills for d in decodes if may_share_namespace(ns_of(p.obj), ns_of(d.obj))]
 
 
 def attn_tp(c) -> int | None:

@@ -1,7 +1,7 @@
 from ...findings import Severity
+from .. import _links as L
 from .._util import engine_containers, flag_path
 from ..base import Problem, Rule
-from ..router import _links as L
 
 
 def _asserts(c) -> bool:

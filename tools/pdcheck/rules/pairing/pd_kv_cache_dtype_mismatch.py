@@ -1,6 +1,6 @@
 from ...findings import Severity
+from .. import _links as L
 from ..base import Rule
-from ..router import _links as L
 from ._helpers import compare
 
 ALIASES = {"bfloat16": "bf16"}

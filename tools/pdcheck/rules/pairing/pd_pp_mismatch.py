@@ -1,8 +1,8 @@
 from ...findings import Severity
+from .. import _links as L
+from .._router import leader_engine
 from .._util import flag_path
 from ..base import Problem, Rule
-from ..router import _links as L
-from ..router._helpers import leader_engine
 from ._helpers import pd_pairs
 
 

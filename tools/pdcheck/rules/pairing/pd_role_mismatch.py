@@ -1,8 +1,8 @@
 from ...findings import Severity
-from ..base import Problem, Rule
-from ..router import _links as L
-from ..router._helpers import discovered_pods, is_pd, static_urls, url_path, uses_discovery
+from .. import _links as L
+from .._router import discovered_pods, is_pd, static_urls, url_path, uses_discovery
 from .._util import flag_path
+from ..base import Problem, Rule
 
 
 def check(model, ctx):

@@ -16,10 +16,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from ...model import dig
+from ...model import dig, known_at_render
 from .._util import describe_pod, engine_containers, flag_path, list_of
 from ..base import Problem
-from ...model import known_at_render
 
 TRUTHY = ("1", "true", "t", "yes", "y", "on")
 
@@ -152,10 +151,6 @@ def rdma_uses(c) -> list[str]:
     if multi and env_known(c, "NCCL_IB_HCA") and (env_known(c, "NCCL_IB_DISABLE") or "0") not in TRUTHY:
         uses.append("NCCL over IB (NCCL_IB_HCA)")
     return uses
-
-
-def privileged(c) -> bool:
-    return dig(c.spec, "securityContext", "privileged") is True
 
 
 def capabilities(c) -> set[str]:

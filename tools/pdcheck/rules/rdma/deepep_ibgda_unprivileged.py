@@ -1,7 +1,8 @@
 from ...findings import Severity
+from .._k8s import privileged
 from .._util import describe_pod, engine_containers, flag_path
 from ..base import Problem, Rule
-from ._helpers import deepep_ibgda, deepep_low_latency, privileged
+from ._helpers import deepep_ibgda, deepep_low_latency
 
 
 def check(model, ctx):

@@ -1,9 +1,9 @@
 from ...findings import Severity
+from ...model import Flag
+from .. import _links as L
+from .._router import is_pd, parse_selector, uses_discovery
 from .._util import flag_path
 from ..base import Problem, Rule
-from . import _links as L
-from ._helpers import is_pd, parse_selector, uses_discovery
-from ...model import Flag
 
 
 def check(model, ctx):

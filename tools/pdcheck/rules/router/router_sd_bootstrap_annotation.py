@@ -1,8 +1,8 @@
 from ...findings import Severity
 from ...model import as_int
+from .. import _links as L
+from .._router import BOOTSTRAP_ANNOTATION, bootstrap_port, discovered_pods, is_pd, uses_discovery
 from ..base import Problem, Rule
-from . import _links as L
-from ._helpers import BOOTSTRAP_ANNOTATION, bootstrap_port, discovered_pods, is_pd, uses_discovery
 
 
 def check(model, ctx):

@@ -1,8 +1,8 @@
 from ...findings import Severity
+from .. import _links as L
+from .._router import discovered_pods, engine_port, is_pd, uses_discovery
 from .._util import flag_path
 from ..base import Problem, Rule
-from . import _links as L
-from ._helpers import discovered_pods, engine_port, is_pd, uses_discovery
 
 
 def check(model, ctx):

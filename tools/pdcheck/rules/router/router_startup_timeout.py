@@ -1,9 +1,9 @@
 from ...findings import Severity
+from .. import _links as L
+from .._k8s import probe_budget
+from .._router import is_pd, router_engines, uses_discovery
 from .._util import flag_path
 from ..base import Problem, Rule
-from . import _links as L
-from ..pods._helpers import probe_budget
-from ._helpers import is_pd, router_engines, uses_discovery
 
 
 def check(model, ctx):

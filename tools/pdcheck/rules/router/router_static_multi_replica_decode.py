@@ -1,7 +1,7 @@
 from ...findings import Severity
+from .. import _links as L
+from .._router import multi_replica_urls, url_path
 from ..base import Problem, Rule
-from . import _links as L
-from ._helpers import multi_replica_urls, url_path
 
 
 def check(model, ctx):

@@ -1,7 +1,7 @@
 from ...findings import Severity
+from .. import _links as L
+from .._router import is_pd, static_urls, url_path, uses_discovery
 from ..base import Problem, Rule
-from . import _links as L
-from ._helpers import is_pd, static_urls, url_path, uses_discovery
 
 
 def check(model, ctx):

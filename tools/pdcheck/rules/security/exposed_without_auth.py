@@ -1,7 +1,8 @@
 from ...findings import Severity
-from .._util import distinct_pods, map_selector_matches
+from .._k8s import map_selector_matches
+from .._util import distinct_pods
+from .._k8s import surely_share_namespace
 from ..base import Problem, Rule
-from ._common import same_namespace
 
 EXPOSED_TYPES = ("NodePort", "LoadBalancer")
 
@@ -14,7 +15,7 @@ def check(model, ctx):
             continue
         selector = spec.get("selector")
         for wl in model.workloads:
-            if not same_namespace(svc, wl.obj):
+            if not surely_share_namespace(svc.namespace, wl.obj.namespace):
                 continue
             for pod in distinct_pods(wl):
                 if not map_selector_matches(selector, pod.labels):

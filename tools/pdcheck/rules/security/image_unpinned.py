@@ -1,6 +1,6 @@
 from ...findings import Severity
-from ..base import Problem, Rule
 from .._util import distinct_pods
+from ..base import Problem, Rule
 from ._common import image_pin_problem
 
 

@@ -1,7 +1,7 @@
 from ...findings import Severity
+from .._k8s import privileged
 from .._util import describe_pod, distinct_pods
 from ..base import Problem, Rule
-from ..rdma._helpers import privileged
 from ._common import PRIVILEGED_REASON_ANNOTATION
 
 

@@ -15,22 +15,11 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from ...model import LWS_NAME_LABEL, LWS_WORKER_LABEL, ContainerRun, Model, PodRun, Workload, as_int, dig
-from .._util import list_of, map_selector_matches
-from ...model import Flag, known_at_render
+from ..model import LWS_NAME_LABEL, LWS_WORKER_LABEL, ContainerRun, Model, PodRun, Workload, as_int, dig, Flag, known_at_render
+from ._k8s import map_selector_matches, may_share_namespace, ns_of
+from ._util import list_of
 
-ENGINE_PORT_DEFAULT = 30000
-BOOTSTRAP_PORT_DEFAULT = 8998
 BOOTSTRAP_ANNOTATION = "sglang.ai/bootstrap-port"
-
-
-def ns_of(obj) -> str | None:
-    return obj.namespace or None
-
-
-def same_ns(a: str | None, b: str | None) -> bool:
-    """Objects without a namespace land in the namespace they are applied to: treat as a match."""
-    return a is None or b is None or a == b
 
 
 def engine_port(c: ContainerRun) -> int | None:
@@ -129,7 +118,7 @@ def services(model: Model):
 
 
 def pods_selected(model: Model, selector: dict, namespace: str | None) -> list[PodRun]:
-    return [p for w in model.workloads if same_ns(ns_of(w.obj), namespace)
+    return [p for w in model.workloads if may_share_namespace(ns_of(w.obj), namespace)
             for p in w.pods if map_selector_matches(selector, p.labels)]
 
 
@@ -172,7 +161,7 @@ def resolve_host(model: Model, host: str, client_ns: str | None) -> Target | Non
         if len(names) == 1:
             name = names[0]
             for svc in services(model):
-                if svc.name == name and same_ns(ns_of(svc), ns):
+                if svc.name == name and may_share_namespace(ns_of(svc), ns):
                     return service_target(model, svc)
             lws = _lws_named(model, name, ns)
             if lws is not None:
@@ -194,7 +183,7 @@ def resolve_host(model: Model, host: str, client_ns: str | None) -> Target | Non
 
 def _lws_named(model: Model, name: str, ns: str | None) -> Workload | None:
     for w in model.workloads:
-        if w.is_lws and w.name == name and same_ns(ns_of(w.obj), ns):
+        if w.is_lws and w.name == name and may_share_namespace(ns_of(w.obj), ns):
             return w
     return None
 
@@ -341,7 +330,7 @@ def router_engines(model: Model, wl: Workload, c: ContainerRun) -> dict[str, lis
 def multi_replica_urls(model: Model, role: str):
     """(router workload, container, RouterUrl, engine workload) for static URLs whose Service spreads
     over the leaders of several replicas (LWS groups or Deployment replicas) of one engine."""
-    from ...model import LWS_GROUP_LABEL
+    from ..model import LWS_GROUP_LABEL
 
     for wl, c in model.routers:
         if not is_pd(c) or uses_discovery(c):
