@@ -29,7 +29,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="flag-deprecated",
-    category="flags",
     severity=Severity.WARNING,
     summary="Deprecated flag",
     doc="""Deprecated flags still start the server but only through a compatibility shim that is

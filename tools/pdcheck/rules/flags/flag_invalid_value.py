@@ -47,7 +47,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="flag-invalid-value",
-    category="flags",
     severity=Severity.ERROR,
     summary="Flag value argparse rejects: wrong type, not a choice, missing, stray or required flag absent",
     doc="""argparse converts and checks every value before SGLang or the router runs any code: an int

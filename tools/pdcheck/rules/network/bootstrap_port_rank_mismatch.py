@@ -26,7 +26,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="bootstrap-port-rank-mismatch",
-    category="network",
     severity=Severity.ERROR,
     summary="Prefill workers use another bootstrap port than their leader",
     doc="""Only node 0 of a prefill group runs the bootstrap server (in its tokenizer manager, on

@@ -33,7 +33,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="dist-init-addr-rank-mismatch",
-    category="network",
     severity=Severity.ERROR,
     summary="Workers of a group rendezvous at another --dist-init-addr than the leader",
     doc="""All ranks of a multi-node SGLang group initialise torch.distributed with

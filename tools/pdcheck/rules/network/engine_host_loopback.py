@@ -26,7 +26,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="engine-host-loopback",
-    category="network",
     severity=Severity.ERROR,
     summary="A prefill/decode leader listens on a loopback --host",
     doc="""SGLang's `--host` defaults to 127.0.0.1. The HTTP server binds to it (uvicorn in

@@ -27,7 +27,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="pd-dp-round-robin", category="pairing", severity=Severity.ERROR,
+    id="pd-dp-round-robin", severity=Severity.ERROR,
     summary="DP prefill/decode without the round-robin balance sglang 0.5.2-0.5.6 requires",
     doc="""In sglang 0.5.6.post2 `ServerArgs._handle_disaggregation` (server_args.py, lines 1901-1906)
 asserts `prefill_round_robin_balance` on a decode server with `dp_size > 1`: without

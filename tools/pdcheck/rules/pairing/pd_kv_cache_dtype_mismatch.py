@@ -18,7 +18,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="pd-kv-cache-dtype-mismatch", category="pairing", severity=Severity.ERROR,
+    id="pd-kv-cache-dtype-mismatch", severity=Severity.ERROR,
     summary="Prefill and decode use different --kv-cache-dtype",
     doc="""KV pages are copied byte for byte between prefill and decode, so both pools must hold the
 same element type. An fp8 prefill with a bf16 decode (or `auto`, the model dtype) yields item sizes

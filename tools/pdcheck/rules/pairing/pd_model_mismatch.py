@@ -30,7 +30,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="pd-model-mismatch", category="pairing", severity=Severity.ERROR,
+    id="pd-model-mismatch", severity=Severity.ERROR,
     summary="Prefill and decode serve different models",
     doc="""Decode continues generation from the KV cache prefill computed; it has to be the same
 checkpoint (layer count, heads, head dim and weights). Different `--model-path`s either fail the

@@ -13,7 +13,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="pd-page-size-mismatch", category="pairing", severity=Severity.ERROR,
+    id="pd-page-size-mismatch", severity=Severity.ERROR,
     summary="Prefill and decode use different --page-size",
     doc="""The KV transfer sends page indices: prefill's pages of `page_size` tokens are written into
 decode's pages one to one. With different page sizes the copied KV is misaligned and decode

@@ -17,7 +17,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="pd-pp-mismatch", category="pairing", severity=Severity.ERROR,
+    id="pd-pp-mismatch", severity=Severity.ERROR,
     summary="Decode pipeline-parallel size is neither prefill's nor 1",
     doc="""The KV receiver maps prefill's pipeline stages onto decode's and asserts `Decode pp size
 should be equal to prefill pp size or 1` (CommonKVReceiver in disaggregation/common/conn.py). The

@@ -28,7 +28,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="pd-role-mismatch", category="pairing", severity=Severity.ERROR,
+    id="pd-role-mismatch", severity=Severity.ERROR,
     summary="A router's prefill or decode side reaches an engine of another mode",
     doc="""The router sends a request to one `--prefill` and one `--decode` worker and returns
 decode's answer. If a prefill URL reaches a decode engine (or both URLs point at prefill, or at a

@@ -12,7 +12,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="pd-transfer-backend-mismatch", category="pairing", severity=Severity.ERROR,
+    id="pd-transfer-backend-mismatch", severity=Severity.ERROR,
     summary="Prefill and decode use different KV transfer backends",
     doc="""Prefill and decode each build their KV sender/receiver from their own
 `--disaggregation-transfer-backend` (default mooncake; nixl, ascend, mori...) through

@@ -30,7 +30,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="chunked-prefill-page-size",
-    category="parallelism",
     severity=Severity.ERROR,
     summary="Chunked prefill size per DP rank is not a multiple of the page size",
     doc="""Prefill chunks are allocated in whole KV pages, and `check_server_args` asserts

@@ -47,7 +47,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="cuda-graph-max-bs-below-running",
-    category="parallelism",
     severity=Severity.WARNING,
     summary="Decode CUDA-graph batch limit below the per-rank running requests",
     doc="""Decode steps replay captured CUDA graphs only for batches up to the largest captured

@@ -22,7 +22,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="dp-lm-head-without-dp-attention",
-    category="parallelism",
     severity=Severity.ERROR,
     summary="--enable-dp-lm-head without DP attention",
     doc="""`--enable-dp-lm-head` shards the vocabulary projection along the attention-DP groups, so it

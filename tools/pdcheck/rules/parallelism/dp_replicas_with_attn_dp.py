@@ -16,7 +16,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="dp-replicas-with-attn-dp",
-    category="parallelism",
     severity=Severity.ERROR,
     summary="--dp-size replicas combined with --attn-dp-size (0.5.23+)",
     doc="""From 0.5.23 `--dp-size` counts whole engine replicas and `--attn-dp-size` the

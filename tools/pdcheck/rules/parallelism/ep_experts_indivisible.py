@@ -30,7 +30,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="ep-experts-indivisible",
-    category="parallelism",
     severity=Severity.ERROR,
     summary="Routed plus redundant experts do not divide over the EP ranks",
     doc=f"""Every EP rank holds the same number of physical experts: `ExpertLocationMetadata._init_common`

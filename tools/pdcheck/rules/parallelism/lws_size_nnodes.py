@@ -19,7 +19,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="lws-size-nnodes",
-    category="parallelism",
     severity=Severity.ERROR,
     summary="--nnodes differs from the LeaderWorkerSet group size",
     doc="""An LWS group runs `leaderWorkerTemplate.size` pods, one SGLang node each; SGLang's

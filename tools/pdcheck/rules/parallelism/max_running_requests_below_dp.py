@@ -21,7 +21,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="max-running-requests-below-dp",
-    category="parallelism",
     severity=Severity.ERROR,
     summary="--max-running-requests leaves a DP rank with no request slot",
     doc="""Under DP attention `--max-running-requests` is the total over all attention-DP groups:

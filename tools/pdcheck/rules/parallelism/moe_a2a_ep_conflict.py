@@ -20,7 +20,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="moe-a2a-ep-conflict",
-    category="parallelism",
     severity=Severity.WARNING,
     summary="Explicit --ep-size that the all-to-all MoE backend overrides",
     doc="""The DeepEP and Mooncake all-to-all MoE backends spread experts over the whole TP group:

@@ -25,7 +25,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="multinode-dp-without-dp-attention",
-    category="parallelism",
     severity=Severity.ERROR,
     summary="Data parallelism across nodes without DP attention",
     doc="""SGLang only spreads data parallelism over several nodes as DP attention (attention-DP

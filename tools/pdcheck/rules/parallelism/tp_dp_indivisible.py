@@ -24,7 +24,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="tp-dp-indivisible",
-    category="parallelism",
     severity=Severity.ERROR,
     summary="DP attention width does not divide tp",
     doc="""With DP attention the TP group is cut into attention-DP groups of `tp / dp` GPUs each

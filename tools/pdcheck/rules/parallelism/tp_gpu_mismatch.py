@@ -20,7 +20,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="tp-gpu-mismatch",
-    category="parallelism",
     severity=Severity.ERROR,
     summary="tp x pp differs from nnodes x GPUs per pod",
     doc="""SGLang places `tp_size * pp_size / nnodes` ranks on every node and binds each to a local

@@ -18,7 +18,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="tp-nnodes-indivisible",
-    category="parallelism",
     severity=Severity.ERROR,
     summary="tp x pp is not divisible by nnodes",
     doc="""SGLang puts `tp_size * pp_size / nnodes` ranks on every node and asserts in

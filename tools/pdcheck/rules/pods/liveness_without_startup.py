@@ -21,7 +21,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="liveness-without-startup",
-    category="pods",
     severity=Severity.ERROR,
     summary="Engine livenessProbe without a startupProbe kills the container mid-load",
     doc="""Without a startupProbe, kubelet runs the livenessProbe from container start (after

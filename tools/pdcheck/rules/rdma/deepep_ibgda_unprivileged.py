@@ -18,7 +18,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="deepep-ibgda-unprivileged",
-    category="rdma",
     severity=Severity.WARNING,
     summary="DeepEP with NVSHMEM IBGDA in an unprivileged container",
     doc="""DeepEP turns on NVSHMEM's IBGDA transport (GPU-initiated RDMA) when its group spans nodes or

@@ -23,7 +23,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="rdma-devices-missing",
-    category="rdma",
     severity=Severity.ERROR,
     summary="An engine that uses RDMA cannot open /dev/infiniband",
     doc="""Verbs (libibverbs) open `/dev/infiniband/uverbs*` and `rdma_cm`. Without them Mooncake's

@@ -17,7 +17,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="rdma-memlock",
-    category="rdma",
     severity=Severity.WARNING,
     summary="An engine that uses RDMA lacks IPC_LOCK",
     doc="""RDMA memory registration (`ibv_reg_mr`) pins pages and is limited by RLIMIT_MEMLOCK

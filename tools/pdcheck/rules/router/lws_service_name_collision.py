@@ -29,7 +29,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="lws-service-name-collision", category="router", severity=Severity.ERROR,
+    id="lws-service-name-collision", severity=Severity.ERROR,
     summary="Service named like the headless Service of a LeaderWorkerSet",
     doc="""LWS creates a headless Service named exactly like the LWS (one per group, `<lws>-<i>`,
 with `subdomainPolicy: UniquePerReplica`) and every pod's `LWS_LEADER_ADDRESS`

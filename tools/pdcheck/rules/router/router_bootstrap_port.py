@@ -42,7 +42,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="router-bootstrap-port", category="router", severity=Severity.ERROR,
+    id="router-bootstrap-port", severity=Severity.ERROR,
     summary="The bootstrap port decode dials does not reach prefill's bootstrap server",
     doc="""For every request the router sends decode `bootstrap_host` = the literal host of the
 `--prefill` URL and `bootstrap_port` = the number written after the URL, or null (measured with

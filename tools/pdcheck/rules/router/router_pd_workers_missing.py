@@ -25,7 +25,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="router-pd-workers-missing", category="router", severity=Severity.ERROR,
+    id="router-pd-workers-missing", severity=Severity.ERROR,
     summary="PD router without prefill or decode workers",
     doc="""In PD mode the router pairs every request with one prefill and one decode worker. With no
 `--prefill` (or no `--decode`) URL and no service discovery it starts, answers `/health` with 200,

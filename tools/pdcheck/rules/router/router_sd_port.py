@@ -33,7 +33,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="router-sd-port", category="router", severity=Severity.ERROR,
+    id="router-sd-port", severity=Severity.ERROR,
     summary="Service-discovery port is not the engines' --port",
     doc="""Discovered pods are registered as `http://<podIP>:<--service-discovery-port>`
 (service_discovery.rs `worker_url`); no Service is involved, so the port must be the engine's own

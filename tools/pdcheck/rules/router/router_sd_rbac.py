@@ -72,7 +72,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="router-sd-rbac", category="router", severity=Severity.ERROR,
+    id="router-sd-rbac", severity=Severity.ERROR,
     summary="Service-discovery router lacks a token or RBAC to watch pods",
     doc="""The discovery router builds a client from the pod's service account
 (`Client::try_default`) and runs a kube-rs `watcher` on pods, namespaced when

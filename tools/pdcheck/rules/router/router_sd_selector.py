@@ -31,7 +31,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="router-sd-selector", category="router", severity=Severity.ERROR,
+    id="router-sd-selector", severity=Severity.ERROR,
     summary="Service-discovery selector selects LWS worker pods or no engine",
     doc="""With `--service-discovery` the router watches pods and registers every Ready, Running pod
 whose labels contain all `key=value` pairs of `--prefill-selector` (else `--decode-selector`) as

@@ -28,7 +28,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="router-startup-timeout", category="router", severity=Severity.ERROR,
+    id="router-startup-timeout", severity=Severity.ERROR,
     summary="Router gives up on static workers before the engines may finish starting",
     doc="""A router with static URLs health-checks each worker until `--worker-startup-timeout-secs`
 (default 300 in sglang-router 0.1.8, 1800 from 0.2.x) runs out. Large models take longer to load

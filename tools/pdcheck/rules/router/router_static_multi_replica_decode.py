@@ -12,7 +12,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="router-static-multi-replica-decode", category="router", severity=Severity.WARNING,
+    id="router-static-multi-replica-decode", severity=Severity.WARNING,
     summary="Static --decode URL load-balanced over several decode replicas",
     doc="""A decode replica that receives a request fetches its KV cache itself, so a Service over
 several decode groups still works, but the router's policies (cache-aware, power-of-two, queue

@@ -12,7 +12,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="router-static-multi-replica-prefill", category="router", severity=Severity.ERROR,
+    id="router-static-multi-replica-prefill", severity=Severity.ERROR,
     summary="Static --prefill URL load-balanced over several prefill replicas",
     doc="""The router pairs a request with a prefill *URL* and tells decode to fetch the KV cache
 from `bootstrap_host` = that URL's host (docs/router-e2e.md). With a ClusterIP Service over the

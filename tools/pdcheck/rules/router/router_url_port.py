@@ -30,7 +30,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="router-url-port", category="router", severity=Severity.ERROR,
+    id="router-url-port", severity=Severity.ERROR,
     summary="Static router URL port does not reach the engine's --port",
     doc="""The router health-checks and forwards to `URL:port`; a Service maps that `port` to its
 `targetPort` (a number, the name of a containerPort of the selected pod, or the port itself when

@@ -34,7 +34,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="exposed-without-auth",
-    category="security",
     severity=Severity.ERROR,
     summary="Router or engine exposed through a NodePort/LoadBalancer Service without --api-key",
     doc="""A NodePort Service listens on every node's IP, a LoadBalancer Service on an address outside

@@ -23,7 +23,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="privileged-without-reason",
-    category="security",
     severity=Severity.ERROR,
     summary="Privileged container without a pdcheck.io/privileged-reason annotation",
     doc="""A privileged container has every capability and every host device, and AppArmor/seccomp

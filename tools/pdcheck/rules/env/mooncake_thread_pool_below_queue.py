@@ -37,7 +37,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="mooncake-thread-pool-below-queue",
-    category="env",
     severity=Severity.ERROR,
     summary="SGLANG_DISAGGREGATION_THREAD_POOL_SIZE below SGLANG_DISAGGREGATION_QUEUE_SIZE on a Mooncake prefill engine",
     doc="""The Mooncake KV manager of a prefill engine creates `SGLANG_DISAGGREGATION_QUEUE_SIZE`

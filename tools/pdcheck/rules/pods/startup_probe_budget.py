@@ -28,7 +28,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="startup-probe-budget",
-    category="pods",
     severity=Severity.WARNING,
     summary="Engine startupProbe gives up before a model load can finish",
     doc="""A startupProbe that fails `failureThreshold` times in a row makes kubelet restart the

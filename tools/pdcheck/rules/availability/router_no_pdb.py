@@ -20,7 +20,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="router-no-pdb",
-    category="security",
     severity=Severity.WARNING,
     summary="No PodDisruptionBudget covers the router",
     doc="""Replicas alone do not survive voluntary disruptions: `kubectl drain` and cluster upgrades

@@ -44,7 +44,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="dev-shm-missing",
-    category="pods",
     severity=Severity.ERROR,
     summary="Multi-GPU engine pod without a memory-backed /dev/shm",
     doc="""NCCL moves data between GPUs of one node through shared-memory segments in `/dev/shm`
