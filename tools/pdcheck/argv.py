@@ -47,11 +47,6 @@ class ParsedArgv:
     problems: list[ArgProblem]
     catalog: Catalog
 
-    @property
-    def ok(self) -> bool:
-        """True when argparse would accept the argv (deprecation warnings allowed)."""
-        return not any(p.kind in ERROR_KINDS for p in self.problems)
-
     def raw(self, dest: str) -> list[ParsedArg]:
         return [a for a in self.args if a.option.dest == dest]
 

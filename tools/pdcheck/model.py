@@ -14,7 +14,7 @@ Values that only exist at run time (pod IP, Secrets, ...) are kept as `<placehol
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from .expand import expand
@@ -273,10 +273,6 @@ class Workload:
         return self.pods[1:]
 
     @property
-    def engines(self) -> list[tuple[PodRun, ContainerRun]]:
-        return [(p, p.engine) for p in self.pods if p.engine]
-
-    @property
     def role(self) -> str | None:
         """'prefill' | 'decode' | 'null' for SGLang engines, 'router' for routers, else None (also for
         an engine whose --disaggregation-mode is only known at run time)."""
@@ -307,32 +303,24 @@ class Model:
         return [(w, w.leader.router) for w in self.workloads if w.leader and w.leader.router]
 
 
-class _CatalogChooser:
-    """Picks and caches the flag catalog per (program, image), honouring version overrides."""
-
-    def __init__(self, overrides: dict[str, str | None]):
-        self.overrides = overrides
-        self.cache: dict[tuple[str, str], tuple[object, str | None]] = {}
-
-    def choose(self, program: str, image: str):
-        key = (program, image)
-        if key not in self.cache:
-            from .catalog import select_catalog
-
-            self.cache[key] = select_catalog(program, image or None, self.overrides.get(program))
-        return self.cache[key]
-
-
 def build_model(render: Render, versions: dict[str, str | None] | None = None) -> Model:
     """Model every workload of a render. `versions` overrides catalogs: {'sglang': '0.5.6.post2', ...}."""
     config_maps = {(o.namespace, o.name): o for o in render.objects if o.kind == "ConfigMap" and o.name}
-    chooser = _CatalogChooser(versions or {})
+    overrides = versions or {}
+
+    @lru_cache(maxsize=None)
+    def catalog_for(program: str, image: str):
+        """(catalog, why it was chosen) for a program in an image, once per pair."""
+        from .catalog import select_catalog
+
+        return select_catalog(program, image or None, overrides.get(program))
+
     workloads = []
     for obj in render.objects:
         if obj.kind == LWS_KIND:
-            workloads.append(_model_lws(obj, config_maps, chooser))
+            workloads.append(_model_lws(obj, config_maps, catalog_for))
         elif obj.kind in POD_TEMPLATE_PATHS or obj.kind == "Pod":
-            workloads.append(_model_plain(obj, config_maps, chooser))
+            workloads.append(_model_plain(obj, config_maps, catalog_for))
     return Model(render, workloads, config_maps)
 
 
@@ -346,7 +334,7 @@ def modelled_ranks(size: int) -> list[int]:
     return [0, 1, size - 1]
 
 
-def _model_lws(obj: K8sObject, config_maps, chooser) -> Workload:
+def _model_lws(obj: K8sObject, config_maps, catalog_for) -> Workload:
     lwt_path = ("spec", "leaderWorkerTemplate")
     lwt = dig(obj.doc, *lwt_path, default={})
     size = as_int(dig(lwt, "size"), 1) if isinstance(lwt, dict) else 1
@@ -384,12 +372,12 @@ def _model_lws(obj: K8sObject, config_maps, chooser) -> Workload:
             "LWS_WORKER_INDEX": str(rank),
         }
         pod = PodRun(wl, group, rank, pod_name, template, tpl_path, labels, annotations)
-        _fill_containers(pod, obj, config_maps, chooser, injected)
+        _fill_containers(pod, obj, config_maps, catalog_for, injected)
         wl.pods.append(pod)
     return wl
 
 
-def _model_plain(obj: K8sObject, config_maps, chooser) -> Workload:
+def _model_plain(obj: K8sObject, config_maps, catalog_for) -> Workload:
     if obj.kind == "Pod":
         tpl_path: tuple = ()
         template = obj.doc
@@ -404,12 +392,12 @@ def _model_plain(obj: K8sObject, config_maps, chooser) -> Workload:
     labels = _mapping(dig(template, "metadata", "labels"))
     annotations = _mapping(dig(template, "metadata", "annotations"))
     pod = PodRun(wl, 0, 0, name, template, tpl_path, labels, annotations)
-    _fill_containers(pod, obj, config_maps, chooser, {})
+    _fill_containers(pod, obj, config_maps, catalog_for, {})
     wl.pods.append(pod)
     return wl
 
 
-def _fill_containers(pod: PodRun, obj: K8sObject, config_maps, chooser, injected: dict[str, str]) -> None:
+def _fill_containers(pod: PodRun, obj: K8sObject, config_maps, catalog_for, injected: dict[str, str]) -> None:
     spec = pod.spec
     for key, target in (("containers", pod.containers), ("initContainers", pod.init_containers)):
         items = spec.get(key)
@@ -417,7 +405,7 @@ def _fill_containers(pod: PodRun, obj: K8sObject, config_maps, chooser, injected
             continue
         for i, c in enumerate(items):
             if isinstance(c, dict):
-                target.append(_model_container(pod, obj, c, i, pod.spec_path + (key, i), config_maps, chooser, injected))
+                target.append(_model_container(pod, obj, c, i, pod.spec_path + (key, i), config_maps, catalog_for, injected))
 
 
 def _field_ref(pod: PodRun, obj: K8sObject, field_path: str) -> str | None:
@@ -435,7 +423,7 @@ def _field_ref(pod: PodRun, obj: K8sObject, field_path: str) -> str | None:
     return None
 
 
-def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, chooser, injected) -> ContainerRun:
+def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, catalog_for, injected) -> ContainerRun:
     env: dict[str, EnvVar] = {}
     opaque: list[str] = []
     env_unresolved: list[tuple[str, str]] = []
@@ -506,11 +494,11 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ch
         raw_argv=raw_argv, argv=argv, command_len=len(command), unresolved=unresolved,
         env_unresolved=env_unresolved, opaque_env=opaque, rank=pod.rank,
     )
-    _parse_program(run, chooser)
+    _parse_program(run, catalog_for)
     return run
 
 
-def _parse_program(run: ContainerRun, chooser) -> None:
+def _parse_program(run: ContainerRun, catalog_for) -> None:
     from .argv import parse_argv, split_launcher
 
     program, flags = split_launcher(run.argv)
@@ -520,6 +508,6 @@ def _parse_program(run: ContainerRun, chooser) -> None:
     run.flags = flags
     tail = len(run.argv) - len(flags)
     run.flags_offset = tail if run.argv[tail:] == flags else None
-    catalog, note = chooser.choose(program, run.image)
+    catalog, note = catalog_for(program, run.image)
     run.catalog_note = note
     run.parsed = parse_argv(flags, catalog)
