@@ -88,12 +88,8 @@ def env_known(c, name) -> str | None:
     return value if known_at_render(value) and str(value).strip() else None
 
 
-def pd_mode(c) -> str:
-    return str(c.layout.role)
-
-
 def uses_mooncake_kv(c) -> bool:
-    return pd_mode(c) in ("prefill", "decode") and c.flag("--disaggregation-transfer-backend").value == "mooncake"
+    return c.layout.role in ("prefill", "decode") and c.flag("--disaggregation-transfer-backend").value == "mooncake"
 
 
 def uses_deepep(c) -> bool:
