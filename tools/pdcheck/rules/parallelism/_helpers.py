@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from ...catalog import version_key
 from ...model import ContainerRun, as_int
-from .._util import catalog_value, flag_value, known
+from .._util import catalog_value, flag_value, has_flag, known
 
 SRC_056 = "https://github.com/sgl-project/sglang/blob/v0.5.6.post2/python/sglang/srt/"
 SRC_0523 = "https://github.com/sgl-project/sglang/blob/v0.5.23/python/sglang/srt/"
@@ -175,3 +175,69 @@ def ep_size(c: ContainerRun, lay: Layout):
     if forced:
         return lay.tp
     return int_flag(c, "--ep-size")
+
+
+# --- decode CUDA graphs against running requests ----------------------------------------------
+
+
+def graph_max_bs(c: ContainerRun):
+    """(flag, largest captured decode batch) or (None, None) when unknown or graphs are off."""
+    if knows(c, "--cuda-graph-max-bs-decode"):  # 0.5.23+: per-phase flags
+        if bool_flag(c, "--disable-cuda-graph") or bool_flag(c, "--disable-decode-cuda-graph"):
+            return None, None
+        if str_flag(c, "--cuda-graph-backend-decode") == "disabled" or has_flag(c, "--cuda-graph-bs-decode") \
+                or has_flag(c, "--cuda-graph-config"):
+            return None, None
+        flag = "--cuda-graph-max-bs-decode"
+    else:
+        if bool_flag(c, "--disable-cuda-graph") or has_flag(c, "--cuda-graph-bs"):
+            return None, None
+        backend, _ = a2a_backend(c)
+        if backend == "deepep" and str_flag(c, "--deepep-mode") == "normal":
+            return None, None  # 0.5.6: deepep normal mode disables CUDA graphs
+        flag = "--cuda-graph-max-bs"
+    if not has_flag(c, flag):
+        return None, None  # the default depends on the GPU
+    return flag, int_flag(c, flag)
+
+
+@dataclass
+class DecodeGraphs:
+    """A decode engine's largest CUDA-graph batch and the requests one of its ranks may batch."""
+
+    flag: str  # the option that sets the largest captured batch
+    max_bs: int
+    running: int  # --max-running-requests, for the whole engine
+    attn_dp: int  # attention-DP groups the running requests are split over (1 without DP attention)
+    tp: int | None
+
+    @property
+    def per_rank(self) -> int:
+        """The largest batch one decode rank runs (managers/tp_worker.py: max_running_requests // dp)."""
+        return self.running // self.attn_dp
+
+    def split_text(self) -> str:
+        return f" // {self.attn_dp} attention-DP groups" if self.attn_dp > 1 else ""
+
+
+def decode_graphs(c: ContainerRun) -> DecodeGraphs | None:
+    """The CUDA-graph limit and running requests of a decode engine, or None when either is not
+    known at render time (limit left to its GPU-dependent default, graphs off, unresolved values)."""
+    if mode(c) != "decode":
+        return None
+    flag, max_bs = graph_max_bs(c)
+    running = int_flag(c, "--max-running-requests")
+    lay = layout(c)
+    if max_bs is None or running is None or lay.attn_dp is None or lay.attn_dp < 1 or max_bs <= 0:
+        return None
+    if lay.dp and lay.dp > 1 and lay.nnodes and lay.nnodes > 1:
+        return None  # does not start at all: multinode-dp-without-dp-attention
+    return DecodeGraphs(flag, max_bs, running, lay.attn_dp, lay.tp)
+
+
+def captured_batch_sizes(limit: int) -> list[int]:
+    """The decode batch sizes SGLang 0.5.6.post2 captures up to `limit` without speculative
+    decoding (server_args.py `_generate_cuda_graph_batch_sizes`): a batch runs in the graph of the
+    smallest size that holds it."""
+    sizes = [1, 2, 4, 8, 12] + list(range(16, 257, 8)) + list(range(272, 512, 16)) + list(range(512, limit + 1, 32))
+    return [bs for bs in sizes if bs <= limit]
