@@ -4,6 +4,7 @@
     sglang-version: 0.5.6.post2      # flag catalog to use instead of the image tag's
     router-version: 0.3.2
     crds: [crds/lws.yaml]            # extra CRD files, relative to this file
+    gpu: H800                        # GPU of every engine, for the capacity plan (pdcheck plan)
     rules:
       env-drift: off                 # off | error | warning | info
 """
@@ -18,7 +19,7 @@ from .findings import Severity
 from .yamlio import load_documents, read_text
 
 CONFIG_NAMES = (".pdcheck.yaml", ".pdcheck.yml")
-_KEYS = {"k8s-versions", "sglang-version", "router-version", "crds", "rules"}
+_KEYS = {"k8s-versions", "sglang-version", "router-version", "crds", "rules", "gpu"}
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Config:
     sglang_version: str | None = None
     router_version: str | None = None
     crds: list[Path] = field(default_factory=list)
+    gpu: str | None = None  # for the capacity plan; the pods' nvidia.com/gpu.product otherwise
     rule_severity: dict[str, Severity | None] = field(default_factory=dict)  # None = off
 
 
@@ -74,6 +76,8 @@ def load_config(path: Path | None, known_rules: set[str] | None) -> Config:
     for key, attr in (("sglang-version", "sglang_version"), ("router-version", "router_version")):
         if data.get(key) is not None:
             setattr(cfg, attr, str(data[key]))
+    if data.get("gpu") is not None:
+        cfg.gpu = str(data["gpu"])
     crds = data.get("crds") or []
     if not isinstance(crds, list):
         raise InputError(name, "crds must be a list of file paths")
