@@ -14,6 +14,7 @@ from ..rules._util import catalog_value, flag_value, gpu_count, has_flag, known
 from ..rules.parallelism._helpers import a2a_backend, ep_size, layout, mode
 
 MODEL_ANNOTATION = "pdcheck.io/model"
+GPU_ANNOTATION = "pdcheck.io/gpu"
 GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
 
 
@@ -25,7 +26,8 @@ class EngineSettings:
     sglang_version: str
     model_path: str | None
     model_annotation: str | None  # pdcheck.io/model on the pod template
-    gpu_label: str | None  # nvidia.com/gpu.product from the nodeSelector or required node affinity
+    gpu_label: str | None  # the GPU the pod declares (see _gpu_label)
+    gpu_label_source: str | None
     gpus_per_pod: int | None
     tp: int | None
     pp: int | None
@@ -66,12 +68,14 @@ def _str(c: ContainerRun, flag: str, explicit_only: bool = False):
     return value if isinstance(value, str) and known(value) else None
 
 
-def _gpu_label(pod: PodRun) -> str | None:
-    """nvidia.com/gpu.product from the nodeSelector, else from a required node-affinity term with one value."""
+def _gpu_label(pod: PodRun) -> tuple[str | None, str | None]:
+    """(GPU name, where it was read): GPU feature discovery's nvidia.com/gpu.product in the
+    nodeSelector or in a required node-affinity term with one value (what schedules the pod), else
+    the pdcheck.io/gpu annotation (a declaration without scheduling effect)."""
     spec = pod.spec
     selector = spec.get("nodeSelector")
     if isinstance(selector, dict) and selector.get(GPU_PRODUCT_LABEL):
-        return str(selector[GPU_PRODUCT_LABEL])
+        return str(selector[GPU_PRODUCT_LABEL]), f"nodeSelector {GPU_PRODUCT_LABEL}"
     terms = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
              .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms") \
         if isinstance(spec.get("affinity"), dict) else None
@@ -80,8 +84,11 @@ def _gpu_label(pod: PodRun) -> str | None:
             if isinstance(expr, dict) and expr.get("key") == GPU_PRODUCT_LABEL and expr.get("operator") == "In":
                 values = expr.get("values") or []
                 if isinstance(values, list) and len(values) == 1:
-                    return str(values[0])
-    return None
+                    return str(values[0]), f"required node affinity on {GPU_PRODUCT_LABEL}"
+    for where, notes in (("pod template", pod.annotations), ("workload", pod.workload.obj.annotations)):
+        if isinstance(notes, dict) and notes.get(GPU_ANNOTATION):
+            return str(notes[GPU_ANNOTATION]), f"annotation {GPU_ANNOTATION} on the {where}"
+    return None, None
 
 
 # Flags whose value the plan uses: written but unknown at render time means no plan, not a default.
@@ -111,12 +118,13 @@ def engine_settings(pod: PodRun, c: ContainerRun) -> EngineSettings:
     graph_max = _int(c, "--cuda-graph-max-bs", explicit_only=True)
     if isinstance(graph_bs, list) and graph_bs and all(isinstance(b, int) for b in graph_bs):
         graph_max = max(graph_bs)  # server_args: an explicit list sets cuda_graph_max_bs
+    gpu, gpu_source = _gpu_label(pod)
     return EngineSettings(
         role=mode(c),
         sglang_version=c.parsed.catalog.version,
         model_path=_str(c, "--model-path"),
         model_annotation=str(annotation) if annotation else None,
-        gpu_label=_gpu_label(pod),
+        gpu_label=gpu, gpu_label_source=gpu_source,
         gpus_per_pod=gpu_count(c),
         tp=lay.tp, pp=lay.pp, nnodes=lay.nnodes,
         attn_dp=lay.attn_dp,

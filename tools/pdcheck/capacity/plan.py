@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 from ..model import Model, Workload
 from ..rules._util import distinct_pods
 from . import arithmetic as ar
-from .engine_flags import GPU_PRODUCT_LABEL, MODEL_ANNOTATION, EngineSettings, engine_settings
+from .engine_flags import GPU_ANNOTATION, GPU_PRODUCT_LABEL, MODEL_ANNOTATION, EngineSettings, engine_settings
 from .facts import GIB, GpuFacts, ModelFacts, gpu_by_name, model_by_name
 
 # The version whose default --mem-fraction-static and pool sizing this module follows.
@@ -99,9 +99,10 @@ def _model_for(settings: EngineSettings, options: PlanOptions) -> tuple[ModelFac
 
 
 def _gpu_for(settings: EngineSettings, options: PlanOptions) -> tuple[GpuFacts | None, str, str | None]:
-    name, source = (options.gpu, options.gpu_source) if options.gpu else (settings.gpu_label, f"nodeSelector {GPU_PRODUCT_LABEL}")
+    name, source = (options.gpu, options.gpu_source) if options.gpu else (settings.gpu_label, settings.gpu_label_source)
     if not name:
-        return None, "", f"the GPU is unknown: set nodeSelector {GPU_PRODUCT_LABEL}, `gpu:` in .pdcheck.yaml or --gpu"
+        return None, "", (f"the GPU is unknown: select nodes by {GPU_PRODUCT_LABEL}, annotate the pod template with "
+                          f"{GPU_ANNOTATION}, or set `gpu:` in .pdcheck.yaml or --gpu")
     gpu = gpu_by_name(name)
     if gpu is None:
         return None, "", f"GPU {name!r} ({source}) is not in pdcheck's GPU facts"

@@ -11,7 +11,7 @@ from importlib import import_module
 
 from .base import Problem, Rule
 
-CATEGORIES = ("schema", "env", "parallelism", "pairing", "network", "router", "rdma", "pods", "flags", "security")
+CATEGORIES = ("schema", "env", "parallelism", "pairing", "network", "router", "rdma", "pods", "flags", "security", "capacity")
 
 _rules: list[Rule] | None = None
 
