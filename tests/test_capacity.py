@@ -193,3 +193,25 @@ def test_unresolved_flag_is_a_reason_not_a_default(tmp_path):
     path.write_text(text)
     result = _plan(str(path), "--gpu", "H800")
     assert "--mem-fraction-static only known at run time" in result.output
+
+
+def test_readme_plan_table_matches_the_plan():
+    """README's per-overlay plan table is what `pdcheck plan overlays/` computes."""
+    from pdcheck.capacity.plan import plan_model
+    from pdcheck.checker import Options, build_models
+
+    readme = (REPO / "README.md").read_text().splitlines()
+    models, _ = build_models(Options(paths=[str(REPO / "overlays")], no_cache=True))
+    rows = 0
+    for model in models:
+        overlay = Path(model.render.name).name
+        for rp in plan_model(model):
+            p = rp.plan
+            line = next(l for l in readme if l.startswith(f"| `{overlay}` | {rp.role} |"))
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            assert cells[4] == f"{p.mem_fraction_static:g}", line
+            assert cells[6] == f"{p.weights_gib_per_gpu:.1f}", line
+            assert cells[7] == f"{p.kv_tokens_per_rank:,}", line
+            assert cells[8] == str(p.full_context_requests_per_rank) and cells[9] == str(p.running_requests_per_rank), line
+            rows += 1
+    assert rows == 8

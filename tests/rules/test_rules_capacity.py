@@ -9,7 +9,7 @@ breaks one thing.
 import pytest
 
 from pdcheck.config import Config
-from ruletest import baseline, engine, pod_spec, rules_fired, set_flag
+from ruletest import baseline, drop_flag, engine, pod_spec, rules_fired, set_flag
 
 P, D = "r1-prefill", "r1-decode"
 MODEL = "deepseek-ai/DeepSeek-R1-0528"
@@ -55,6 +55,8 @@ CASES = [
     ("decode-admits-too-many", flag(D, "--max-running-requests", "2048"), {"kv-pool-below-running-requests"}),
     ("decode-full-context", flag(D, "--context-length", "32768"), {"kv-pool-below-running-requests"}),
     ("decode-admits-few-enough", flag(D, "--max-running-requests", "56"), set()),  # 3 per rank still
+    # Without the flag SGLang derives the limit from the pool itself (tp_worker.py).
+    ("decode-default-running-requests", lambda d: (drop_flag(engine(d, D), "--max-running-requests"), d)[1], set()),
     ("prefill-batch-over-pool", flag(P, "--max-prefill-tokens", "131072"), {"prefill-tokens-exceed-kv-pool"}),
     ("prefill-batch-within-pool", flag(P, "--max-prefill-tokens", "65024"), set()),
     ("prefill-chunk-over-pool", flag(P, "--chunked-prefill-size", "2097152"), {"prefill-tokens-exceed-kv-pool"}),

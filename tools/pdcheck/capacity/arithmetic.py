@@ -205,6 +205,8 @@ def kv_pool(gpu_mib: int, mem_fraction_static: float, weights_bytes: float, cell
     return Pool(start, budget, rest, tokens)
 
 
-def default_max_running_requests(pool_tokens: int, context_length: int) -> int:
-    """init_memory_pool's max_num_reqs when --max-running-requests is not given."""
-    return min(max(int(pool_tokens / context_length * 512), 2048), 4096)
+def default_running_requests_per_rank(pool_tokens: int, context_length: int) -> int:
+    """What a rank admits without --max-running-requests: tp_worker.py caps it at half the pool's
+    tokens and at the request pool, whose size init_memory_pool derives from the pool and context."""
+    max_num_reqs = min(max(int(pool_tokens / context_length * 512), 2048), 4096)
+    return min(pool_tokens // 2, max_num_reqs)

@@ -175,9 +175,11 @@ def plan_engine(wl: Workload, settings: EngineSettings, options: PlanOptions) ->
     pool = ar.kv_pool(gpu.memory_mib, fraction, weights, cell, page)
     if settings.max_running_requests is not None:
         mrr, mrr_source = settings.max_running_requests, "--max-running-requests"
+        # tp_worker.py: each attention-DP worker admits its share.
+        per_rank = mrr // lay.attn_dp if lay.attn_dp > 1 else mrr
     else:
-        mrr, mrr_source = ar.default_max_running_requests(pool.tokens, context), "SGLang's default from the pool"
-    per_rank = mrr // lay.attn_dp if lay.attn_dp > 1 else mrr
+        per_rank = ar.default_running_requests_per_rank(pool.tokens, context)
+        mrr, mrr_source = per_rank * lay.attn_dp, "SGLang's default from the pool"
     prefill_tokens, prefill_flag = None, None
     if settings.role != "decode":
         chunked = settings.chunked_prefill_size

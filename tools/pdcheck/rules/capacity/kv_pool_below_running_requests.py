@@ -14,16 +14,17 @@ def check(model, ctx):
         # prompts in flight, not running generations (prefill-tokens-exceed-kv-pool covers it).
         if p is None or not p.weights_fit or rp.role == "prefill":
             continue
+        if p.max_running_requests_source != "--max-running-requests":
+            continue  # SGLang's own default is derived from the pool (tp_worker.py)
         wanted = p.running_requests_per_rank * p.context_length
         if p.kv_tokens_per_rank >= wanted:
             continue
         per_rank = " per attention-DP rank" if p.layout.attn_dp > 1 else ""
-        flag = "--max-running-requests" if p.max_running_requests_source == "--max-running-requests" else "--mem-fraction-static"
         yield Problem(
-            rp.workload.obj, path_of(rp, flag),
+            rp.workload.obj, path_of(rp, "--max-running-requests"),
             f"{where(rp)}: the KV pool holds about {p.kv_tokens_per_rank:,} tokens{per_rank}, "
             f"{_requests(p.full_context_requests_per_rank)} at the {p.context_length}-token context, but "
-            f"{p.running_requests_per_rank} requests{per_rank} may run ({p.max_running_requests_source} {p.max_running_requests}"
+            f"{p.running_requests_per_rank} requests{per_rank} may run (--max-running-requests {p.max_running_requests}"
             f"{f' / {p.layout.attn_dp}' if p.layout.attn_dp > 1 else ''}); "
             f"they fit only if they average under {p.kv_tokens_per_rank // max(p.running_requests_per_rank, 1):,} tokens",
             "lower --max-running-requests or --context-length, or give the KV cache more memory (more GPUs, "
@@ -45,7 +46,8 @@ queues (`managers/scheduler.py` admission against `token_to_kv_pool_allocator.av
 decode's `DecodePreallocQueue` waits for free KV before it accepts a transfer). The message gives
 the average request length at which the running requests still fit. The pool size follows
 `profile_max_num_token` (see `weights-exceed-static-budget`); it is an estimate, within 10% of the
-published logs in docs/capacity.md. Checked on decode and plain servers: a P/D prefill server
+published logs in docs/capacity.md. Checked on decode and plain servers with an explicit
+`--max-running-requests` (SGLang's own default is derived from the pool): a P/D prefill server
 frees each request's KV once it is transferred.""",
     links=(DOC_LINK, SRC_056 + "managers/scheduler.py", SRC_056 + "disaggregation/decode.py"),
     check=check,
