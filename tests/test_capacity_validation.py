@@ -29,6 +29,7 @@ class Case:
     logged_weights_gib: float | None  # `mem usage=` of "Load weight end"
     logged_tokens: int | None  # "KV Cache is allocated. #tokens"
     logged_kv_gib: float | None  # "K size" + "V size", or "KV size"
+    gpus_per_node: int = 1
     page_size: int = 1
 
 
@@ -43,15 +44,15 @@ CASES = {
                                    ar.Layout(), 49140, 0.88, 27.57, 91749, 7.00 + 7.00),
     # Qwen3-235B-A22B-FP8 on 4 x H100, --tp 4 --mem-fraction-static 0.93 (weights not in the report).
     "vllm-21348": Case("https://github.com/vllm-project/vllm/issues/21348", "Qwen/Qwen3-235B-A22B-FP8",
-                       ar.Layout(tp=4), 81559, 0.93, None, 367404, 8.23 + 8.23),
-    # DeepSeek-R1 with DP attention on 8 x 141 GB GPUs, the thread's large-scale EP recipe (DeepEP,
-    # 32 redundant experts, --moe-dense-tp-size 1, --enable-dp-lm-head); static fraction not given,
-    # so only the weights and the bytes per token are compared.
+                       ar.Layout(tp=4), 81559, 0.93, None, 367404, 8.23 + 8.23, gpus_per_node=4),
+    # DeepSeek-R1 with DP attention on 8 x 141 GB GPUs. The comment shows logs, not its command:
+    # the thread's large-scale EP recipe is assumed (DeepEP, 32 redundant experts,
+    # --moe-dense-tp-size 1, --enable-dp-lm-head, --mem-fraction-static 0.85).
     "sglang-6017": Case("https://github.com/sgl-project/sglang/issues/6017", "deepseek-ai/DeepSeek-R1",
-                        R1_DP8, 143771, 0.85, 105.59, None, None),
+                        R1_DP8, 143771, 0.85, 105.59, 161488, 10.57, gpus_per_node=8),
     # DeepSeek-R1 --tp 8 --mem-fraction-static 0.7 on 8 x MI308X (KV line not in the report).
     "sglang-6001": Case("https://github.com/sgl-project/sglang/issues/6001", "deepseek-ai/DeepSeek-R1",
-                        ar.Layout(tp=8), 196592, 0.7, 81.66, None, None),
+                        ar.Layout(tp=8), 196592, 0.7, 81.66, None, None, gpus_per_node=8),
 }
 
 
@@ -59,7 +60,7 @@ def predict(case: Case):
     model = model_by_name(case.model)
     weights = ar.weight_bytes_per_gpu(model, case.layout)
     cell = ar.kv_bytes_per_token(model, case.layout, 2)
-    pool = ar.kv_pool(case.gpu_mib, case.mem_fraction_static, weights, cell, case.page_size)
+    pool = ar.kv_pool(case.gpu_mib, case.mem_fraction_static, weights, cell, case.page_size, case.gpus_per_node)
     return weights / GIB, cell, pool.tokens
 
 
@@ -86,8 +87,8 @@ def test_kv_bytes_per_token_match_the_logged_pool_size(name):
     assert abs(cell / logged_cell - 1) < 0.01, (cell, logged_cell)
 
 
-def test_deepseek_dp_attention_cell_size_from_its_log():
-    # sglang#6017: "#tokens: 161488, KV size: 10.57 GB" = 70,281 bytes per token; MLA in bf16 is
-    # (512 + 64) x 61 layers x 2 bytes = 70,272.
-    _, cell, _ = predict(CASES["sglang-6017"])
-    assert cell == 70272 and abs(cell / (10.57 * GIB / 161488) - 1) < 0.01
+def test_startup_overhead_matches_the_logged_free_memory():
+    # sglang#6017 started from 31.87 + 105.59 = 137.46 GiB of a 140.4 GiB GPU with 8 GPUs per node;
+    # sglang#4760 from 63.48 + 15.11 = 78.59 GiB of 79.65 GiB alone.
+    assert abs((143771 / 1024 - ar.startup_overhead_gib(8)) - 137.46) < 0.3
+    assert abs((81559 / 1024 - ar.startup_overhead_gib(1)) - 78.59) < 0.3

@@ -24,8 +24,8 @@ def annotate_pods(docs, key, value):
 
 def planned(model=MODEL, gpu="NVIDIA-H800"):
     """The baseline with its model and GPU declared, within every capacity limit: prefill's static
-    fraction raised from 0.7 (below R1's ~62.5 GiB of weights per H800) and decode admitting 48
-    requests (3 per DP rank) at a 16k context, which the ~65k-token pool per rank holds."""
+    fraction raised from 0.7 (below R1's ~62.5 GiB of weights per H800) and decode admitting 32
+    requests (2 per DP rank) at a 16k context, which the ~37.9k-token pool per rank holds."""
     docs = baseline()
     annotate_pods(docs, "pdcheck.io/model", model)
     if gpu:
@@ -33,7 +33,7 @@ def planned(model=MODEL, gpu="NVIDIA-H800"):
     set_flag(engine(docs, P), "--mem-fraction-static", "0.849")
     for name in (P, D):
         set_flag(engine(docs, name), "--context-length", "16384")
-    set_flag(engine(docs, D), "--max-running-requests", "48")
+    set_flag(engine(docs, D), "--max-running-requests", "32")
     return docs
 
 
@@ -51,14 +51,15 @@ def test_planned_baseline_is_clean():
 CASES = [
     # (case id, mutation of planned(), rules that must fire and nothing else)
     ("reference-prefill-fraction", flag(P, "--mem-fraction-static", "0.7"), {"weights-exceed-static-budget"}),
-    ("fraction-just-enough", flag(P, "--mem-fraction-static", "0.83"), set()),
-    ("decode-admits-too-many", flag(D, "--max-running-requests", "2048"), {"kv-pool-below-running-requests"}),
+    # The weights fit at 0.83, but the ~15k-token pool left is smaller than a 32k prefill chunk per rank.
+    ("fraction-weights-just-fit", flag(P, "--mem-fraction-static", "0.83"), {"prefill-tokens-exceed-kv-pool"}),
+    ("decode-admits-too-many", flag(D, "--max-running-requests", "48"), {"kv-pool-below-running-requests"}),  # 3 per rank
     ("decode-full-context", flag(D, "--context-length", "32768"), {"kv-pool-below-running-requests"}),
-    ("decode-admits-few-enough", flag(D, "--max-running-requests", "56"), set()),  # 3 per rank still
+    ("decode-admits-few-enough", flag(D, "--max-running-requests", "47"), set()),  # 47 // 16 = 2 per rank
     # Without the flag SGLang derives the limit from the pool itself (tp_worker.py).
     ("decode-default-running-requests", lambda d: (drop_flag(engine(d, D), "--max-running-requests"), d)[1], set()),
     ("prefill-batch-over-pool", flag(P, "--max-prefill-tokens", "131072"), {"prefill-tokens-exceed-kv-pool"}),
-    ("prefill-batch-within-pool", flag(P, "--max-prefill-tokens", "65024"), set()),
+    ("prefill-batch-within-pool", flag(P, "--max-prefill-tokens", "37888"), set()),  # the whole pool
     ("prefill-chunk-over-pool", flag(P, "--chunked-prefill-size", "2097152"), {"prefill-tokens-exceed-kv-pool"}),
 ]
 
@@ -103,7 +104,7 @@ def test_gpu_from_the_configuration():
 
 
 def test_more_memory_per_gpu_fits_the_reference_fraction():
-    # The same 0.7 on 141 GB H200s: 0.7 x 139 GiB = 97 GiB holds the 62.5 GiB of weights.
+    # The same 0.7 on 141 GB H200s: 0.7 x 137 GiB = 96 GiB holds the 62.5 GiB of weights.
     docs = flag(P, "--mem-fraction-static", "0.7")(planned(gpu="NVIDIA-H200"))
     assert rules_fired(docs) == set()
 

@@ -20,10 +20,16 @@ from .facts import GIB, MIB, ModelFacts
 
 BF16 = 2
 FP8_BLOCK = 128 * 128  # one fp32 scale per 128x128 block of an fp8 weight
-# CUDA context, NCCL communicators and allocator slack taken before SGLang measures the memory it
-# starts from (`min_per_gpu_memory` after init_torch_distributed). Not in any config: an estimate,
-# checked against the logs in docs/capacity.md.
+# Memory taken before SGLang measures what it starts from (`min_per_gpu_memory` after
+# init_torch_distributed): the CUDA context (~1 GiB) and, per other GPU of the node, NCCL and
+# custom all-reduce buffers. Not in any config: fitted to the logs in docs/capacity.md (1 GPU:
+# 0.75-1.06 GiB; 8 GPUs: 2.9-3.1 GiB, "Init torch distributed ends. mem usage=2.01 GB").
 STARTUP_OVERHEAD_GIB = 1.0
+OVERHEAD_PER_PEER_GIB = 0.3
+
+
+def startup_overhead_gib(gpus_per_node: int) -> float:
+    return STARTUP_OVERHEAD_GIB + OVERHEAD_PER_PEER_GIB * max(gpus_per_node - 1, 0)
 
 KV_DTYPE_BYTES = {None: None, "auto": None, "bf16": 2, "bfloat16": 2, "fp8_e4m3": 1, "fp8_e5m2": 1}
 
@@ -196,8 +202,8 @@ class Pool:
 
 
 def kv_pool(gpu_mib: int, mem_fraction_static: float, weights_bytes: float, cell_bytes: int, page_size: int,
-            overhead_gib: float = STARTUP_OVERHEAD_GIB) -> Pool:
-    start = gpu_mib * MIB / GIB - overhead_gib
+            gpus_per_node: int = 1) -> Pool:
+    start = gpu_mib * MIB / GIB - startup_overhead_gib(gpus_per_node)
     budget = start * mem_fraction_static
     rest = budget - weights_bytes / GIB
     tokens = int(rest * GIB // cell_bytes) if rest > 0 else 0

@@ -58,8 +58,8 @@ class Plan:
 
     @property
     def headroom_gib(self) -> float:
-        """Memory left outside the static budget for activations, CUDA graphs and NCCL buffers."""
-        return self.gpu.memory_gib - ar.STARTUP_OVERHEAD_GIB - self.pool.budget_gib
+        """Memory SGLang starts from that is outside the static budget: activations, CUDA graphs, buffers."""
+        return self.pool.start_gib - self.pool.budget_gib
 
     @property
     def full_context_requests_per_rank(self) -> int:
@@ -139,6 +139,14 @@ def _mem_fraction(s: EngineSettings, gpu: GpuFacts, lay: ar.Layout, reasons: lis
     return fraction, f"SGLang {MODELLED_VERSION} default for {gpu.memory_mib} MiB (chunked prefill {chunked}, CUDA-graph bs {graph})"
 
 
+def _gpus_per_node(s: EngineSettings, lay: ar.Layout) -> int:
+    """GPUs of one rank's node: the pod's GPU request, else the ranks per node the layout implies."""
+    ranks = lay.tp * lay.pp
+    if s.gpus_per_pod:
+        return min(s.gpus_per_pod, ranks)
+    return min(ranks // (s.nnodes or 1) or 1, 8)
+
+
 def plan_engine(wl: Workload, settings: EngineSettings, options: PlanOptions) -> RolePlan:
     rp = RolePlan(wl, settings.role, settings)
     rp.opted_in = bool(options.gpu or options.model or settings.model_annotation or settings.gpu_label)
@@ -172,7 +180,7 @@ def plan_engine(wl: Workload, settings: EngineSettings, options: PlanOptions) ->
         return rp
     weights = ar.weight_bytes_per_gpu(model, lay)
     cell = ar.kv_bytes_per_token(model, lay, dtype_bytes)
-    pool = ar.kv_pool(gpu.memory_mib, fraction, weights, cell, page)
+    pool = ar.kv_pool(gpu.memory_mib, fraction, weights, cell, page, _gpus_per_node(settings, lay))
     if settings.max_running_requests is not None:
         mrr, mrr_source = settings.max_running_requests, "--max-running-requests"
         # tp_worker.py: each attention-DP worker admits its share.
