@@ -128,3 +128,12 @@ def _run(docs, **kwargs):
     from ruletest import run_rules
 
     return run_rules(docs, **kwargs)
+
+
+def test_fix_asks_for_more_gpus_when_no_fraction_would_do():
+    # On 40 GB A100s the 62.5 GiB of weights per GPU cannot fit at any static fraction.
+    docs = planned(gpu="NVIDIA-A100-SXM4-40GB")
+    findings = [f for f in _run(docs) if f.rule == "weights-exceed-static-budget"]
+    assert len(findings) == 2 and all("more GPUs" in f.fix and "--mem-fraction-static to" not in f.fix for f in findings)
+    [prefill] = [f for f in _run(flag(P, "--mem-fraction-static", "0.7")(planned())) if f.rule == "weights-exceed-static-budget"]
+    assert "--mem-fraction-static to at least 0.845" in prefill.fix  # the profile uses 0.849

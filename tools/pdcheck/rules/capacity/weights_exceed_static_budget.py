@@ -1,3 +1,5 @@
+import math
+
 from ...findings import Severity
 from ..base import Problem, Rule
 from ._plans import DOC_LINK, SRC_056, path_of, plans, where
@@ -8,14 +10,19 @@ def check(model, ctx):
         p = rp.plan
         if p is None or p.weights_fit:
             continue
-        needed = (p.weights_gib_per_gpu + p.kv_bytes_per_token * max(p.context_length, p.prefill_tokens_per_rank or 0) / (1 << 30)) / p.pool.start_gib
+        tokens = max(p.context_length, p.prefill_tokens_per_rank or 0)
+        needed = (p.weights_gib_per_gpu + p.kv_bytes_per_token * tokens / (1 << 30)) / p.pool.start_gib
+        if needed <= 0.9:
+            fix = (f"raise --mem-fraction-static to at least {math.ceil(needed * 1000) / 1000:.3f} (weights plus one "
+                   f"{tokens}-token context), or spread the weights over more GPUs (more nodes, a larger ep/tp)")
+        else:
+            fix = (f"spread the weights over more GPUs (more nodes, a larger ep/tp) or use GPUs with more memory: "
+                   f"weights plus one {tokens}-token context need {needed:.0%} of what SGLang starts from")
         yield Problem(
             rp.workload.obj, path_of(rp, "--mem-fraction-static"),
             f"{where(rp)}: weights of about {p.weights_gib_per_gpu:.1f} GiB per GPU exceed the static budget "
             f"{p.mem_fraction_static} x {p.pool.start_gib:.1f} GiB = {p.pool.budget_gib:.1f} GiB, so no KV cache is left and "
-            f"SGLang stops at start-up with 'Not enough memory' after loading the weights",
-            f"raise --mem-fraction-static to at least {min(needed, 0.99):.2f} (weights plus one {p.context_length}-token context), "
-            f"or spread the weights over more GPUs (more nodes, a larger ep/tp)")
+            f"SGLang stops at start-up with 'Not enough memory' after loading the weights", fix)
 
 
 RULE = Rule(
