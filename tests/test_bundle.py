@@ -212,6 +212,8 @@ def test_objects_validate_against_kubernetes_strict_schema(overlay):
         for obj in render(overlay):
             if obj["kind"] == LWS_KIND:
                 continue  # a CRD: checked against the upstream schema below
+            if obj["apiVersion"] == "monitoring.coreos.com/v1":
+                continue  # prometheus-operator's CRDs: tests/test_observability.py
             try:
                 kubernetes_validate.validate(obj, version, strict=True)
             except kubernetes_validate.ValidationError as e:
@@ -365,7 +367,7 @@ def test_every_object_is_labelled_and_named_as_a_dns1035_label(overlay):
         assert DNS1035.match(meta["name"]), f"{obj['kind']}/{meta['name']} is not a DNS-1035 label"
         assert labels.get(PART_OF) == "sglang-pd", f"{obj['kind']}/{meta['name']}: no {PART_OF}"
         if obj["kind"] != "Namespace":
-            assert labels.get(COMPONENT) in {"prefill", "decode", "router", "engine"}, (
+            assert labels.get(COMPONENT) in {"prefill", "decode", "router", "engine", "monitoring"}, (
                 f"{obj['kind']}/{meta['name']}: {COMPONENT}={labels.get(COMPONENT)}"
             )
         if obj["kind"] in (LWS_KIND, "Deployment"):

@@ -214,4 +214,4 @@ def test_readme_plan_table_matches_the_plan():
             assert cells[7] == f"{p.kv_tokens_per_rank:,}", line
             assert cells[8] == str(p.full_context_requests_per_rank) and cells[9] == str(p.running_requests_per_rank), line
             rows += 1
-    assert rows == 8
+    assert rows >= 8  # every role of every shipped overlay

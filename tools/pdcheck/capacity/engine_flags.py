@@ -1,17 +1,18 @@
 """Every engine flag the capacity plan reads, in one place.
 
-The plan reads a container's flags only through `engine_settings()`, so a change in how the model
-exposes flags (one `flag` accessor, a precomputed layout) is a change here and nowhere else.
-Values only known at run time (<placeholders>, unresolved $(VAR)) come back as None.
+The plan reads a container's flags only here, through the model's flag API (`c.flag`,
+`c.int_flag`, `c.layout`), into one EngineSettings. A flag written with a value only known at run
+time (<placeholders>, unresolved $(VAR)) is listed in `unresolved`: the plan says so instead of
+using a default.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..model import ContainerRun, PodRun
-from ..rules._util import catalog_value, flag_value, gpu_count, has_flag, known
-from ..rules.parallelism._helpers import a2a_backend, ep_size, layout, mode
+from ..model import ContainerRun, Flag, PodRun
+from ..rules._util import gpu_count
+from ..sglang import a2a_backend
 
 MODEL_ANNOTATION = "pdcheck.io/model"
 GPU_ANNOTATION = "pdcheck.io/gpu"
@@ -22,7 +23,7 @@ GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
 class EngineSettings:
     """What one engine rank runs with, as SGLang will resolve it (None: not known before it runs)."""
 
-    role: str  # prefill | decode | null
+    role: str  # prefill | decode | null (plain SGLang) | unknown (only known at run time)
     sglang_version: str
     model_path: str | None
     model_annotation: str | None  # pdcheck.io/model on the pod template
@@ -51,21 +52,24 @@ class EngineSettings:
     unresolved: tuple[str, ...] = ()  # flags written with a value only known at run time
 
 
-def _int(c: ContainerRun, flag: str, explicit_only: bool = False):
-    value = flag_value(c, flag, None) if explicit_only else catalog_value(c, flag)
-    if isinstance(value, bool) or not isinstance(value, int):
+# Flags whose value the plan uses: written but unknown at render time means no plan, not a default.
+PLANNED_FLAGS = ("--disaggregation-mode", "--tp-size", "--pp-size", "--dp-size", "--ep-size", "--moe-dense-tp-size",
+                 "--ep-num-redundant-experts", "--kv-cache-dtype", "--page-size", "--mem-fraction-static",
+                 "--context-length", "--max-running-requests", "--chunked-prefill-size",
+                 "--max-prefill-tokens", "--cuda-graph-max-bs")
+
+
+def _written_int(c: ContainerRun, option: str) -> int | None:
+    """The value when the flag is written, else None (the plan then uses SGLang's own default)."""
+    flag = c.flag(option)
+    return c.int_flag(option) if flag.state == Flag.EXPLICIT else None
+
+
+def _written_float(c: ContainerRun, option: str) -> float | None:
+    flag = c.flag(option)
+    if flag.state != Flag.EXPLICIT or isinstance(flag.value, bool) or not isinstance(flag.value, (int, float)):
         return None
-    return value
-
-
-def _float(c: ContainerRun, flag: str):
-    value = flag_value(c, flag, None)
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def _str(c: ContainerRun, flag: str, explicit_only: bool = False):
-    value = flag_value(c, flag, None) if explicit_only else catalog_value(c, flag)
-    return value if isinstance(value, str) and known(value) else None
+    return float(flag.value)
 
 
 def _gpu_label(pod: PodRun) -> tuple[str | None, str | None]:
@@ -91,57 +95,42 @@ def _gpu_label(pod: PodRun) -> tuple[str | None, str | None]:
     return None, None
 
 
-# Flags whose value the plan uses: written but unknown at render time means no plan, not a default.
-PLANNED_FLAGS = ("--tp-size", "--pp-size", "--dp-size", "--ep-size", "--moe-dense-tp-size",
-                 "--ep-num-redundant-experts", "--kv-cache-dtype", "--page-size", "--mem-fraction-static",
-                 "--context-length", "--max-running-requests", "--chunked-prefill-size",
-                 "--max-prefill-tokens", "--cuda-graph-max-bs")
-
-
-def _unresolved(c: ContainerRun) -> tuple[str, ...]:
-    out = []
-    for flag in PLANNED_FLAGS:
-        if has_flag(c, flag) and flag_value(c, flag, None) is None:
-            out.append(flag)
-        elif has_flag(c, flag) and isinstance(flag_value(c, flag, None), str) and not known(flag_value(c, flag, None)):
-            out.append(flag)
-    return tuple(out)
-
-
 def engine_settings(pod: PodRun, c: ContainerRun) -> EngineSettings:
-    lay = layout(c)
+    lay = c.layout
     backend, _ = a2a_backend(c)
     annotation = pod.annotations.get(MODEL_ANNOTATION) if isinstance(pod.annotations, dict) else None
     if annotation is None:
         annotation = pod.workload.obj.annotations.get(MODEL_ANNOTATION)
-    graph_bs = flag_value(c, "--cuda-graph-bs", None)
-    graph_max = _int(c, "--cuda-graph-max-bs", explicit_only=True)
-    if isinstance(graph_bs, list) and graph_bs and all(isinstance(b, int) for b in graph_bs):
-        graph_max = max(graph_bs)  # server_args: an explicit list sets cuda_graph_max_bs
+    graph_bs = c.flag("--cuda-graph-bs")
+    graph_max = _written_int(c, "--cuda-graph-max-bs")
+    if graph_bs.state == Flag.EXPLICIT and isinstance(graph_bs.value, list) and graph_bs.value \
+            and all(isinstance(b, int) for b in graph_bs.value):
+        graph_max = max(graph_bs.value)  # server_args: an explicit list sets cuda_graph_max_bs
     gpu, gpu_source = _gpu_label(pod)
+    speculative = c.flag("--speculative-algorithm")
     return EngineSettings(
-        role=mode(c),
+        role=lay.role or "unknown",
         sglang_version=c.parsed.catalog.version,
-        model_path=_str(c, "--model-path"),
+        model_path=c.str_flag("--model-path"),
         model_annotation=str(annotation) if annotation else None,
         gpu_label=gpu, gpu_label_source=gpu_source,
         gpus_per_pod=gpu_count(c),
         tp=lay.tp, pp=lay.pp, nnodes=lay.nnodes,
         attn_dp=lay.attn_dp,
-        ep=ep_size(c, lay),
+        ep=lay.ep,
         a2a_backend=backend,
-        moe_dense_tp=_int(c, "--moe-dense-tp-size"),
-        dp_lm_head=bool(flag_value(c, "--enable-dp-lm-head", False)),
-        redundant_experts=_int(c, "--ep-num-redundant-experts") or 0,
-        kv_cache_dtype=_str(c, "--kv-cache-dtype"),
-        page_size=_int(c, "--page-size"),
-        mem_fraction_static=_float(c, "--mem-fraction-static"),
-        context_length=_int(c, "--context-length", explicit_only=True),
-        max_running_requests=_int(c, "--max-running-requests", explicit_only=True),
-        chunked_prefill_size=_int(c, "--chunked-prefill-size", explicit_only=True),
-        max_prefill_tokens=_int(c, "--max-prefill-tokens"),
+        moe_dense_tp=c.int_flag("--moe-dense-tp-size"),
+        dp_lm_head=c.bool_flag("--enable-dp-lm-head"),
+        redundant_experts=c.int_flag("--ep-num-redundant-experts") or 0,
+        kv_cache_dtype=c.str_flag("--kv-cache-dtype"),
+        page_size=c.int_flag("--page-size"),
+        mem_fraction_static=_written_float(c, "--mem-fraction-static"),
+        context_length=_written_int(c, "--context-length"),
+        max_running_requests=_written_int(c, "--max-running-requests"),
+        chunked_prefill_size=_written_int(c, "--chunked-prefill-size"),
+        max_prefill_tokens=c.int_flag("--max-prefill-tokens"),
         cuda_graph_max_bs=graph_max,
-        speculative_algorithm=_str(c, "--speculative-algorithm", explicit_only=True),
-        piecewise_cuda_graph=bool(flag_value(c, "--enable-piecewise-cuda-graph", False)),
-        unresolved=_unresolved(c),
+        speculative_algorithm=str(speculative.value) if speculative.state == Flag.EXPLICIT and speculative.value else None,
+        piecewise_cuda_graph=c.bool_flag("--enable-piecewise-cuda-graph"),
+        unresolved=tuple(o for o in PLANNED_FLAGS if c.flag(o).state == Flag.RUNTIME),
     )

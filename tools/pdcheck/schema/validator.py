@@ -2,7 +2,8 @@
 
 Where a schema comes from, first match wins:
   1. a CRD file given by the user (crd_files), for the group/version/kind it serves;
-  2. a project schema in pdcheck/schemas/ (LeaderWorkerSet);
+  2. a project schema in pdcheck/schemas/ (LeaderWorkerSet; PodMonitor and ServiceMonitor, converted
+     from prometheus-operator's CRDs by tools/gen_monitoring_schemas.py);
   3. kubernetes-validate's bundled strict schemas for core kinds.
 
 Every schema is compiled once per (apiVersion, kind, Kubernetes version), lazily, against one
@@ -40,6 +41,8 @@ PROJECT_SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 # (apiVersion, kind) -> file in PROJECT_SCHEMA_DIR
 PROJECT_SCHEMAS = {
     ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet"): "leaderworkerset-v1.json",
+    ("monitoring.coreos.com/v1", "PodMonitor"): "podmonitor-monitoring-v1.json",
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor-monitoring-v1.json",
 }
 
 MAX_QUOTED_INSTANCE = 80

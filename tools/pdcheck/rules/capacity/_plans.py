@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from ...capacity.plan import PlanOptions, RolePlan, plan_model
+from ...sglang import SRC_056
 from .._util import flag_path
 
-DOC_LINK = "https://github.com/sgl-project/sglang/blob/v0.5.6.post2/python/sglang/srt/model_executor/model_runner.py"
-SRC_056 = "https://github.com/sgl-project/sglang/blob/v0.5.6.post2/python/sglang/srt/"
+DOC_LINK = SRC_056 + "model_executor/model_runner.py"
 
 _cache: dict[tuple, tuple[object, list[RolePlan]]] = {}
 

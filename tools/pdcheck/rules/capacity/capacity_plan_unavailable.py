@@ -17,7 +17,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="capacity-plan-unavailable",
-    category="capacity",
     severity=Severity.INFO,
     summary="The capacity plan cannot be made (unknown model or GPU), so the capacity rules did not run",
     doc="""pdcheck never guesses a model or a GPU: when a deployment names one (the

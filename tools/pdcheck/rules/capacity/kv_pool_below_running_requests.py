@@ -34,7 +34,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="kv-pool-below-running-requests",
-    category="capacity",
     severity=Severity.WARNING,
     summary="KV pool cannot hold --max-running-requests requests at the configured context length",
     doc="""A running request keeps its whole context in the KV pool. When the pool of a rank (of an

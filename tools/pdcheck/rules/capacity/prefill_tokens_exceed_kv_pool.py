@@ -22,7 +22,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="prefill-tokens-exceed-kv-pool",
-    category="capacity",
     severity=Severity.WARNING,
     summary="Prefill batch size (--chunked-prefill-size / --max-prefill-tokens) larger than the KV pool",
     doc="""A prefill batch writes the KV cache of all its tokens before they can be transferred or

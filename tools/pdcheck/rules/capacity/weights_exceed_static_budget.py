@@ -27,7 +27,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="weights-exceed-static-budget",
-    category="capacity",
     severity=Severity.ERROR,
     summary="Model weights per GPU exceed the --mem-fraction-static budget",
     doc="""SGLang sizes the KV pool after loading the weights: `profile_max_num_token` gives it

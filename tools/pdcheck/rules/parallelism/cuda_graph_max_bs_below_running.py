@@ -1,37 +1,37 @@
 from ...findings import Severity
-from .._util import describe_pod, engine_containers, flag_path, has_flag
+from ...sglang import SRC_0523, SRC_056, a2a_backend
+from .._util import describe_pod, engine_containers, flag_path
 from ..base import Problem, Rule
-from ._helpers import SRC_056, SRC_0523, a2a_backend, bool_flag, int_flag, knows, layout, mode, str_flag
 
 
 def _graph_max_bs(c):
     """(flag, largest captured decode batch) or (None, None) when unknown or graphs are off."""
-    if knows(c, "--cuda-graph-max-bs-decode"):  # 0.5.23+: per-phase flags
-        if bool_flag(c, "--disable-cuda-graph") or bool_flag(c, "--disable-decode-cuda-graph"):
+    if c.flag("--cuda-graph-max-bs-decode").exists:  # 0.5.23+: per-phase flags
+        if c.bool_flag("--disable-cuda-graph") or c.bool_flag("--disable-decode-cuda-graph"):
             return None, None
-        if str_flag(c, "--cuda-graph-backend-decode") == "disabled" or has_flag(c, "--cuda-graph-bs-decode") \
-                or has_flag(c, "--cuda-graph-config"):
+        if c.str_flag("--cuda-graph-backend-decode") == "disabled" or c.flag("--cuda-graph-bs-decode").written \
+                or c.flag("--cuda-graph-config").written:
             return None, None
         flag = "--cuda-graph-max-bs-decode"
     else:
-        if bool_flag(c, "--disable-cuda-graph") or has_flag(c, "--cuda-graph-bs"):
+        if c.bool_flag("--disable-cuda-graph") or c.flag("--cuda-graph-bs").written:
             return None, None
         backend, _ = a2a_backend(c)
-        if backend == "deepep" and str_flag(c, "--deepep-mode") == "normal":
+        if backend == "deepep" and c.str_flag("--deepep-mode") == "normal":
             return None, None  # 0.5.6: deepep normal mode disables CUDA graphs
         flag = "--cuda-graph-max-bs"
-    if not has_flag(c, flag):
+    if not c.flag(flag).written:
         return None, None  # the default depends on the GPU
-    return flag, int_flag(c, flag)
+    return flag, c.int_flag(flag)
 
 
 def check(model, ctx):
     for wl, pod, c in engine_containers(model):
-        if mode(c) != "decode":
+        if c.layout.role != "decode":
             continue
         flag, max_bs = _graph_max_bs(c)
-        mrr = int_flag(c, "--max-running-requests")
-        lay = layout(c)
+        mrr = c.int_flag("--max-running-requests")
+        lay = c.layout
         if max_bs is None or mrr is None or lay.attn_dp is None or max_bs <= 0:
             continue
         if lay.dp and lay.dp > 1 and lay.nnodes and lay.nnodes > 1:
@@ -47,7 +47,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="cuda-graph-max-bs-below-running",
-    category="parallelism",
     severity=Severity.WARNING,
     summary="Decode CUDA-graph batch limit below the per-rank running requests",
     doc="""Decode steps replay captured CUDA graphs only for batches up to the largest captured
