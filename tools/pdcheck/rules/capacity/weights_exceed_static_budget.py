@@ -39,8 +39,9 @@ each rank holds from the model's architecture and the layout (TP, EP with redund
 attention replicating attention/dense/shared experts/embeddings, `--moe-dense-tp-size`,
 `--enable-dp-lm-head`, PP), as SGLang's model code splits them; docs/capacity.md shows the
 arithmetic and how close it comes to published start-up logs. Planned only when the deployment
-names its GPU (`nvidia.com/gpu.product` node selector or `gpu:` in .pdcheck.yaml) and the model is
-known (`pdcheck.io/model` annotation, or a known `--model-path` basename).""",
+names its GPU (`nvidia.com/gpu.product` node selector, `pdcheck.io/gpu` annotation or `gpu:` in
+.pdcheck.yaml) and the model is known (`pdcheck.io/model` annotation, or a known `--model-path`
+basename).""",
     links=(DOC_LINK, SRC_056 + "server_args.py", SRC_056 + "models/deepseek_v2.py"),
     check=check,
 )
