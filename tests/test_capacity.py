@@ -215,3 +215,20 @@ def test_readme_plan_table_matches_the_plan():
             assert cells[8] == str(p.full_context_requests_per_rank) and cells[9] == str(p.running_requests_per_rank), line
             rows += 1
     assert rows >= 8  # every role of every shipped overlay
+
+
+def test_unknown_gpu_option_is_a_usage_error():
+    result = _plan(str(REPO / "overlays" / "h800-bond"), "--gpu", "Z9000")
+    assert result.exit_code == 2 and "--gpu Z9000: not a GPU pdcheck knows" in result.output
+
+
+def test_unknown_gpu_in_configuration_names_the_file(tmp_path):
+    from pdcheck.config import load_config
+
+    path = tmp_path / ".pdcheck.yaml"
+    path.write_text("gpu: Z9000\n")
+    with pytest.raises(InputError) as err:
+        load_config(path, None)
+    assert str(path) in str(err.value) and "Z9000" in str(err.value)
+    path.write_text("gpu: NVIDIA-H800\n")
+    assert load_config(path, None).gpu == "NVIDIA-H800"

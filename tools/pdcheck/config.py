@@ -77,6 +77,10 @@ def load_config(path: Path | None, known_rules: set[str] | None) -> Config:
         if data.get(key) is not None:
             setattr(cfg, attr, str(data[key]))
     if data.get("gpu") is not None:
+        from .capacity.facts import gpu_by_name, known_gpus
+
+        if gpu_by_name(str(data["gpu"])) is None:
+            raise InputError(name, f"gpu {data['gpu']!r} is not a GPU pdcheck knows (known: {', '.join(known_gpus())})")
         cfg.gpu = str(data["gpu"])
     crds = data.get("crds") or []
     if not isinstance(crds, list):

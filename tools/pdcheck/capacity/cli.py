@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from ..checker import Options, build_models
-from .facts import model_from_config
+from ..errors import InputError
+from .facts import gpu_by_name, known_gpus, model_from_config
 from .plan import PlanOptions, RolePlan, plan_model
 
 
 def run_plan(options: Options, gpu: str | None, model_config: str | None) -> tuple[list[tuple[str, list[RolePlan]]], int]:
     """(overlay name, role plans) per input and the exit status: 1 when some role's weights do not
     fit its static budget, 2 when no role at all could be planned, else 0."""
+    if gpu and gpu_by_name(gpu) is None:
+        raise InputError(None, f"--gpu {gpu}: not a GPU pdcheck knows (known: {', '.join(known_gpus())})")
     model_facts = model_from_config(model_config) if model_config else None
     models, ctx = build_models(options)
     if gpu:
