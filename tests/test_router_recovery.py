@@ -14,7 +14,6 @@ request within a bound derived from the same settings. With the previous design 
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import kubelet_sim as K  # noqa: E402
 import router_harness as H  # noqa: E402
 from fake_engine import FakeEngine  # noqa: E402
+from pdcheck.rules.router._helpers import registration_window  # noqa: E402  (what pdcheck's rules use)
 
 pytestmark = pytest.mark.network_local
 
@@ -40,20 +40,11 @@ PROCESS_SETTLE_S = 3.0  # interpreter + router start and the first request, on a
 ROUTER_DEFAULT_STARTUP_TIMEOUT = 1800  # RouterArgs.worker_startup_timeout_secs (0.2.4, 0.3.2)
 
 
-def registration_window(timeout_secs: int) -> float:
-    """Seconds the router keeps retrying an engine before it drops it for good: the retry delays of
-    the detect_connection_mode step (sgl-model-gateway .../worker_registration.rs,
-    create_worker_registration_workflow: attempts from 0.9 x the timeout, linear back-off 1 s up to
-    5 s). A lower bound: each attempt's own HTTP time comes on top."""
-    effective = timeout_secs * 0.9
-    attempts = 3 if effective <= 10 else max(5 + math.ceil((effective - 10) / 5), 3)
-    return float(sum(min(i, 5) for i in range(1, attempts)))
-
-
 def test_registration_window_matches_the_source():
-    assert registration_window(5) == 3.0  # 3 attempts: 1 + 2 (measured: dropped after ~3 s)
-    assert registration_window(3900) == 3510.0  # 705 attempts: 1+2+3+4 + 5 x 700
-    assert registration_window(13) == 15.0
+    """Attempts from 0.9 x the timeout, delays 1, 2, 3, 4, 5, 5, ... s (worker_registration.rs)."""
+    assert registration_window(5) == 3  # 3 attempts: 1 + 2 (measured: dropped after ~3 s)
+    assert registration_window(3900) == 3510  # 705 attempts: 1+2+3+4 + 5 x 700
+    assert registration_window(13) == 15
 
 
 def test_restart_backoff_follows_the_kubelet():
