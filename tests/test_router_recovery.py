@@ -1,7 +1,8 @@
 """The router recovers by itself when its engines come up late (issue #13, docs/router-e2e.md).
 
-The REAL sglang-router runs with each overlay's rendered argv against fake engines that answer 503
-until the test flips them healthy, under a simulated kubelet (tests/kubelet_sim.py) that applies the
+The REAL sglang-router runs with each overlay's rendered argv (static PD, or service discovery
+against a fake Kubernetes API whose leader pods are Ready from the start) against fake engines that
+answer 503 until the test flips them healthy, under a simulated kubelet (tests/kubelet_sim.py) that applies the
 rendered startup/liveness/readiness probes, kills and restarts the router with the same argv, and
 backs off like the kubelet. Every time in the render (probe periods, thresholds, grace period,
 back-off, --worker-startup-timeout-secs) is multiplied by one factor, SCALE.

@@ -44,9 +44,9 @@ def _startup(wl, c):
         what = f"startupProbe {_what(startup)} passes without engines" if isinstance(startup, dict) else "there is no startupProbe"
         yield Problem(wl.obj, c.path + (("startupProbe",) if isinstance(startup, dict) else ()),
                       f"router {wl.name}: {what}, so nothing restarts a router that came up without its engines (a "
-                      "static router drops an engine not healthy within --worker-startup-timeout-secs for good; a "
-                      "discovery router whose Kubernetes client fails to start goes on without discovery): it then "
-                      "answers 503 until the pod is deleted", fix_range)
+                      "router drops an engine, static or a discovered Ready pod, that is not healthy within "
+                      "--worker-startup-timeout-secs for good; a discovery router whose Kubernetes client fails to "
+                      "start goes on without discovery): it then answers 503 until the pod is deleted", fix_range)
         return
     budget = probe_budget(probe)
     if budget is None:
@@ -57,7 +57,8 @@ def _startup(wl, c):
                       f"less than {BACKOFF_RESET_S} s apart grow the kubelet's back-off to 300 s (CrashLoopBackOff), so the "
                       "router may start routing up to 5 min after the engines are up", fix_range)
     timeout = catalog_value(c, "--worker-startup-timeout-secs")
-    # Discovery registers pods once they are Ready: the retry window does not apply to them.
+    # Discovered pods are added once Ready, so the window only matters for a Ready pod the router
+    # cannot reach: too rare to warn about the budget of a discovery router.
     if not uses_discovery(c) and isinstance(timeout, int) and budget >= registration_window(timeout):
         window = registration_window(timeout)
         yield Problem(wl.obj, c.path + ("startupProbe",),
@@ -84,8 +85,9 @@ prefill and a decode are registered and healthy (`readiness` and `liveness` in t
 - Startup: the router retries a static engine for about 0.9 x `--worker-startup-timeout-secs`
   (linear back-off 1-5 s), then drops it and never retries it; `/readiness` stays 503 while
   `/health` stays 200 (issue #13, reproduced in tests/test_router_recovery.py). A discovery router
-  whose Kubernetes client cannot be set up logs `Continuing without service discovery` and stays
-  up the same way (measured with 0.3.2). Engines that were
+  does the same to a Ready pod whose engine does not answer it in that window (the pod unchanged,
+  no event brings it back), and one whose Kubernetes client cannot be set up logs `Continuing
+  without service discovery` and stays up the same way (measured with 0.3.2). Engines that were
   registered once are kept and health-checked, so only start-up needs the kubelet: a startupProbe on
   `/readiness` restarts a router that has not registered its engines, and the new one keeps trying.
   Its budget (`periodSeconds x failureThreshold`) must stay below the router's give-up, or the router
