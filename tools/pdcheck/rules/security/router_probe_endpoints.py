@@ -3,7 +3,8 @@ from .._util import catalog_value
 from ..base import Problem, Rule
 from ..pods._helpers import probe_budget
 from ..router import _links as L
-from ..router._helpers import BACKOFF_RESET_S, uses_discovery, ENGINE_DEPENDENT_PATHS, probe_path, registration_window, restarting_startup_probe
+from ..router._helpers import (BACKOFF_RESET_S, ENGINE_DEPENDENT_PATHS, probe_path, registration_window,
+                               restarting_startup_probe, uses_discovery)
 
 # sglang-router 0.2.4 and 0.3.2 (measured, docs/router-e2e.md): /health and /liveness answer 200 with
 # no engine registered; /readiness answers 503 until a prefill and a decode (or, unsplit, any worker)
@@ -43,10 +44,9 @@ def _startup(wl, c):
     if probe is None:
         what = f"startupProbe {_what(startup)} passes without engines" if isinstance(startup, dict) else "there is no startupProbe"
         yield Problem(wl.obj, c.path + (("startupProbe",) if isinstance(startup, dict) else ()),
-                      f"router {wl.name}: {what}, so nothing restarts a router that came up without its engines (a "
-                      "router drops an engine, static or a discovered Ready pod, that is not healthy within "
-                      "--worker-startup-timeout-secs for good; a discovery router whose Kubernetes client fails to "
-                      "start goes on without discovery): it then answers 503 until the pod is deleted", fix_range)
+                      f"router {wl.name}: {what}, so nothing restarts a router that dropped its engines at start (it "
+                      "stops retrying an engine not healthy within ~0.9 x --worker-startup-timeout-secs) and it "
+                      "answers 503 until the pod is deleted", fix_range)
         return
     budget = probe_budget(probe)
     if budget is None:
