@@ -142,9 +142,10 @@ class MountedSource:
 
     @property
     def leaf(self) -> str:
-        """The last component of the file's full location (the model's directory name)."""
+        """The last component of the file's full location (the model's directory name), lower-case
+        (a claim named after a checkpoint is a lower-case DNS name)."""
         full = self.path if self.kind in ("hostPath", "image") and self.path.strip("/") else f"{self.volume}/{self.path}"
-        return posixpath.basename(full.rstrip("/")) or full
+        return (posixpath.basename(full.rstrip("/")) or full).lower()
 
 
 # Volume fields that name the volume, per type (the rest, e.g. `type: Directory`, does not change
