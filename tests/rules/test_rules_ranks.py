@@ -74,6 +74,7 @@ CASES = [
     ("worker-drops-flag", lambda d: drop_flag(split(d, D)["containers"][0], "--enable-dp-lm-head", False), {"rank-flag-drift"}),
     ("worker-other-build", lambda d: split(d, D)["containers"][0].update(image="lmsysorg/sglang:v0.5.6.post2-cu126"),
      {"rank-flag-drift"}),
+    ("worker-model-path-trailing-slash-near-miss", worker_flag(D, "--model-path", "/models/DeepSeek-R1-0528/"), set()),
     ("worker-log-level-near-miss", worker_flag(D, "--log-level", "debug"), set()),
     ("worker-metrics-near-miss", worker_flag(D, "--enable-metrics"), set()),
     ("worker-tp-alias-near-miss", lambda d: split(d, D)["containers"][0]["args"].__setitem__(

@@ -1,3 +1,5 @@
+import posixpath
+
 from ...findings import Severity
 from ...model import Flag
 from .. import _links as L
@@ -47,7 +49,10 @@ def _key(c, option: str):
         return None
     if flag.state == Flag.RUNTIME:  # compare as written after kubelet expansion ($(X), <secret:...>)
         return ("written", tuple(v for occ in c.parsed.occurrences(option) for v in occ.values))
-    return ("value", repr(flag.value))
+    value = flag.value
+    if isinstance(value, str) and value.startswith("/"):
+        value = posixpath.normpath(value)  # /models/x/ and /models/x are one directory
+    return ("value", repr(value))
 
 
 def _show(c, option: str) -> str:
