@@ -121,11 +121,11 @@ def oldest_k8s_version(ctx) -> tuple[int, int] | None:
 
 @dataclass(frozen=True)
 class MountedSource:
-    """Where a file path of a container comes from: `kind` is 'image' (no volume is mounted
-    there: the container image's own file system) or the volume type ('hostPath',
+    """Where a file path of a container comes from: `kind` is 'container-image' (no volume is
+    mounted there: the container image's own file system) or the volume type ('hostPath',
     'persistentVolumeClaim', 'image', 'nfs', 'emptyDir', ...); `volume` identifies that volume
-    (host path, claim name, image reference, ...; '' for the container image) and `path` is the
-    file's path inside it."""
+    (claim name, image reference, ...; the container's image for 'container-image', '' for a host
+    path) and `path` is the file's path inside it (the full host path for 'hostPath')."""
 
     kind: str
     volume: str
@@ -133,7 +133,7 @@ class MountedSource:
 
     @property
     def text(self) -> str:
-        if self.kind == "image":
+        if self.kind == "container-image":
             return f"{self.path} inside the container image {self.volume}"
         if self.kind == "hostPath":
             return f"host path {self.path}"
@@ -144,7 +144,7 @@ class MountedSource:
     def leaf(self) -> str:
         """The last component of the file's full location (the model's directory name), lower-case
         (a claim named after a checkpoint is a lower-case DNS name)."""
-        full = self.path if self.kind in ("hostPath", "image") and self.path.strip("/") else f"{self.volume}/{self.path}"
+        full = self.path if self.kind in ("hostPath", "container-image") and self.path.strip("/") else f"{self.volume}/{self.path}"
         return (posixpath.basename(full.rstrip("/")) or full).lower()
 
 
@@ -177,7 +177,7 @@ def mounted_source(pod, c, path) -> MountedSource | None:
         if inside and (best is None or len(mount_path) > len(best[1])):
             best = (m, mount_path)
     if best is None:
-        return MountedSource("image", c.image, path)
+        return MountedSource("container-image", c.image, path)
     mount, mount_path = best
     if "subPathExpr" in mount:
         return None  # expanded per pod by kubelet

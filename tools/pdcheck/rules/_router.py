@@ -202,7 +202,9 @@ def _statefulset_pod(model: Model, pod_name: str, service: str, ns: str | None) 
     for w in model.workloads:
         if (w.kind == "StatefulSet" and dig(w.obj.doc, "spec", "serviceName") == service
                 and may_share_namespace(ns_of(w.obj), ns)):
-            return next((p for p in w.pods if p.name == pod_name), None)
+            pod = next((p for p in w.pods if p.name == pod_name), None)
+            if pod is not None:
+                return pod
     return None
 
 
