@@ -222,3 +222,15 @@ def test_router_on_host_network_needs_cluster_dns_for_its_urls():
     assert len(found) == 1 and found[0].object == "Deployment/r1-router" and "r1-prefill-leader" in found[0].message
     pod_spec(docs, "r1-router")["dnsPolicy"] = "ClusterFirstWithHostNet"
     assert "hostnetwork-dns-policy" not in rules_fired(docs)
+
+
+def test_lws_subgroups_label_their_pods():
+    from ruletest import lws
+
+    docs = baseline()
+    lwt = lws(docs, "r1-prefill")["spec"]["leaderWorkerTemplate"]
+    lwt["size"] = 4
+    lwt["subGroupPolicy"] = {"subGroupSize": 2}
+    wl = next(w for w in model_of(docs).workloads if w.name == "r1-prefill")
+    # size 4, subgroups of 2: leader + worker 1 in subgroup 0, workers 2 and 3 in subgroup 1
+    assert [p.labels["leaderworkerset.sigs.k8s.io/subgroup-index"] for p in wl.pods] == ["0", "0", "1", "1"]

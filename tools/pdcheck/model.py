@@ -357,6 +357,8 @@ def _model_lws(obj: K8sObject, config_maps, catalog_for) -> Workload:
     leader_path = lwt_path + ("leaderTemplate",) if has_leader else None
     wl = Workload(obj, size, replicas, leader_template_path=leader_path, worker_template_path=worker_path)
     subdomain_policy = dig(obj.doc, "spec", "networkConfig", "subdomainPolicy", default="Shared")
+    subgroup_size = as_int(dig(lwt, "subGroupPolicy", "subGroupSize")) if isinstance(lwt, dict) else None
+    subgroup_size = subgroup_size if subgroup_size and subgroup_size > 0 else None
     namespace = obj.namespace or "default"
     for rank in modelled_ranks(size):
         tpl_path = leader_path if (rank == 0 and leader_path) else worker_path
@@ -377,6 +379,9 @@ def _model_lws(obj: K8sObject, config_maps, catalog_for) -> Workload:
             STS_POD_INDEX_LABEL: str(group if rank == 0 else rank),
             REVISION_HASH_LABEL: "<controller-revision-hash>",
         })
+        if subgroup_size:
+            labels[LWS_PREFIX + "subgroup-index"] = _subgroup_index(size, subgroup_size, rank)
+            labels[LWS_PREFIX + "subgroup-key"] = "<subgroup-key>"
         annotations = _mapping(dig(template, "metadata", "annotations"))
         annotations.update({LWS_PREFIX + "size": str(size), LWS_PREFIX + "replicas": str(replicas)})
         if rank == 0:
@@ -391,6 +396,16 @@ def _model_lws(obj: K8sObject, config_maps, catalog_for) -> Workload:
         _fill_containers(pod, obj, config_maps, catalog_for, injected)
         wl.pods.append(pod)
     return wl
+
+
+def _subgroup_index(size: int, subgroup_size: int, rank: int) -> str:
+    """The subgroup-index label the LWS pod webhook sets (pkg/webhooks/pod_webhook.go
+    getSubGroupIndex): the leader is in subgroup 0, as an extra pod when (size - 1) divides evenly."""
+    if rank == 0:
+        return "0"
+    if (size - 1) % subgroup_size == 0:
+        return str((rank - 1) // subgroup_size)
+    return str(rank // subgroup_size)
 
 
 def _model_plain(obj: K8sObject, config_maps, catalog_for) -> Workload:
