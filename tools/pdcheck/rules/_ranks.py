@@ -48,10 +48,19 @@ def rank_groups(model: Model) -> list[RankGroup]:
 
 
 def describe_rank(pod: PodRun) -> str:
-    """'the leader' / 'worker 2' / 'pod x-1' of a group, for messages that name one rank."""
-    if pod.workload.is_lws:
-        return "the leader" if pod.rank == 0 else f"worker {pod.rank}"
-    return f"pod {pod.name}"
+    """'the leader of x' / 'worker 2 of x' / 'pod x-1 of StatefulSet x', for messages naming one rank."""
+    wl = pod.workload
+    if wl.is_lws:
+        return f"the leader of {wl.name}" if pod.rank == 0 else f"worker {pod.rank} of {wl.name}"
+    return f"pod {pod.name} of {wl.kind} {wl.name}"
+
+
+def rank_fix(wl: Workload) -> str:
+    """How to give each rank of this kind of workload its own --node-rank."""
+    if wl.is_lws:
+        return "--node-rank $(LWS_WORKER_INDEX) (LWS injects each pod's worker index)"
+    return ("--node-rank from the pod's index (an env var with fieldRef metadata.labels['apps.kubernetes.io/pod-index'], "
+            "Kubernetes >= 1.28, or the ordinal at the end of the pod name)")
 
 
 def node_rank(pod: PodRun) -> int | None:

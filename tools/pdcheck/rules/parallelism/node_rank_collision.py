@@ -1,6 +1,6 @@
 from ...findings import Severity
 from .. import _links as L
-from .._ranks import describe_rank, node_rank, rank_groups
+from .._ranks import describe_rank, node_rank, rank_fix, rank_groups
 from .._util import flag_path
 from ..base import Problem, Rule
 
@@ -23,10 +23,9 @@ def check(model, ctx):
             written = c.flag("--node-rank").written
             how = f"--node-rank {rank}" if written else f"no --node-rank (SGLang's default {rank})"
             yield Problem(wl.obj, flag_path(c, "--node-rank"),
-                          f"{describe_rank(pod)} of {wl.name} runs with {how}, the same node rank as {describe_rank(first)}: "
+                          f"{describe_rank(pod)} runs with {how}, the same node rank as {describe_rank(first)}: "
                           f"two nodes claim rank {rank}, so torch.distributed init fails or hangs",
-                          "derive --node-rank from the rank: $(LWS_WORKER_INDEX) in an LWS, the pod index "
-                          "(apps.kubernetes.io/pod-index via fieldRef, or the ordinal of the pod name) in a StatefulSet")
+                          f"give every rank its own node rank: {rank_fix(wl)}")
             break  # one finding per group
 
 

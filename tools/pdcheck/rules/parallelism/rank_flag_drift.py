@@ -96,7 +96,7 @@ def check(model, ctx):
             if c.parsed.catalog.version != lead.parsed.catalog.version or _build(c.image) != _build(lead.image):
                 seen.add(pod.template_path)
                 yield Problem(wl.obj, c.path + ("image",),
-                              f"{describe_rank(pod)} of {wl.name} runs image {c.image} but the leader runs {lead.image}: "
+                              f"{describe_rank(pod)} runs image {c.image} but the leader runs {lead.image}: "
                               f"the ranks of one engine must run the same SGLang build",
                               "use the same image on every rank (one pod template, or the same image in leaderTemplate and workerTemplate)")
                 continue
@@ -107,7 +107,7 @@ def check(model, ctx):
             shown = ", ".join(f"{o} {_show(c, o)} (leader: {_show(lead, o)})" for o in diffs[:SHOWN])
             more = f" and {len(diffs) - SHOWN} more" if len(diffs) > SHOWN else ""
             yield Problem(wl.obj, flag_path(c, diffs[0]),
-                          f"{describe_rank(pod)} of {wl.name} runs its engine with other flags than the leader: {shown}{more}",
+                          f"{describe_rank(pod)} runs its engine with other flags than the leader: {shown}{more}",
                           "give every rank the same engine flags (one pod template, or the same args in leaderTemplate and "
                           "workerTemplate); only --node-rank and node-0-only flags such as --host, --port, --api-key may differ")
 

@@ -24,7 +24,7 @@ def check(model, ctx):
             seen.add(pod.template_path)
             same_name = source.leaf == lead_source.leaf
             yield Problem(wl.obj, flag_path(c, "--model-path"),
-                          f"{describe_rank(pod)} of {wl.name} reads --model-path {path} from {source.text}, the leader from "
+                          f"{describe_rank(pod)} reads --model-path {path} from {source.text}, the leader from "
                           f"{lead_source.text}" + (" (same directory name: make sure both hold the same checkpoint)" if same_name
                                                    else ": the ranks may load different checkpoints"),
                           "mount the same volume at the model path on every rank (one pod template, or the same volumes and "

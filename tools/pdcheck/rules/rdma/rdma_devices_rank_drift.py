@@ -27,11 +27,11 @@ def check(model, ctx):
             if not differ and not missing:
                 continue
             seen.add(pod.template_path)
-            parts = [f"{name}: {b.label} (leader: {a.label})" for name, a, b in differ]
-            parts += [f"{name} set on {'the leader' if name in lead else describe_rank(pod)} only" for name in missing]
+            parts = [f"{b.label} (leader: {a.label})" for _name, a, b in differ]
+            parts += [f"{name} set on {'the leader' if name in lead else 'the worker'} only" for name in missing]
             where = differ[0][2].path if differ else (mine[missing[0]].path if missing[0] in mine else pod.engine.path)
             yield Problem(wl.obj, where,
-                          f"{describe_rank(pod)} of {wl.name} uses other RDMA devices than the leader: {'; '.join(parts)}",
+                          f"{describe_rank(pod)} uses other RDMA devices than the leader: {'; '.join(parts)}",
                           "name the same devices on every rank (one pod template, or one ConfigMap key both templates read); "
                           "if the nodes differ in hardware, keep leader and workers on one node type instead")
 
