@@ -11,11 +11,13 @@ from ..base import Problem, Rule
 RANK_LOCAL = frozenset({
     # the rank's own index
     "--node-rank",
+    # which of the node's own GPUs to use (entrypoints/engine.py: gpu_id = base_gpu_id + ... * gpu_id_step)
+    "--base-gpu-id", "--gpu-id-step", "--enable-p2p-check",
     # node 0 serves the API on --host/--port; other nodes bind only a /health stub there
     # (entrypoints/engine.py launch_dummy_health_check_server); the store uses --dist-init-addr
     "--host", "--port", "--nccl-port",
     # read by node 0's HTTP server and tokenizer manager only
-    "--api-key", "--admin-api-key", "--served-model-name", "--chat-template", "--completion-template",
+    "--api-key", "--admin-api-key", "--served-model-name",  # --admin-api-key: newer releases "--chat-template", "--completion-template",
     "--tool-call-parser", "--reasoning-parser", "--skip-server-warmup", "--warmups", "--file-storage-path",
     "--enable-cache-report", "--log-requests", "--log-requests-level", "--log-level-http",
     "--tokenizer-metrics-custom-labels-header", "--tokenizer-metrics-allowed-custom-labels",
@@ -126,9 +128,10 @@ so batch limits, memory fraction, page size, chunked prefill, CUDA graphs, atten
 backends, quantization and the model must be the same on every rank, or the collectives of one
 forward pass do not match and the group hangs or computes garbage. This rule compares each rank's
 flags with the leader's (a separate `leaderTemplate` is where they drift), ignoring `--node-rank`,
-flags only node 0 reads (`--host`, `--port`, `--api-key`, `--served-model-name`, chat template,
-parsers, request logging) and logging/metrics flags. `--dist-init-addr`, the bootstrap port and the
-RDMA device lists have their own rules.""",
+the node-local GPU choice (`--base-gpu-id`, `--gpu-id-step`), flags only node 0 reads (`--host`,
+`--port`, `--api-key`, `--served-model-name`, chat template, parsers, request logging) and
+logging/metrics flags. `--dist-init-addr`, the bootstrap port and the RDMA device lists have their
+own rules.""",
     links=(L.SG + "managers/scheduler.py", L.SG + "entrypoints/engine.py", L.SERVER_ARGS),
     check=check,
 )
