@@ -2,9 +2,12 @@
 
 The model follows what the API server, the LWS controller and kubelet do, in that order:
 - LWS builds the leader from `leaderTemplate`, or from `workerTemplate` when it is omitted, labels
-  pods with their group and worker index, and injects LWS_LEADER_ADDRESS, LWS_GROUP_SIZE and
+  pods with their group and worker index (and, as it runs them as StatefulSets, the StatefulSet
+  controller adds pod-name and pod-index labels), and injects LWS_LEADER_ADDRESS, LWS_GROUP_SIZE and
   LWS_WORKER_INDEX ahead of the user's env, winning over user entries of the same name
   (kubernetes-sigs/lws pkg/utils/pod/pod_utils.go);
+- a StatefulSet runs one pod per ordinal, named and labelled after it; Deployments, DaemonSets and
+  Jobs add their own labels (a template hash is `<unknown>` here);
 - kubelet builds the environment from `envFrom` then `env` (later wins), expanding `$(VAR)` in env
   values against what is defined before them, then expands `$(VAR)` in command and args
   (kubernetes pkg/kubelet/kubelet_pods.go makeEnvironmentVariables, expansion.Expand).
@@ -29,6 +32,12 @@ LWS_NAME_LABEL = LWS_PREFIX + "name"
 LWS_GROUP_LABEL = LWS_PREFIX + "group-index"
 LWS_WORKER_LABEL = LWS_PREFIX + "worker-index"
 LWS_INJECTED = ("LWS_LEADER_ADDRESS", "LWS_GROUP_SIZE", "LWS_WORKER_INDEX")
+# Labels the StatefulSet controller puts on every pod it creates (LWS pods too: LWS runs its groups
+# as StatefulSets). pod-index exists from Kubernetes 1.28 (PodIndexLabel, on by default since 1.28).
+STS_POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
+STS_POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
+REVISION_HASH_LABEL = "controller-revision-hash"
+POD_TEMPLATE_HASH_LABEL = "pod-template-hash"  # added by the Deployment controller
 # Ranks modelled per group: all of them for realistic sizes, else the leader, first and last worker.
 MAX_MODELLED_RANKS = 16
 
@@ -146,7 +155,7 @@ class ContainerRun:
     flags_offset: int | None = 0  # argv index of flags[0]; None when the flags sit inside `sh -c "..."`
     parsed: object = None  # argv.ParsedArgv for known programs
     catalog_note: str | None = None  # why a catalog was chosen (e.g. the image pins no version)
-    rank: int = 0  # the LWS worker index of the pod (0 for the leader and non-LWS pods)
+    rank: int = 0  # the pod's LWS worker index or StatefulSet position (0 for leaders and other pods)
 
     # --- flags: the one way to ask what the program will use --------------------------------
 
@@ -319,6 +328,8 @@ def build_model(render: Render, versions: dict[str, str | None] | None = None) -
     for obj in render.objects:
         if obj.kind == LWS_KIND:
             workloads.append(_model_lws(obj, config_maps, catalog_for))
+        elif obj.kind == "StatefulSet":
+            workloads.append(_model_statefulset(obj, config_maps, catalog_for))
         elif obj.kind in POD_TEMPLATE_PATHS or obj.kind == "Pod":
             workloads.append(_model_plain(obj, config_maps, catalog_for))
     return Model(render, workloads, config_maps)
@@ -346,6 +357,8 @@ def _model_lws(obj: K8sObject, config_maps, catalog_for) -> Workload:
     leader_path = lwt_path + ("leaderTemplate",) if has_leader else None
     wl = Workload(obj, size, replicas, leader_template_path=leader_path, worker_template_path=worker_path)
     subdomain_policy = dig(obj.doc, "spec", "networkConfig", "subdomainPolicy", default="Shared")
+    subgroup_size = as_int(dig(lwt, "subGroupPolicy", "subGroupSize")) if isinstance(lwt, dict) else None
+    subgroup_size = subgroup_size if subgroup_size and subgroup_size > 0 else None
     namespace = obj.namespace or "default"
     for rank in modelled_ranks(size):
         tpl_path = leader_path if (rank == 0 and leader_path) else worker_path
@@ -360,7 +373,15 @@ def _model_lws(obj: K8sObject, config_maps, catalog_for) -> Workload:
             LWS_WORKER_LABEL: str(rank),
             LWS_PREFIX + "group-key": "<group-key>",
             LWS_PREFIX + "template-revision-hash": "<revision>",
+            # the leader StatefulSet <lws> (ordinals = groups), the worker StatefulSet <lws>-<group>
+            # (ordinals from 1): pkg/controllers/pod_controller.go constructWorkerStatefulSetApplyConfiguration
+            STS_POD_NAME_LABEL: lws_pod_name(obj.name, group, rank),
+            STS_POD_INDEX_LABEL: str(group if rank == 0 else rank),
+            REVISION_HASH_LABEL: "<controller-revision-hash>",
         })
+        if subgroup_size:
+            labels[LWS_PREFIX + "subgroup-index"] = _subgroup_index(size, subgroup_size, rank)
+            labels[LWS_PREFIX + "subgroup-key"] = "<subgroup-key>"
         annotations = _mapping(dig(template, "metadata", "annotations"))
         annotations.update({LWS_PREFIX + "size": str(size), LWS_PREFIX + "replicas": str(replicas)})
         if rank == 0:
@@ -377,6 +398,16 @@ def _model_lws(obj: K8sObject, config_maps, catalog_for) -> Workload:
     return wl
 
 
+def _subgroup_index(size: int, subgroup_size: int, rank: int) -> str:
+    """The subgroup-index label the LWS pod webhook sets (pkg/webhooks/pod_webhook.go
+    getSubGroupIndex): the leader is in subgroup 0, as an extra pod when (size - 1) divides evenly."""
+    if rank == 0:
+        return "0"
+    if (size - 1) % subgroup_size == 0:
+        return str((rank - 1) // subgroup_size)
+    return str(rank // subgroup_size)
+
+
 def _model_plain(obj: K8sObject, config_maps, catalog_for) -> Workload:
     if obj.kind == "Pod":
         tpl_path: tuple = ()
@@ -387,13 +418,53 @@ def _model_plain(obj: K8sObject, config_maps, catalog_for) -> Workload:
         template = dig(obj.doc, *tpl_path, default={})
         template = template if isinstance(template, dict) else {}
         name = f"{obj.name}-<hash>"
-    replicas = as_int(dig(obj.doc, "spec", "replicas"), 1) if obj.kind in ("Deployment", "StatefulSet", "ReplicaSet") else 1
+    replicas = as_int(dig(obj.doc, "spec", "replicas"), 1) if obj.kind in ("Deployment", "ReplicaSet") else 1
     wl = Workload(obj, 1, 1 if replicas is None else replicas, worker_template_path=tpl_path)
     labels = _mapping(dig(template, "metadata", "labels"))
+    labels.update(_controller_labels(obj))
     annotations = _mapping(dig(template, "metadata", "annotations"))
     pod = PodRun(wl, 0, 0, name, template, tpl_path, labels, annotations)
     _fill_containers(pod, obj, config_maps, catalog_for, {})
     wl.pods.append(pod)
+    return wl
+
+
+def _controller_labels(obj: K8sObject) -> dict:
+    """Labels the controller of a Deployment / DaemonSet / Job adds to its pods (`<...>`: a value
+    only known in the cluster, such as a hash of the template)."""
+    if obj.kind == "Deployment":
+        return {POD_TEMPLATE_HASH_LABEL: "<pod-template-hash>"}
+    if obj.kind == "DaemonSet":
+        return {REVISION_HASH_LABEL: "<controller-revision-hash>", "pod-template-generation": "<generation>"}
+    if obj.kind == "Job":
+        return {"job-name": obj.name, "batch.kubernetes.io/job-name": obj.name,
+                "controller-uid": "<uid>", "batch.kubernetes.io/controller-uid": "<uid>"}
+    if obj.kind == "CronJob":
+        return {"job-name": "<job-name>", "batch.kubernetes.io/job-name": "<job-name>",
+                "controller-uid": "<uid>", "batch.kubernetes.io/controller-uid": "<uid>"}
+    return {}
+
+
+def _model_statefulset(obj: K8sObject, config_maps, catalog_for) -> Workload:
+    """A StatefulSet's pods, one per ordinal (`<name>-<ordinal>`, ordinals from spec.ordinals.start):
+    the StatefulSet controller labels each with its name and index, and a pod's `rank` is its
+    position among them (0 for the first), which is how multi-node engines number their nodes."""
+    tpl_path = POD_TEMPLATE_PATHS["StatefulSet"]
+    template = dig(obj.doc, *tpl_path, default={})
+    template = template if isinstance(template, dict) else {}
+    replicas = as_int(dig(obj.doc, "spec", "replicas"), 1)
+    replicas = 1 if replicas is None else replicas
+    start = as_int(dig(obj.doc, "spec", "ordinals", "start"), 0) or 0
+    wl = Workload(obj, 1, replicas, worker_template_path=tpl_path)
+    for rank in modelled_ranks(max(replicas, 1)):
+        name = f"{obj.name}-{start + rank}"
+        labels = _mapping(dig(template, "metadata", "labels"))
+        labels.update({STS_POD_NAME_LABEL: name, STS_POD_INDEX_LABEL: str(start + rank),
+                       REVISION_HASH_LABEL: "<controller-revision-hash>"})
+        annotations = _mapping(dig(template, "metadata", "annotations"))
+        pod = PodRun(wl, 0, rank, name, template, tpl_path, labels, annotations)
+        _fill_containers(pod, obj, config_maps, catalog_for, {})
+        wl.pods.append(pod)
     return wl
 
 

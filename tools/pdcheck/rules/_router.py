@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from ..model import LWS_NAME_LABEL, LWS_WORKER_LABEL, ContainerRun, Model, PodRun, Workload, as_int, dig, Flag, known_at_render
-from ._k8s import map_selector_matches, may_share_namespace, ns_of
+from ..model import LWS_NAME_LABEL, LWS_WORKER_LABEL, STS_POD_NAME_LABEL, ContainerRun, Model, PodRun, Workload, as_int, dig, Flag, known_at_render
+from ._k8s import map_selector_match, map_selector_matches, may_share_namespace, ns_of
 from ._util import list_of
 
 BOOTSTRAP_ANNOTATION = "sglang.ai/bootstrap-port"
@@ -53,7 +53,10 @@ class Target:
     service: object | None  # K8sObject of a Service in the render, None for LWS-created ones
     selector: dict
     headless: bool
-    pods: list[PodRun] = field(default_factory=list)  # the modelled pods it selects
+    pods: list[PodRun] = field(default_factory=list)  # the modelled pods it surely selects
+    # True when more pods may match, depending on label values only the cluster knows (a
+    # Deployment's pod-template-hash): "selects no pod" is then not known
+    maybe_more: bool = False
 
     @property
     def workloads(self) -> list[Workload]:
@@ -119,15 +122,23 @@ def services(model: Model):
 
 
 def pods_selected(model: Model, selector: dict, namespace: str | None) -> list[PodRun]:
+    """The modelled pods a map selector surely selects (labels controllers add included)."""
     return [p for w in model.workloads if may_share_namespace(ns_of(w.obj), namespace)
             for p in w.pods if map_selector_matches(selector, p.labels)]
+
+
+def pods_maybe_selected(model: Model, selector: dict, namespace: str | None) -> bool:
+    """True when a selector may match pods through label values only known in the cluster."""
+    return any(map_selector_match(selector, p.labels) is None for w in model.workloads
+               if may_share_namespace(ns_of(w.obj), namespace) for p in w.pods)
 
 
 def service_target(model: Model, svc) -> Target:
     selector = dig(svc.doc, "spec", "selector", default={}) or {}
     selector = selector if isinstance(selector, dict) else {}
     headless = dig(svc.doc, "spec", "clusterIP") == "None"
-    return Target(svc.name, ns_of(svc), svc, selector, headless, pods_selected(model, selector, ns_of(svc)))
+    return Target(svc.name, ns_of(svc), svc, selector, headless, pods_selected(model, selector, ns_of(svc)),
+                  pods_maybe_selected(model, selector, ns_of(svc)))
 
 
 def split_host(host: str, default_ns: str | None) -> tuple[list[str], str | None]:
@@ -169,8 +180,12 @@ def resolve_host(model: Model, host: str, client_ns: str | None) -> Target | Non
                 selector = {LWS_NAME_LABEL: lws.name}
                 return Target(f"{lws.name} (headless Service created by LWS)", ns_of(lws.obj), None, selector, True,
                               pods_selected(model, selector, ns_of(lws.obj)))
-        elif len(names) == 2:  # <pod>.<subdomain>: one LWS pod through the headless Service
+        elif len(names) == 2:  # <pod>.<subdomain>: one LWS or StatefulSet pod through a headless Service
             pod_name, subdomain = names
+            sts_pod = _statefulset_pod(model, pod_name, subdomain, ns)
+            if sts_pod is not None:
+                return Target(f"pod {pod_name} of StatefulSet {sts_pod.workload.name}", ns_of(sts_pod.workload.obj),
+                              None, {STS_POD_NAME_LABEL: pod_name}, True, [sts_pod])
             lws = _lws_named(model, subdomain, ns)
             if lws is not None:
                 m = re.fullmatch(re.escape(lws.name) + r"-(\d{1,18})(?:-(\d{1,18}))?", pod_name)
@@ -179,6 +194,18 @@ def resolve_host(model: Model, host: str, client_ns: str | None) -> Target | Non
                     pods = [p for p in lws.pods if p.rank == rank] or [p for p in lws.pods if p.rank == 0]
                     selector = {LWS_NAME_LABEL: lws.name, LWS_WORKER_LABEL: str(rank)}
                     return Target(f"pod {pod_name} of {lws.name}", ns_of(lws.obj), None, selector, True, pods[:1])
+    return None
+
+
+def _statefulset_pod(model: Model, pod_name: str, service: str, ns: str | None) -> PodRun | None:
+    """The modelled pod `<sts>-<ordinal>` of a StatefulSet whose spec.serviceName is `service`
+    (its pods' DNS names are <pod>.<serviceName>)."""
+    for w in model.workloads:
+        if (w.kind == "StatefulSet" and dig(w.obj.doc, "spec", "serviceName") == service
+                and may_share_namespace(ns_of(w.obj), ns)):
+            pod = next((p for p in w.pods if p.name == pod_name), None)
+            if pod is not None:
+                return pod
     return None
 
 

@@ -5,4 +5,5 @@ MODULES = (
     "flag_ambiguous",
     "flag_deprecated",
     "flag_invalid_value",
+    "flag_value_out_of_range",
 )

@@ -10,8 +10,8 @@ def check(model, ctx):
             continue  # 0.5.23 clamps the per-rank share to at least 1 (pool_configurator.py)
         lay = c.layout
         mrr = c.int_flag("--max-running-requests")
-        if mrr is None or not lay.dp_attention:
-            continue
+        if mrr is None or mrr < 1 or not lay.dp_attention:
+            continue  # below 1 fails on every rank: flag-value-out-of-range
         if mrr // lay.attn_dp >= 1:
             continue
         yield Problem(wl.obj, flag_path(c, "--max-running-requests"),

@@ -14,6 +14,8 @@ def check(model, ctx):
                 continue  # not in the render / endpoints managed by hand: router-url-unverifiable's domain
             where = f"--{ru.role} URL {ru.url} reaches Service {t.name}"
             if not t.pods:
+                if t.maybe_more:
+                    continue  # it may select pods by a label value only the cluster knows
                 yield Problem(wl.obj, url_path(c, ru),
                               f"{where}, whose selector {t.selector} matches no pod of the render",
                               f"make the Service select the leader pods of the {ru.role} LWS (leaderworkerset.sigs.k8s.io/name=<lws> and leaderworkerset.sigs.k8s.io/worker-index=0)")

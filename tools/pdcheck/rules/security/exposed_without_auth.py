@@ -1,7 +1,5 @@
 from ...findings import Severity
-from .._k8s import map_selector_matches
-from .._util import distinct_pods
-from .._k8s import surely_share_namespace
+from .._k8s import map_selector_matches, surely_share_namespace
 from ..base import Problem, Rule
 
 EXPOSED_TYPES = ("NodePort", "LoadBalancer")
@@ -17,9 +15,11 @@ def check(model, ctx):
         for wl in model.workloads:
             if not surely_share_namespace(svc.namespace, wl.obj.namespace):
                 continue
-            for pod in distinct_pods(wl):
-                if not map_selector_matches(selector, pod.labels):
+            seen = set()
+            for pod in wl.pods:  # every rank: a selector may pick one by an injected label (pod-index)
+                if pod.template_path in seen or not map_selector_matches(selector, pod.labels):
                     continue
+                seen.add(pod.template_path)
                 for c in pod.containers:
                     if c.program not in ("sglang", "sglang-router") or c.flag("--api-key").written:
                         continue
