@@ -37,7 +37,16 @@ CASES = [
     # (case id, mutation, rules that must fire and nothing else, sglang version)
     ("unresolved-in-args", lambda d: set_flag(engine(d, P), "--dist-init-addr", "$(LWS_LEADER_ADDRES):20102"), {"unresolved-variable"}, None),
     ("env-refs-later-var", _env_ref_later, {"unresolved-variable"}, None),
-    ("shell-var-in-env", lambda d: set_env(engine(d, P), "HF_TOKEN", "$HF_TOKEN"), {"shell-style-variable"}, None),
+    ("envsubst-same-name", lambda d: set_env(engine(d, P), "HF_TOKEN", "$HF_TOKEN"), {"envsubst-placeholder"}, None),
+    ("envsubst-undefined-in-args", lambda d: set_flag(engine(d, P), "--model-path", "${MODEL_PATH}"), {"envsubst-placeholder"}, None),
+    ("envsubst-undefined-in-env", lambda d: set_env(engine(d, P), "HUGGING_FACE_HUB_TOKEN", "${HF_TOKEN}"), {"envsubst-placeholder"}, None),
+    ("shell-var-in-env-defined-before", lambda d: set_env(engine(d, P), "NCCL_IB_HCA_COPY", "$NCCL_IB_HCA"), {"shell-style-variable"}, None),
+    ("unresolved-uppercase-in-script", lambda d: engine(d, P).update(command=[
+        "sh", "-c", 'exec python3 -m sglang.launch_server "$@" --dist-init-addr $(LWS_LEADER_ADDRES):20102', "--"]),
+     {"unresolved-variable"}, None),
+    ("unresolved-command-outside-shell", lambda d: set_flag(engine(d, P), "--host", "$(hostname)"), {"unresolved-variable"}, None),
+    ("near-miss:arithmetic-and-command-in-script", _init('sleep $(( $(nproc) * 2 )); getent hosts "$(hostname -f)"; echo $((1+2))'), set(), None),
+    ("near-miss:arithmetic-in-env-of-script", lambda d: set_env(engine(d, P), "X", "$((1 + 2))"), set(), None),
     ("shell-var-in-args", lambda d: set_flag(engine(d, P), "--dist-init-addr", "$LWS_LEADER_ADDRESS:20102"), {"shell-style-variable"}, None),
     ("near-miss:sh-c-script", _init('echo "$HOSTNAME"'), set(), None),
     ("unread-mooncake-thread", lambda d: set_env(engine(d, P), "SGLANG_MOONCAKE_TRANS_THREAD", "8"), {"unread-sglang-env"}, None),

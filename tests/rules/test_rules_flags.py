@@ -1,5 +1,7 @@
 """Flag rules: each case is one defect applied to the clean baseline, and the rules it fires."""
 
+import shlex
+
 import pytest
 
 from ruletest import baseline, engine, rules_fired, run_rules, set_flag
@@ -86,3 +88,91 @@ def test_findings_point_at_the_argv_entry():
     args = engine(docs, P)["args"]
     assert finding.path_text.endswith(f"containers[0].args[{len(args) - 2}]")
     assert "did you mean --max-running-requests?" in finding.message
+
+
+# --- engines started by a shell script (sh -c / bash -c) ---------------------------------------
+
+def as_script(name, edit=lambda lines: lines, shell=("bash", "-c")):
+    """Turn a workload's command + args into a `bash -c` script, one flag per continued line,
+    after `edit(lines)` (a list of shell source lines, the launch command first)."""
+    def apply(d):
+        c = engine(d, name)
+        words = c.pop("command") + c.pop("args")
+        launch, line = [], []
+        for word in words:  # one line per flag and its values
+            if word.startswith("--") and line:
+                launch.append(" ".join(line))
+                line = []
+            line.append(shlex.quote(word))
+        launch.append(" ".join(line))
+        c["command"] = list(shell) + ["\n".join(edit([" \\\n  ".join(launch)]))]
+    return apply
+
+
+def replace_in_script(name, old, new):
+    def edit(lines):
+        assert old in lines[0], f"{old!r} is not in the script"
+        return [lines[0].replace(old, new, 1)]
+    return as_script(name, edit)
+
+
+def prefix(*statements):
+    return lambda lines: list(statements) + ["exec " + lines[0]]
+
+
+SHELL_CASES = [
+    # The defect stays visible through continuations, comments and other commands.
+    ("script-typo", as_script(P, lambda lines: ["# prefill", lines[0].replace("--max-running-requests", "--max-runing-requests")]),
+     {"flag-unknown"}),
+    ("script-default-tp", replace_in_script(P, "--tp-size 16", "--tp-size ${TP:-8}"), {"tp-gpu-mismatch", "tp-dp-indivisible"}),
+    ("script-syntax-error", as_script(P, lambda lines: ["if true; then", lines[0]]), {"shell-script-not-understood"}),
+    ("script-branches-decided-at-run-time", as_script(P, lambda lines: [
+        f'if [ -e /ready ]; then {lines[0]}; else {lines[0]} --log-level debug; fi']), {"shell-script-not-understood"}),
+    ("script-eval", as_script(P, lambda lines: ["eval " + shlex.quote(lines[0])]), {"shell-script-not-understood"}),
+    ("router-script-typo", as_script(R, lambda lines: ["set -e", lines[0] + " --prefill-polcy random"]), {"flag-unknown"}),
+]
+
+SHELL_NEAR_MISSES = [
+    ("continuations-and-comments", as_script(P, lambda lines: ["# launch", "set -ex  # trace", lines[0] + "  # end"])),
+    ("several-commands", as_script(P, prefix("find /dev/shm -type f -delete", "ulimit -n 65536 && echo start"))),
+    ("pipeline", as_script(D, lambda lines: [lines[0] + " 2>&1 | tee /tmp/decode.log"])),
+    ("sh-and-options", as_script(D, shell=("/bin/sh", "-ec"))),
+    ("bash-o-pipefail", as_script(D, shell=("bash", "-o", "pipefail", "-c"))),
+    ("var-from-env", both(lambda d: engine(d, P).setdefault("env", []).append({"name": "TP", "value": "16"}),
+                          replace_in_script(P, "--tp-size 16", "--tp-size $TP"))),
+    ("default-overridden-by-env", both(lambda d: engine(d, P).setdefault("env", []).append({"name": "TP", "value": "16"}),
+                                       replace_in_script(P, "--tp-size 16", "--tp-size ${TP:-8}"))),
+    ("lws-var-in-shell-form", replace_in_script(P, "'$(LWS_WORKER_INDEX)'", '"${LWS_WORKER_INDEX}"')),
+    ("arithmetic-node-rank", replace_in_script(P, "'$(LWS_WORKER_INDEX)'", "$((LWS_WORKER_INDEX + 0))")),
+    ("hostname-ordinal", replace_in_script(P, "'$(LWS_WORKER_INDEX)'", "${HOSTNAME##*-}")),
+    ("command-substitution", replace_in_script(D, "0.0.0.0", "$(hostname -i)")),
+    ("unknown-image-variable", replace_in_script(D, "--mem-fraction-static 0.849", "--mem-fraction-static $MEM_FRACTION")),
+    ("secret-in-script", both(secret_env(P, "CTX"), replace_in_script(P, "--context-length 32768", "--context-length $(CTX)"))),
+    ("branch-decided-by-rank", as_script(P, lambda lines: [
+        f'if [ "$LWS_WORKER_INDEX" -eq 0 ]; then echo leader; fi', f'exec {lines[0]}'])),
+    ("function-call", as_script(P, lambda lines: ['serve() {', lines[0].replace("--model-path", '"$@" --model-path', 1),
+                                                  '}', 'serve --trust-remote-code'])),
+    ("positional-parameters", lambda d: engine(d, D).update(
+        command=["sh", "-c", 'exec "$@"', "--"] + engine(d, D)["command"] + engine(d, D).pop("args"))),
+]
+
+
+@pytest.mark.parametrize("mutate, expected", [c[1:] for c in SHELL_CASES], ids=[c[0] for c in SHELL_CASES])
+def test_shell_script_defect_fires_its_rule_only(mutate, expected):
+    docs = baseline()
+    mutate(docs)
+    assert rules_fired(docs) == expected
+
+
+@pytest.mark.parametrize("mutate", [c[1] for c in SHELL_NEAR_MISSES], ids=[c[0] for c in SHELL_NEAR_MISSES])
+def test_shell_script_near_miss_is_clean(mutate):
+    docs = baseline()
+    mutate(docs)
+    assert rules_fired(docs) == set()
+
+
+def test_a_script_that_names_no_sglang_is_left_alone():
+    docs = baseline()
+    engine(docs, D)["command"] = ["sh", "-c", "if true; then"]  # broken, but not an SGLang launcher
+    engine(docs, D).pop("args")
+    assert "shell-script-not-understood" not in rules_fired(docs)

@@ -13,12 +13,14 @@ Values that only exist at run time (pod IP, Secrets, ...) are kept as `<placehol
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
-from .expand import expand
+from .expand import expand, is_variable_reference
 from .objects import K8sObject, Render
+from .shell import shell_invocation
 
 if TYPE_CHECKING:
     from .sglang import Layout
@@ -73,10 +75,18 @@ def as_int(value, default=None):
     return default
 
 
+# `$NAME` / `${NAME}`: a template placeholder (envsubst) until proven otherwise.
+_TEMPLATE_PLACEHOLDER = re.compile(r"(?<!\$)\$\{?[A-Za-z_]")
+
+
 def known_at_render(value) -> bool:
-    """False for values only known when the pod runs: a `<placeholder>` (pod IP, Secret, ...) or a
-    `$(VAR)` kubelet leaves literal; None (nothing to know) is not known either."""
-    return value is not None and "<" not in str(value) and "$(" not in str(value)
+    """False for values only known when the pod runs: a `<placeholder>` (pod IP, Secret, an opaque
+    part of a shell script, ...) or a `$(VAR)` kubelet leaves literal, and for values holding an
+    envsubst-style `$NAME` (the file may be a template); None (nothing to know) is not known either."""
+    if value is None:
+        return False
+    text = str(value)
+    return "<" not in text and "$(" not in text and not _TEMPLATE_PLACEHOLDER.search(text)
 
 
 @dataclass(frozen=True)
@@ -144,6 +154,8 @@ class ContainerRun:
     program: str | None = None  # 'sglang' | 'sglang-router' | None
     flags: list[str] = field(default_factory=list)  # argv after the launcher (python -m ...)
     flags_offset: int | None = 0  # argv index of flags[0]; None when the flags sit inside `sh -c "..."`
+    script_index: int | None = None  # argv index of the script of `sh -c SCRIPT`
+    shell_problem: str | None = None  # why that script, which names SGLang, is not understood
     parsed: object = None  # argv.ParsedArgv for known programs
     catalog_note: str | None = None  # why a catalog was chosen (e.g. the image pins no version)
     rank: int = 0  # the LWS worker index of the pod (0 for the leader and non-LWS pods)
@@ -198,7 +210,7 @@ class ContainerRun:
 
     def flag_path(self, flag_index: int) -> tuple:
         if self.flags_offset is None:  # inside a shell script: point at the script
-            return self.argv_path(min(2, len(self.argv) - 1))
+            return self.argv_path(self.script_index if self.script_index is not None else min(2, len(self.argv) - 1))
         return self.argv_path(self.flags_offset + flag_index)
 
     def env_value(self, name: str) -> str | None:
@@ -241,6 +253,11 @@ class PodRun:
     @property
     def router(self) -> ContainerRun | None:
         return next((c for c in self.containers if c.program == "sglang-router"), None)
+
+    @property
+    def launch_unknown(self) -> bool:
+        """A container runs a script naming SGLang whose launch command is not understood."""
+        return any(c.shell_problem for c in self.containers)
 
 
 @dataclass
@@ -462,7 +479,7 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ca
             raw = "" if entry["value"] is None else str(entry["value"])
             missing: list[str] = []
             value = expand(raw, lambda n: env[n].value if n in env else None, missing)
-            env_unresolved.extend((m, name) for m in missing if m not in env)
+            env_unresolved.extend((m, name) for m in missing if m not in env and is_variable_reference(m))
             env[name] = EnvVar(name, value, "env", epath, raw)
             continue
         value_from = entry.get("valueFrom") if isinstance(entry.get("valueFrom"), dict) else {}
@@ -483,31 +500,68 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ca
     args = [str(x) for x in c.get("args", []) if x is not None] if isinstance(c.get("args"), list) else []
     raw_argv = command + args
     argv, unresolved = [], []
+    invocation = shell_invocation(raw_argv)
+    script_index = invocation.script_index if invocation else None
     for i, item in enumerate(raw_argv):
         missing: list[str] = []
-        argv.append(expand(item, lambda n: env[n].display if n in env else None, missing))
-        unresolved.extend((m, i) for m in missing)
+        # In a shell script a value only the pod knows stays `$(NAME)`, which the shell runs as a
+        # command substitution and pdcheck treats as opaque (a `<placeholder>` would be a redirection).
+        display = _script_display if i == script_index else EnvVar.display.fget
+        argv.append(expand(item, lambda n: display(env[n]) if n in env else None, missing))
+        unresolved.extend((m, i) for m in missing if is_variable_reference(m, in_script=i == script_index))
 
     image = c.get("image") if isinstance(c.get("image"), str) else ""
     run = ContainerRun(
         name=str(c.get("name", "")), index=index, spec=c, path=path, image=image, env=env,
         raw_argv=raw_argv, argv=argv, command_len=len(command), unresolved=unresolved,
-        env_unresolved=env_unresolved, opaque_env=opaque, rank=pod.rank,
+        env_unresolved=env_unresolved, opaque_env=opaque, rank=pod.rank, script_index=script_index,
     )
-    _parse_program(run, catalog_for)
+    _parse_program(run, catalog_for, _hostname(pod))
     return run
 
 
-def _parse_program(run: ContainerRun, catalog_for) -> None:
+def _script_display(var: EnvVar) -> str:
+    return var.value if var.value is not None and known_at_render(var.value) else f"$({var.name})"
+
+
+def _hostname(pod: PodRun) -> str:
+    """What $HOSTNAME is inside the pod's containers: spec.hostname, else the pod's name."""
+    hostname = pod.spec.get("hostname")
+    return hostname if isinstance(hostname, str) and hostname else pod.name
+
+
+def _parse_program(run: ContainerRun, catalog_for, hostname: str) -> None:
     from .argv import parse_argv, split_launcher
 
-    program, flags = split_launcher(run.argv)
+    invocation = shell_invocation(run.argv)
+    if invocation is None:
+        program, flags = split_launcher(run.argv)
+        run.flags_offset = len(run.argv) - len(flags)
+    else:
+        launch = _launch_in_script(run, invocation, hostname)
+        run.shell_problem = launch.problem
+        if launch.words is None:
+            return
+        program, flags = split_launcher(launch.words)
+        run.flags_offset = None
     if program is None:
         return
     run.program = program
     run.flags = flags
-    tail = len(run.argv) - len(flags)
-    run.flags_offset = tail if run.argv[tail:] == flags else None
     catalog, note = catalog_for(program, run.image)
     run.catalog_note = note
     run.parsed = parse_argv(flags, catalog)
+
+
+def _launch_in_script(run: ContainerRun, invocation, hostname: str):
+    """The command `sh -c SCRIPT` starts (shell.find_launch), with the container's env."""
+    from .argv import split_launcher
+    from .shell import OPAQUE, find_launch
+
+    def lookup(name: str):
+        var = run.env.get(name)
+        if var is None:
+            return hostname if name == "HOSTNAME" else None
+        return var.value if var.value is not None and known_at_render(var.value) else OPAQUE
+
+    return find_launch(invocation.script, lookup, invocation.positional, lambda words: split_launcher(words)[0])

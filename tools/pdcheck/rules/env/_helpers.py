@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import re
+from dataclasses import dataclass
 
 from ...catalog import version_key
 from ...model import ContainerRun, Model, dig
@@ -107,3 +109,42 @@ def sglang_env_uses(model: Model, select):
             entry = found.setdefault((id(obj), path, catalog.version), (obj, path, name, value, catalog, []))
             entry[5].append(who(wl, pod, c))
     return list(found.values())
+
+
+# $NAME or ${NAME} not preceded by another $ ($$ is kubelet's escape for a literal $).
+SHELL_VAR = re.compile(r"(?<!\$)\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)")
+
+
+@dataclass
+class ShellReference:
+    """A shell-style `$NAME` / `${NAME}` that reaches a program literally (no shell runs it)."""
+
+    text: str  # as written: '$HF_TOKEN', '${MODEL}'
+    name: str
+    path: tuple  # field path of the argv item or env value
+    env_name: str | None  # the env var whose value holds it; None in command/args
+    defined: bool = False  # the container's env defines NAME (before this env var): `$(NAME)` was meant
+
+    @property
+    def is_template(self) -> bool:
+        """The envsubst template convention: a variable the container does not define (envsubst
+        fills it in before `kubectl apply`), or an env var set to its own name (`HF_TOKEN: $HF_TOKEN`)."""
+        return self.env_name == self.name or not self.defined
+
+
+def shell_references(c: ContainerRun):
+    """Every literal $NAME / ${NAME} in a container's args (outside a `sh -c` script) and env values."""
+    for i, item in enumerate(c.raw_argv):
+        if i == c.script_index:
+            continue  # the shell expands it there
+        for m in SHELL_VAR.finditer(item):
+            name = m.group(1).strip("{}")
+            yield ShellReference(m.group(0), name, c.argv_path(i), None, name in c.env)
+            break
+    for var in c.env.values():
+        if var.source == "env" and var.raw:
+            m = SHELL_VAR.search(var.raw)
+            if m:
+                name = m.group(1).strip("{}")
+                defined_before = name in c.env and list(c.env).index(name) < list(c.env).index(var.name)
+                yield ShellReference(m.group(0), name, var.path + ("value",), var.name, defined_before)

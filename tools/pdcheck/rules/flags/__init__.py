@@ -5,4 +5,5 @@ MODULES = (
     "flag_ambiguous",
     "flag_deprecated",
     "flag_invalid_value",
+    "shell_script_not_understood",
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ...catalog import available_versions, load_catalog
-from ...model import ContainerRun
+from ...model import ContainerRun, known_at_render
 from .._util import all_containers
 
 SGLANG_ARGS_056 = "https://github.com/sgl-project/sglang/blob/v0.5.6.post2/python/sglang/srt/server_args.py"
@@ -30,10 +30,9 @@ def problem_path(c: ContainerRun, index: int) -> tuple:
 
 def runtime_only(c: ContainerRun, text: str) -> bool:
     """True when a value holds something only known at run time: a <placeholder> for a Secret,
-    fieldRef, ... or a $(VAR) kubelet leaves literal (reported by unresolved-variable)."""
-    if "$(" in text:
-        return True
-    return any(f"<{v.source}>" in text for v in c.env.values() if v.value is None)
+    fieldRef or an opaque part of a shell script, or a $(VAR) kubelet leaves literal (reported by
+    unresolved-variable)."""
+    return not known_at_render(text)
 
 
 def parsed_containers(model):

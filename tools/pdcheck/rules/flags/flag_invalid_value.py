@@ -31,8 +31,8 @@ def check(model, ctx):
             if p.kind == "unexpected-positional":
                 if p.index in stray_owner:
                     continue  # the value of an unknown/ambiguous flag: flag-unknown/flag-ambiguous report it
-                if runtime_only(c, p.flag) and p.flag.startswith("$("):
-                    continue
+                if runtime_only(c, p.flag):
+                    continue  # `$(VAR)` (unresolved-variable) or an opaque shell word: may be several words
             if p.kind == "missing-required" and has_config:
                 continue  # may come from the --config file
             detail, fix = p.detail.rstrip("."), FIXES[p.kind]
