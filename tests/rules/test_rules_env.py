@@ -101,3 +101,19 @@ def test_drift_lists_names_and_values():
     _leader_template(lambda c: set_env(c, "NCCL_IB_TC", "106"))(docs)
     (f,) = _messages(docs, "env-drift")
     assert "NCCL_IB_TC (leader '106', workers '136')" in f.message
+
+
+def test_env_findings_on_a_guessed_catalog_say_which_and_how_to_pin():
+    docs = baseline()
+    engine(docs, P)["image"] = "lmsysorg/sglang:latest"
+    set_env(engine(docs, P), "SGLANG_MOONCAKE_TRANS_THREAD", "8")
+    (f,) = _messages(docs, "unread-sglang-env")
+    assert f.severity.value == "warning"
+    assert "assumed sglang" in f.message and "--sglang-version" in f.message and ".pdcheck.yaml" in f.message
+
+
+def test_env_findings_on_a_named_release_do_not_hedge():
+    docs = baseline()
+    set_env(engine(docs, P), "SGLANG_MOONCAKE_TRANS_THREAD", "8")
+    (f,) = _messages(docs, "unread-sglang-env")
+    assert "assumed" not in f.message

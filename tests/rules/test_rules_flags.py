@@ -176,3 +176,45 @@ def test_a_script_that_names_no_sglang_is_left_alone():
     engine(docs, D)["command"] = ["sh", "-c", "if true; then"]  # broken, but not an SGLang launcher
     engine(docs, D).pop("args")
     assert "shell-script-not-understood" not in rules_fired(docs)
+
+
+# --- guessed versions: version-dependent findings are warnings that say how to pin -------------
+
+def _flag_findings(docs, **kwargs):
+    return [f for f in run_rules(docs, **kwargs) if f.rule.startswith("flag-")]
+
+
+@pytest.mark.parametrize("tag", ["latest", "dev", "nightly-dev-20251106-4b4b0ab0", None, "v0.5.9-cu129"])
+def test_flag_findings_on_a_guessed_catalog_are_warnings_that_say_how_to_pin(tag):
+    docs = baseline()
+    image(P, "lmsysorg/sglang" + (f":{tag}" if tag else ""))(docs)
+    add(P, "--max-runing-requests", "1024")(docs)
+    found = _flag_findings(docs)
+    assert any(f.rule == "flag-unknown" and "--max-runing-requests" in f.message for f in found)
+    for f in found:
+        assert f.severity.value == "warning", f
+        assert "assumed sglang" in f.message and "--sglang-version" in f.message and ".pdcheck.yaml" in f.message
+
+
+def test_the_same_flag_finding_on_a_named_release_is_an_error():
+    docs = baseline()
+    add(P, "--max-runing-requests", "1024")(docs)
+    (finding,) = run_rules(docs)
+    assert finding.severity.value == "error" and "assumed" not in finding.message
+
+
+def test_a_pinned_version_is_no_guess():
+    docs = baseline()
+    image(P, "lmsysorg/sglang:latest")(docs)
+    add(P, "--max-runing-requests", "1024")(docs)
+    found = _flag_findings(docs, sglang_version="0.5.6.post2")
+    assert [(f.rule, f.severity.value) for f in found] == [("flag-unknown", "error")]
+    assert "assumed" not in found[0].message
+
+
+def test_a_router_version_guessed_from_an_unlisted_sglang_release_is_a_warning():
+    docs = baseline()
+    image(R, "lmsysorg/sglang:v0.5.9-cu129")(docs)
+    add(R, "--prefill-polcy", "random")(docs)
+    (finding,) = _flag_findings(docs)
+    assert finding.severity.value == "warning" and "--router-version" in finding.message

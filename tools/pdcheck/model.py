@@ -89,6 +89,18 @@ def known_at_render(value) -> bool:
     return "<" not in text and "$(" not in text and not _TEMPLATE_PLACEHOLDER.search(text)
 
 
+def version_guess_note(c: "ContainerRun") -> str:
+    """For findings that depend on the program's version: which catalog was assumed and how to pin
+    the real one, when the catalog is a guess (see catalog.select_catalog); '' otherwise."""
+    if not c.catalog_guessed or c.parsed is None:
+        return ""
+    program = c.parsed.catalog.program
+    option = "--sglang-version" if program == "sglang" else "--router-version"
+    key = "sglang-version" if program == "sglang" else "router-version"
+    return (f" (assumed {program} {c.parsed.catalog.version}: {c.catalog_note}; if the image runs another "
+            f"release, pin it with {option} or `{key}:` in .pdcheck.yaml)")
+
+
 @dataclass(frozen=True)
 class Flag:
     """One option of a container's program as it will run, asked by option string ('--tp-size').
@@ -158,6 +170,7 @@ class ContainerRun:
     shell_problem: str | None = None  # why that script, which names SGLang, is not understood
     parsed: object = None  # argv.ParsedArgv for known programs
     catalog_note: str | None = None  # why a catalog was chosen (e.g. the image pins no version)
+    catalog_guessed: bool = False  # the catalog is not the release the image tag or an override names
     rank: int = 0  # the LWS worker index of the pod (0 for the leader and non-LWS pods)
 
     # --- flags: the one way to ask what the program will use --------------------------------
@@ -327,7 +340,7 @@ def build_model(render: Render, versions: dict[str, str | None] | None = None) -
 
     @lru_cache(maxsize=None)
     def catalog_for(program: str, image: str):
-        """(catalog, why it was chosen) for a program in an image, once per pair."""
+        """(catalog, why it was chosen, guessed) for a program in an image, once per pair."""
         from .catalog import select_catalog
 
         return select_catalog(program, image or None, overrides.get(program))
@@ -548,8 +561,9 @@ def _parse_program(run: ContainerRun, catalog_for, hostname: str) -> None:
         return
     run.program = program
     run.flags = flags
-    catalog, note = catalog_for(program, run.image)
+    catalog, note, guessed = catalog_for(program, run.image)
     run.catalog_note = note
+    run.catalog_guessed = guessed
     run.parsed = parse_argv(flags, catalog)
 
 

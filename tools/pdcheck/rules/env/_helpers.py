@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from ...catalog import version_key
-from ...model import ContainerRun, Model, dig
+from ...model import ContainerRun, Model, dig, version_guess_note
 from .._util import engine_containers
 
 # Releases whose sglang/srt/environ.py copies every SGL_X to SGLANG_X at import (with a
@@ -93,10 +93,11 @@ def who(wl, pod, c: ContainerRun) -> str:
 
 
 def sglang_env_uses(model: Model, select):
-    """(object, path, name, value, catalog, users) per definition of an engine env var for which
-    `select(name, catalog)` returns a value (None: not of interest). One entry per place the
-    variable is written and SGLang version, listing every container that gets it from there."""
-    found: dict[tuple, tuple] = {}
+    """(object, path, name, value, catalog, users, guess) per definition of an engine env var for
+    which `select(name, catalog)` returns a value (None: not of interest). One entry per place the
+    variable is written and SGLang version, listing every container that gets it from there; `guess`
+    says which catalog was assumed and how to pin one when the image names no release ('' otherwise)."""
+    found: dict[tuple, list] = {}
     for wl, pod, c in engine_containers(model):
         catalog = catalog_of(c)
         if catalog is None or not catalog.env_vars:
@@ -106,9 +107,10 @@ def sglang_env_uses(model: Model, select):
             if value is None:
                 continue
             obj, path = definition_site(model, wl, c, name)
-            entry = found.setdefault((id(obj), path, catalog.version), (obj, path, name, value, catalog, []))
+            entry = found.setdefault((id(obj), path, catalog.version), [obj, path, name, value, catalog, [], ""])
             entry[5].append(who(wl, pod, c))
-    return list(found.values())
+            entry[6] = entry[6] or version_guess_note(c)
+    return [tuple(entry) for entry in found.values()]
 
 
 # $NAME or ${NAME} not preceded by another $ ($$ is kubelet's escape for a literal $).

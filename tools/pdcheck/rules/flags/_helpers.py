@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ...catalog import available_versions, load_catalog
-from ...model import ContainerRun, known_at_render
+from ...findings import Severity
+from ...model import ContainerRun, known_at_render, version_guess_note
 from .._util import all_containers
 
 SGLANG_ARGS_056 = "https://github.com/sgl-project/sglang/blob/v0.5.6.post2/python/sglang/srt/server_args.py"
@@ -58,9 +59,10 @@ def other_versions_with(c: ContainerRun, option_string: str) -> tuple[str, ...]:
 
 
 def guess_note(c: ContainerRun) -> str:
-    """' (checked against a guessed catalog: ...)' when the image names no version, else ''."""
-    from ...catalog import version_from_image
+    """' (... checked against a guessed catalog ...: how to pin one)' when the catalog is a guess, else ''."""
+    return version_guess_note(c)
 
-    if c.catalog_note and version_from_image(c.image or "") is None:
-        return f" (checked against a guessed catalog: {c.catalog_note})"
-    return ""
+
+def at_most(c: ContainerRun) -> Severity | None:
+    """WARNING for findings that depend on a catalog pdcheck had to guess, else None (no cap)."""
+    return Severity.WARNING if c.catalog_guessed else None
