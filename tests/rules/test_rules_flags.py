@@ -150,6 +150,8 @@ SHELL_NEAR_MISSES = [
     ("secret-in-script", both(secret_env(P, "CTX"), replace_in_script(P, "--context-length 32768", "--context-length $(CTX)"))),
     ("branch-decided-by-rank", as_script(P, lambda lines: [
         f'if [ "$LWS_WORKER_INDEX" -eq 0 ]; then echo leader; fi', f'exec {lines[0]}'])),
+    ("flags-in-an-image-variable", as_script(P, lambda lines: [
+        'ARGS="$ENGINE_ARGS --nnodes $LWS_GROUP_SIZE"', "exec python3 -m sglang.launch_server $ARGS"])),
     ("function-call", as_script(P, lambda lines: ['serve() {', lines[0].replace("--model-path", '"$@" --model-path', 1),
                                                   '}', 'serve --trust-remote-code'])),
     ("positional-parameters", lambda d: engine(d, D).update(

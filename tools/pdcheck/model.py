@@ -109,7 +109,8 @@ class Flag:
     - EXPLICIT: written in the argv (last occurrence wins, append options collect), value parsed;
     - DEFAULT: not written, value is the default of the catalog version the container runs;
     - RUNTIME: written, but the value is only known when the pod runs (`$(VAR)`, a fieldRef or
-      Secret placeholder): `value` is None;
+      Secret placeholder), or not written where an opaque word of a script may set it
+      (ContainerRun.opaque_words): `value` is None;
     - NO_OPTION: the program has no such option in this version (or no catalog): `value` is None.
     """
 
@@ -187,6 +188,8 @@ class ContainerRun:
             return Flag(option, Flag.NO_OPTION)
         value = self.parsed.value(dest)
         if not self.parsed.raw(dest):
+            if self.opaque_words:
+                return Flag(option, Flag.RUNTIME)  # an opaque word may set it
             return Flag(option, Flag.DEFAULT, value)
         if value is not None and not known_at_render(value):
             return Flag(option, Flag.RUNTIME)
@@ -205,6 +208,13 @@ class ContainerRun:
     def bool_flag(self, option: str) -> bool:
         """True when the program will store True for the flag (a store_true written, or a True default)."""
         return self.flag(option).value is True
+
+    @cached_property
+    def opaque_words(self) -> bool:
+        """The argv holds a word only the running pod knows that no option takes as its value
+        (`$EXTRA_ARGS` in a script): it may be any flags, so defaults are not known."""
+        return self.parsed is not None and any(
+            p.kind == "unexpected-positional" and not known_at_render(p.flag) for p in self.parsed.problems)
 
     @cached_property
     def layout(self) -> "Layout | None":

@@ -33,8 +33,8 @@ def check(model, ctx):
                     continue  # the value of an unknown/ambiguous flag: flag-unknown/flag-ambiguous report it
                 if runtime_only(c, p.flag):
                     continue  # `$(VAR)` (unresolved-variable) or an opaque shell word: may be several words
-            if p.kind == "missing-required" and has_config:
-                continue  # may come from the --config file
+            if p.kind == "missing-required" and (has_config or c.opaque_words):
+                continue  # may come from the --config file or an opaque word
             detail, fix = p.detail.rstrip("."), FIXES[p.kind]
             if p.kind == "unexpected-positional" and p.flag.startswith("-") and " " in p.flag:
                 head, rest = p.flag.split(" ", 1)
