@@ -220,3 +220,9 @@ def test_a_router_version_guessed_from_an_unlisted_sglang_release_is_a_warning()
     add(R, "--prefill-polcy", "random")(docs)
     (finding,) = _flag_findings(docs)
     assert finding.severity.value == "warning" and "--router-version" in finding.message
+
+
+def test_a_vllm_deployment_started_by_scripts_gets_no_sglang_finding():
+    """Ray bootstrap and vLLM server in `sh -c` scripts, with $(LWS_*), $(( )) and an envsubst token."""
+    docs = baseline("vllm-lws-shell.yaml")
+    assert sorted((f.rule, f.severity.value) for f in run_rules(docs)) == [("envsubst-placeholder", "warning")] * 2
