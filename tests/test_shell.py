@@ -46,6 +46,9 @@ def flags(script, positional=("sh",)):
     (f'if [[ $TP == 4 ]]; then {LAUNCH} --tp 4; elif [ "$TP" = 8 ]; then {LAUNCH} --tp 8; fi', ["--tp", "8"]),
     (f'serve() {{ exec {LAUNCH} "$@"; }}\nserve --tp 8 --model-path "/a b"', ["--tp", "8", "--model-path", "/a b"]),
     (f'(cd /tmp && {LAUNCH} --tp 8) > /tmp/log 2>&1', ["--tp", "8"]),
+    (f"numactl --interleave=all {LAUNCH} --tp 8", ["--tp", "8"]),
+    (f"timeout 3600 /usr/bin/python3.11 -u -m sglang.launch_server --tp 8", ["--tp", "8"]),
+    ("uv run sglang serve --tp 8", ["--tp", "8"]),
 ])
 def test_launch_command(script, expected):
     assert flags(script) == expected
@@ -63,7 +66,7 @@ def test_positional_parameters_of_sh_c():
     (f'{LAUNCH} --tp 8 &\npython3 -m sglang_router.launch_router --pd-disaggregation', "2 different sglang/sglang-router commands"),
     (f"eval {LAUNCH} --tp 8", "cannot follow (eval python3"),
     ("$PYTHON -m sglang.launch_server --tp 8", "cannot follow ($PYTHON"),
-    ("python3 /app/run_sglang.py", "no command in it starts the server"),
+    ("python3 /app/run_sglang.py", "none of its commands is a launch pdcheck recognises"),
 ])
 def test_scripts_that_are_not_understood_say_why(script, why):
     result = launch(script)
@@ -98,3 +101,13 @@ def test_shell_invocation(argv, index, positional):
 @pytest.mark.parametrize("argv", [["sh", "/start.sh"], ["bash"], ["python3", "-c", "x"], ["sh", "-c"], ["shell", "-c", "x"]])
 def test_not_a_shell_invocation(argv):
     assert shell_invocation(argv) is None
+
+
+def test_a_wrapper_without_a_launch_is_not_one():
+    assert launch("timeout 10 python3 /app/sglang_probe.py").words is None
+
+
+def test_a_very_deep_script_is_not_understood_but_does_not_crash():
+    script = " && ".join(["true"] * 5000) + f" && {LAUNCH} --tp 8"
+    result = launch(script)
+    assert result.words is None and "nested too deeply" in result.problem

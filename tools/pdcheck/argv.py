@@ -380,10 +380,22 @@ def split_launcher(argv: list[str]) -> tuple[str | None, list[str]]:
     return None, argv
 
 
+# Commands that run the command given after their own options: `numactl --interleave=all python3
+# -m ...`. Their options are skipped up to the interpreter or a known console script.
+_WRAPPERS = frozenset({"numactl", "taskset", "nice", "ionice", "chrt", "stdbuf", "timeout", "time",
+                       "nsys", "tini", "dumb-init", "gosu", "su-exec", "setpriv", "uv"})
+
+
 def _strip_wrappers(tokens: list[str]) -> list[str]:
     while tokens:
         if tokens[0] in ("exec", "nohup"):
             tokens = tokens[1:]
+        elif tokens[0].rsplit("/", 1)[-1] in _WRAPPERS:
+            start = next((i for i, t in enumerate(tokens) if i > 0 and (
+                _PYTHON.match(t) or t.rsplit("/", 1)[-1] in {script for script, _ in _SCRIPTS})), None)
+            if start is None:
+                break
+            tokens = tokens[start:]
         elif tokens[0].rsplit("/", 1)[-1] == "env":
             tokens = tokens[1:]
             while tokens and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", tokens[0]):

@@ -82,7 +82,10 @@ def find_launch(script: str, lookup: Callable[[str], object], positional: list[s
         where = _first_error(tree.root_node)
         return LaunchScript(None, f"the shell script has a syntax error near line {where}, so the shell would not run it")
     runner = _Runner(script.encode("utf-8", "surrogateescape"), lookup, positional, program_of)
-    runner.walk(tree.root_node)
+    try:
+        runner.walk(tree.root_node)
+    except RecursionError:
+        return LaunchScript(None, "the shell script is nested too deeply to follow" if mentions_sglang(script) else None)
     distinct = []
     for words in runner.candidates:
         if words not in distinct:
@@ -97,7 +100,9 @@ def find_launch(script: str, lookup: Callable[[str], object], positional: list[s
         return LaunchScript(None, "the shell script names SGLang but starts it through something pdcheck cannot "
                                   f"follow ({runner.unknown_commands[0]})")
     if mentions_sglang(script):
-        return LaunchScript(None, "the shell script names SGLang but no command in it starts the server or the router")
+        return LaunchScript(None, "the shell script names SGLang but none of its commands is a launch pdcheck "
+                                  "recognises (`python3 -m sglang.launch_server`, `sglang serve`, "
+                                  "`python3 -m sglang_router.launch_router`, ...)")
     return LaunchScript(None)
 
 
@@ -115,12 +120,13 @@ def _parser():
 
 
 def _first_error(node) -> int:
+    """Line (1-based) of the first ERROR or missing node, in source order."""
     stack = [node]
     while stack:
-        n = stack.pop(0)
+        n = stack.pop()
         if n.type == "ERROR" or n.is_missing:
             return n.start_point[0] + 1
-        stack[:0] = list(n.children)
+        stack.extend(reversed(n.children))
     return node.start_point[0] + 1
 
 
