@@ -110,6 +110,8 @@ def test_version_from_image(image, version):
     ("sglang", "lmsysorg/sglang:nightly-dev-20251106-4b4b0ab0", None, NEWEST, "names no release", True),
     ("sglang", "lmsysorg/sglang", None, NEWEST, "names no release", True),
     ("sglang", None, None, NEWEST, "no image", True),
+    ("sglang", "ghcr.io/llm-d/llm-d-cuda:v0.4.0", None, NEWEST, "not an SGLang image", True),
+    ("sglang", "registry:5000/team/sglang:v0.5.6.post2", None, "0.5.6.post2", None, False),
     ("sglang", "lmsysorg/sglang:deepep", "0.5.6.post2", "0.5.6.post2", None, False),
     ("sglang", "lmsysorg/sglang:v0.1.0", None, SGLANG[0], "oldest", True),
     ("sglang-router", "lmsysorg/sglang:v0.5.6.post2-cu129", None, "0.2.4", "its router", False),

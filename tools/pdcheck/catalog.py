@@ -244,10 +244,15 @@ def select_catalog(program: str, image: str | None, override: str | None) -> tup
         raise CatalogNotFound(f"no catalogs for {program}")
     if override:
         return load_catalog(program, override), None, False
-    tag_version = version_from_image(image) if image else None
+    tag_version = version_from_image(image) if image and _is_sglang_image(image) else None
     if tag_version is None:
         newest = versions[-1]
-        what = f"image tag {image!r} names no release" if image else "no image given"
+        if not image:
+            what = "no image given"
+        elif not _is_sglang_image(image):
+            what = f"image {image!r} is not an SGLang image, so its tag names no SGLang release"
+        else:
+            what = f"image tag {image!r} names no release"
         return load_catalog(program, newest), f"{what}; using {program} catalog {newest}", True
     note_prefix = ""
     exact_mapping = True
@@ -274,6 +279,13 @@ def select_catalog(program: str, image: str | None, override: str | None) -> tup
 def _newest_not_newer(versions: list[str], version: str) -> str | None:
     older = [v for v in versions if version_key(v) <= version_key(version)]
     return max(older, key=version_key) if older else None
+
+
+def _is_sglang_image(image: str) -> bool:
+    """Whether the image's own name says SGLang (lmsysorg/sglang, .../sglang-router, smg): only
+    then does its tag name an SGLang release (ghcr.io/llm-d/llm-d-cuda:v0.4.0 is llm-d's 0.4.0)."""
+    repo, _, _ = split_image(image)
+    return "sglang" in repo.rsplit("/", 1)[-1] or _is_router_image(image)
 
 
 def _is_router_image(image: str | None) -> bool:
