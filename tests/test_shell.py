@@ -92,13 +92,14 @@ def test_the_same_command_in_every_branch_is_understood():
     (["bash", "-o", "pipefail", "-c", "x"], 4, []),
     (["bash", "-l", "-c", "x"], 3, []),
     (["/usr/bin/zsh", "-xc", "x"], 2, []),
+    (["/usr/bin/env", "bash", "-c", "x", "a0"], 3, ["a0"]),
 ])
 def test_shell_invocation(argv, index, positional):
     found = shell_invocation(argv)
     assert found.script_index == index and found.script == "x" and found.positional == positional
 
 
-@pytest.mark.parametrize("argv", [["sh", "/start.sh"], ["bash"], ["python3", "-c", "x"], ["sh", "-c"], ["shell", "-c", "x"]])
+@pytest.mark.parametrize("argv", [["sh", "/start.sh"], ["bash"], ["python3", "-c", "x"], ["sh", "-c"], ["shell", "-c", "x"], ["env", "A=1", "sh", "-c", "x"]])
 def test_not_a_shell_invocation(argv):
     assert shell_invocation(argv) is None
 

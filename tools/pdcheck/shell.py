@@ -47,10 +47,12 @@ class LaunchScript:
 
 
 def shell_invocation(argv: list[str]) -> ShellInvocation | None:
-    """`sh -c SCRIPT [$0 [$1 ...]]` (also `bash -ec`, `bash -o pipefail -c`, `/bin/sh -lc`), else None."""
-    if not argv or not _SHELLS.match(argv[0]):
+    """`sh -c SCRIPT [$0 [$1 ...]]` (also `bash -ec`, `bash -o pipefail -c`, `/bin/sh -lc`,
+    `/usr/bin/env bash -c`), else None."""
+    start = 1 if argv and argv[0].rsplit("/", 1)[-1] == "env" else 0
+    if len(argv) <= start or not _SHELLS.match(argv[start]):
         return None
-    i = 1
+    i = start + 1
     while i < len(argv) and argv[i].startswith(("-", "+")) and argv[i] != "--":
         option = argv[i]
         if option in ("-o", "+o", "-O", "+O"):
