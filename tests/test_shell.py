@@ -62,18 +62,19 @@ def test_positional_parameters_of_sh_c():
 @pytest.mark.parametrize("script, why", [
     (f"{LAUNCH} --tp '8", "syntax error near line 1"),
     (f"if true; then\n{LAUNCH} --tp 8", "syntax error"),
-    (f'if [ -e /x ]; then {LAUNCH} --tp 8; else {LAUNCH} --tp 4; fi', "2 different sglang commands"),
-    (f'{LAUNCH} --tp 8 &\npython3 -m sglang_router.launch_router --pd-disaggregation', "2 different sglang/sglang-router commands"),
+    (f'if [ -e /x ]; then {LAUNCH} --tp 8; else {LAUNCH} --tp 4; fi', "2 different sglang launch commands"),
+    (f'{LAUNCH} --tp 8 &\npython3 -m sglang_router.launch_router --pd-disaggregation', "2 different sglang/sglang-router launch commands"),
     (f"eval {LAUNCH} --tp 8", "cannot follow (eval python3"),
     ("$PYTHON -m sglang.launch_server --tp 8", "cannot follow ($PYTHON"),
-    ("python3 /app/run_sglang.py", "none of its commands is a launch pdcheck recognises"),
+    ("deepspeed --module sglang.launch_server --tp 8", "none of its commands is a launch pdcheck recognises"),
 ])
 def test_scripts_that_are_not_understood_say_why(script, why):
     result = launch(script)
     assert result.words is None and why in result.problem
 
 
-@pytest.mark.parametrize("script", ["sleep 10; echo done", "if true; then", "vllm serve m --tensor-parallel-size 8"])
+@pytest.mark.parametrize("script", ["sleep 10; echo done", "if true; then", "vllm serve m --tensor-parallel-size 8", "python3 /app/run_sglang.py",
+                                    "pip install 'sglang[all]' && cp -r /models/sglang /cache"])
 def test_scripts_that_name_no_sglang_are_none_of_its_business(script):
     assert launch(script).words is None and launch(script).problem is None
 

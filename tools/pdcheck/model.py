@@ -556,12 +556,11 @@ def _hostname(pod: PodRun) -> str:
 def _parse_program(run: ContainerRun, catalog_for, hostname: str) -> None:
     from .argv import parse_argv, split_launcher
 
-    invocation = shell_invocation(run.argv)
-    if invocation is None:
+    if run.script_index is None:
         program, flags = split_launcher(run.argv)
         run.flags_offset = len(run.argv) - len(flags)
     else:
-        launch = _launch_in_script(run, invocation, hostname)
+        launch = _launch_in_script(run, hostname)
         run.shell_problem = launch.problem
         if launch.words is None:
             return
@@ -577,8 +576,9 @@ def _parse_program(run: ContainerRun, catalog_for, hostname: str) -> None:
     run.parsed = parse_argv(flags, catalog)
 
 
-def _launch_in_script(run: ContainerRun, invocation, hostname: str):
-    """The command `sh -c SCRIPT` starts (shell.find_launch), with the container's env."""
+def _launch_in_script(run: ContainerRun, hostname: str):
+    """The command `sh -c SCRIPT $0 $1 ...` starts (shell.find_launch), with the container's env,
+    after kubelet's $(VAR) expansion."""
     from .argv import split_launcher
     from .shell import OPAQUE, find_launch
 
@@ -588,4 +588,5 @@ def _launch_in_script(run: ContainerRun, invocation, hostname: str):
             return hostname if name == "HOSTNAME" else None
         return var.value if var.value is not None and known_at_render(var.value) else OPAQUE
 
-    return find_launch(invocation.script, lookup, invocation.positional, lambda words: split_launcher(words)[0])
+    script, positional = run.argv[run.script_index], run.argv[run.script_index + 1:]
+    return find_launch(script, lookup, positional, lambda words: split_launcher(words)[0])

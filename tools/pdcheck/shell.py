@@ -66,8 +66,14 @@ def shell_invocation(argv: list[str]) -> ShellInvocation | None:
     return None
 
 
+# What in a script's text shows it means to start SGLang or its router (a path or a `pip install
+# sglang` alone does not).
+_LAUNCH_TEXT = re.compile(r"sglang\.launch_server|sglang_router|\bsglang(?:-router)?\s+(?:serve|launch)\b"
+                          r"|\b(?:smg|amg)\s+launch\b")
+
+
 def mentions_sglang(script: str) -> bool:
-    return "sglang" in script or re.search(r"\b(?:smg|amg)\s+launch\b", script) is not None
+    return _LAUNCH_TEXT.search(script) is not None
 
 
 def find_launch(script: str, lookup: Callable[[str], object], positional: list[str],
@@ -96,8 +102,8 @@ def find_launch(script: str, lookup: Callable[[str], object], positional: list[s
         return LaunchScript(distinct[0])
     if len(distinct) > 1:
         programs = sorted({program_of(w) or "?" for w in distinct})
-        return LaunchScript(None, f"the shell script starts {len(distinct)} different {'/'.join(programs)} commands "
-                                  "and which one runs depends on what only the running pod knows")
+        return LaunchScript(None, f"the shell script has {len(distinct)} different {'/'.join(programs)} launch commands "
+                                  "(side by side, or in branches only the running pod can decide)")
     if runner.unknown_commands and mentions_sglang(script):
         return LaunchScript(None, "the shell script names SGLang but starts it through something pdcheck cannot "
                                   f"follow ({runner.unknown_commands[0]})")

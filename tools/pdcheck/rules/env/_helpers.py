@@ -135,18 +135,17 @@ class ShellReference:
 
 
 def shell_references(c: ContainerRun):
-    """Every literal $NAME / ${NAME} in a container's args (outside a `sh -c` script) and env values."""
+    """The first literal $NAME / ${NAME} of each argv item (outside a `sh -c` script, where the shell
+    expands it) and of each env value of a container."""
     for i, item in enumerate(c.raw_argv):
-        if i == c.script_index:
-            continue  # the shell expands it there
-        for m in SHELL_VAR.finditer(item):
+        m = SHELL_VAR.search(item) if i != c.script_index else None
+        if m:
             name = m.group(1).strip("{}")
             yield ShellReference(m.group(0), name, c.argv_path(i), None, name in c.env)
-            break
+    names = list(c.env)
     for var in c.env.values():
-        if var.source == "env" and var.raw:
-            m = SHELL_VAR.search(var.raw)
-            if m:
-                name = m.group(1).strip("{}")
-                defined_before = name in c.env and list(c.env).index(name) < list(c.env).index(var.name)
-                yield ShellReference(m.group(0), name, var.path + ("value",), var.name, defined_before)
+        m = SHELL_VAR.search(var.raw) if var.source == "env" and var.raw else None
+        if m:
+            name = m.group(1).strip("{}")
+            defined_before = name in c.env and names.index(name) < names.index(var.name)
+            yield ShellReference(m.group(0), name, var.path + ("value",), var.name, defined_before)
