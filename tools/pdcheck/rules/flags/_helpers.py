@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from ...catalog import available_versions, load_catalog
 from ...findings import Severity
-from ...model import ContainerRun, known_at_render, version_guess_note
+from ...model import ContainerRun, known_at_render
 from .._util import all_containers
 
 SGLANG_ARGS_056 = "https://github.com/sgl-project/sglang/blob/v0.5.6.post2/python/sglang/srt/server_args.py"
@@ -56,11 +56,6 @@ def _versions_with(program: str, option_string: str) -> tuple[str, ...]:
 
 def other_versions_with(c: ContainerRun, option_string: str) -> tuple[str, ...]:
     return tuple(v for v in _versions_with(c.parsed.catalog.program, option_string) if v != c.parsed.catalog.version)
-
-
-def guess_note(c: ContainerRun) -> str:
-    """' (... checked against a guessed catalog ...: how to pin one)' when the catalog is a guess, else ''."""
-    return version_guess_note(c)
 
 
 def at_most(c: ContainerRun) -> Severity | None:

@@ -1,6 +1,7 @@
 from ...findings import Severity
+from ...model import version_guess_note
 from ..base import Problem, Rule
-from ._helpers import at_most, guess_note, ARGPARSE, ROUTER_LAUNCH, SGLANG_ARGS_056, parsed_containers, problem_path, program_text, runtime_only, where
+from ._helpers import at_most, ARGPARSE, ROUTER_LAUNCH, SGLANG_ARGS_056, parsed_containers, problem_path, program_text, runtime_only, where
 
 KINDS = ("missing-value", "bad-type", "bad-choice", "unexpected-positional", "missing-required")
 
@@ -41,7 +42,7 @@ def check(model, ctx):
                 detail = f"{p.flag!r} is one list item, which argparse takes as a stray argument, not as {head} with a value"
                 fix = f"split it into two list items: {head!r} and {rest!r}"
             yield Problem(wl.obj, problem_path(c, p.index),
-                          f"{where(wl, pod, c)}: {detail}, so {program_text(c)} exits at argument parsing" + guess_note(c),
+                          f"{where(wl, pod, c)}: {detail}, so {program_text(c)} exits at argument parsing" + version_guess_note(c),
                           fix, at_most=at_most(c))
 
 

@@ -1,6 +1,7 @@
 from ...findings import Severity
+from ...model import version_guess_note
 from ..base import Problem, Rule
-from ._helpers import at_most, guess_note, ARGPARSE, ROUTER_LAUNCH, SGLANG_ARGS_056, other_versions_with, parsed_containers, problem_path, program_text, where
+from ._helpers import at_most, ARGPARSE, ROUTER_LAUNCH, SGLANG_ARGS_056, other_versions_with, parsed_containers, problem_path, program_text, where
 
 
 def check(model, ctx):
@@ -20,7 +21,7 @@ def check(model, ctx):
                 fix = f"remove {name} or correct its spelling against `{c.parsed.catalog.program} --help` of {c.parsed.catalog.version}"
             hint = f" (did you mean {suggestion}?)" if suggestion else ""
             yield Problem(wl.obj, problem_path(c, p.index),
-                          f"{where(wl, pod, c)}: {name} is not an option of {program_text(c)}{hint}{known_in}, so it exits with 'unrecognized arguments' before starting" + guess_note(c),
+                          f"{where(wl, pod, c)}: {name} is not an option of {program_text(c)}{hint}{known_in}, so it exits with 'unrecognized arguments' before starting" + version_guess_note(c),
                           fix, at_most=at_most(c))
 
 
