@@ -4,7 +4,7 @@ import shlex
 
 import pytest
 
-from ruletest import baseline, engine, rules_fired, run_rules, set_flag
+from ruletest import baseline, engine, pod_spec, rules_fired, run_rules, set_flag
 
 P, D, R = "r1-prefill", "r1-decode", "r1-router"
 DIGEST = "lmsysorg/sglang@sha256:" + "ab" * 32
@@ -226,3 +226,46 @@ def test_a_vllm_deployment_started_by_scripts_gets_no_sglang_finding():
     """Ray bootstrap and vLLM server in `sh -c` scripts, with $(LWS_*), $(( )) and an envsubst token."""
     docs = baseline("vllm-lws-shell.yaml")
     assert sorted((f.rule, f.severity.value) for f in run_rules(docs)) == [("envsubst-placeholder", "warning")] * 2
+
+
+# --- scripts mounted from a ConfigMap ----------------------------------------------------------
+
+def mounted_script(name, edit=lambda text: text, command=("bash", "/opt/launch/start.sh"), shebang="", items=False):
+    """Move a workload's launch into a ConfigMap script mounted at /opt/launch."""
+    def apply(d):
+        c = engine(d, name)
+        words = c.pop("command") + c.pop("args")
+        text = shebang + "set -e\nexec " + " ".join(shlex.quote(w) for w in words) + "\n"
+        d.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"{name}-launch"},
+                  "data": {"start.sh": edit(text)}})
+        volume = {"name": "launch", "configMap": {"name": f"{name}-launch", "defaultMode": 0o755}}
+        if items:
+            volume["configMap"]["items"] = [{"key": "start.sh", "path": "start.sh"}]
+        pod_spec(d, name).setdefault("volumes", []).append(volume)
+        c.setdefault("volumeMounts", []).append({"name": "launch", "mountPath": "/opt/launch"})
+        c["command"] = list(command)
+    return apply
+
+
+def test_a_mounted_script_is_read():
+    docs = baseline()
+    mounted_script(P, lambda text: text.replace("--max-running-requests", "--max-runing-requests"))(docs)
+    (finding,) = run_rules(docs)
+    assert finding.rule == "flag-unknown" and finding.path_text.endswith("containers[0].command[1]")
+
+
+@pytest.mark.parametrize("how", [
+    dict(), dict(items=True), dict(command=("/opt/launch/start.sh",), shebang="#!/usr/bin/env bash\n"),
+    dict(command=("/bin/sh", "/opt/launch/start.sh"), shebang="#!/bin/sh -e\n"),
+])
+def test_a_mounted_script_near_miss_is_clean(how):
+    docs = baseline()
+    mounted_script(D, **how)(docs)
+    assert rules_fired(docs) == set()
+
+
+def test_a_mounted_file_without_a_shell_line_is_not_read_as_a_script():
+    docs = baseline()
+    mounted_script(D, lambda text: text.replace("--max-running-requests", "--max-runing-requests"),
+                   command=("/opt/launch/start.sh",))(docs)  # the kernel cannot execute it: nothing is launched
+    assert "flag-unknown" not in rules_fired(docs)

@@ -167,7 +167,8 @@ class ContainerRun:
     program: str | None = None  # 'sglang' | 'sglang-router' | None
     flags: list[str] = field(default_factory=list)  # argv after the launcher (python -m ...)
     flags_offset: int | None = 0  # argv index of flags[0]; None when the flags sit inside `sh -c "..."`
-    script_index: int | None = None  # argv index of the script of `sh -c SCRIPT`
+    script_index: int | None = None  # argv index of the script of `sh -c SCRIPT` (or of a mounted script's path)
+    mounted_script: str | None = None  # the text of `bash /scripts/x.sh` / `/scripts/x.sh` from a ConfigMap volume
     shell_problem: str | None = None  # why that script, which names SGLang, is not understood
     parsed: object = None  # argv.ParsedArgv for known programs
     catalog_note: str | None = None  # why a catalog was chosen (e.g. the image pins no version)
@@ -533,14 +534,63 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ca
         argv.append(expand(item, lambda n: display(env[n]) if n in env else None, missing))
         unresolved.extend((m, i) for m in missing if is_variable_reference(m, in_script=i == script_index))
 
+    mounted = None if invocation else _mounted_script(pod, c, argv, config_maps, namespace)
+    if mounted:
+        script_index, mounted = mounted
     image = c.get("image") if isinstance(c.get("image"), str) else ""
     run = ContainerRun(
         name=str(c.get("name", "")), index=index, spec=c, path=path, image=image, env=env,
         raw_argv=raw_argv, argv=argv, command_len=len(command), unresolved=unresolved,
         env_unresolved=env_unresolved, opaque_env=opaque, rank=pod.rank, script_index=script_index,
+        mounted_script=mounted,
     )
     _parse_program(run, catalog_for, _hostname(pod))
     return run
+
+
+def _mounted_script(pod: PodRun, c: dict, argv: list[str], config_maps, namespace) -> tuple[int, str] | None:
+    """(argv index of the path, the script) for `bash /scripts/x.sh ...` or `/scripts/x.sh ...` (with a
+    shell `#!` line) when the file comes from a ConfigMap volume of the render."""
+    from .shell import is_shell, shebang_is_shell
+
+    if len(argv) >= 2 and is_shell(argv[0]) and not argv[1].startswith(("-", "+")):
+        index = 1
+    elif argv and argv[0].startswith("/"):
+        index = 0
+    else:
+        return None
+    text = _config_map_file(pod, c, argv[index], config_maps, namespace)
+    if text is None or (index == 0 and not shebang_is_shell(text)):
+        return None
+    return index, text
+
+
+def _config_map_file(pod: PodRun, c: dict, file: str, config_maps, namespace) -> str | None:
+    """The content of `file` inside the container when a ConfigMap volume of the render provides it."""
+    volumes = {v.get("name"): v for v in pod.spec.get("volumes") or [] if isinstance(v, dict)}
+    for mount in c.get("volumeMounts") or []:
+        if not isinstance(mount, dict) or not isinstance(mount.get("mountPath"), str):
+            continue
+        mount_path = mount["mountPath"].rstrip("/")
+        sub_path = mount.get("subPath") if isinstance(mount.get("subPath"), str) else ""
+        if file == mount_path and sub_path:
+            relative = sub_path
+        elif file.startswith(mount_path + "/"):
+            relative = "/".join(p for p in (sub_path, file[len(mount_path) + 1:]) if p)
+        else:
+            continue
+        source = dig(volumes.get(mount.get("name")), "configMap")
+        cm = config_maps.get((namespace, source.get("name"))) if isinstance(source, dict) else None
+        if cm is None:
+            return None
+        items = source.get("items") if isinstance(source.get("items"), list) else None
+        if items is not None:
+            key = next((i.get("key") for i in items if isinstance(i, dict) and i.get("path") == relative), None)
+        else:
+            key = relative
+        value = dig(cm.doc, "data", key) if isinstance(key, str) else None
+        return value if isinstance(value, str) else None
+    return None
 
 
 def _script_display(var: EnvVar) -> str:
@@ -588,5 +638,8 @@ def _launch_in_script(run: ContainerRun, hostname: str):
             return hostname if name == "HOSTNAME" else None
         return var.value if var.value is not None and known_at_render(var.value) else OPAQUE
 
-    script, positional = run.argv[run.script_index], run.argv[run.script_index + 1:]
+    if run.mounted_script is not None:  # `bash /x.sh a b`: $0 is the path (kubelet expands nothing in the file)
+        script, positional = run.mounted_script, run.argv[run.script_index:]
+    else:
+        script, positional = run.argv[run.script_index], run.argv[run.script_index + 1:]
     return find_launch(script, lookup, positional, lambda words: split_launcher(words)[0])

@@ -72,6 +72,21 @@ _LAUNCH_TEXT = re.compile(r"sglang\.launch_server|sglang_router|\bsglang(?:-rout
                           r"|\b(?:smg|amg)\s+launch\b")
 
 
+def is_shell(program: str) -> bool:
+    """'sh', '/bin/bash', 'zsh', ... (a path or a `#!` interpreter)."""
+    return _SHELLS.match(program) is not None
+
+
+def shebang_is_shell(text: str) -> bool:
+    """The file starts with `#!/bin/sh`, `#!/bin/bash -e`, `#!/usr/bin/env bash`, ..."""
+    if not text.startswith("#!"):
+        return False
+    parts = text[2:].partition("\n")[0].split()
+    if parts and parts[0].rsplit("/", 1)[-1] == "env":
+        parts = parts[1:]
+    return bool(parts) and is_shell(parts[0])
+
+
 def mentions_sglang(script: str) -> bool:
     return _LAUNCH_TEXT.search(script) is not None
 

@@ -17,7 +17,9 @@ RULE = Rule(
     id="shell-script-not-understood",
     severity=Severity.INFO,
     summary="Launcher script naming SGLang whose launch command pdcheck cannot find",
-    doc="""Engines and routers are often started by a `sh -c` / `bash -c` script. pdcheck parses it
+    doc="""Engines and routers are often started by a `sh -c` / `bash -c` script, or by a script file
+mounted from a ConfigMap (`bash /scripts/start.sh`; kubelet expands no `$(VAR)` inside such a
+file). pdcheck parses it
 with a real shell grammar (tree-sitter-bash) and finds the command the shell would run: comments,
 backslash-newline continuations, `;` / `&&` / pipelines, `if` branches whose test it can decide,
 functions the script calls, `$VAR` / `${VAR:-x}` / `${VAR##*-}` from the container's environment
