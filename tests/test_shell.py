@@ -49,6 +49,7 @@ def flags(script, positional=("sh",)):
     (f"numactl --interleave=all {LAUNCH} --tp 8", ["--tp", "8"]),
     (f"timeout 3600 /usr/bin/python3.11 -u -m sglang.launch_server --tp 8", ["--tp", "8"]),
     ("uv run sglang serve --tp 8", ["--tp", "8"]),
+    ("python3 -m sglang.cli.main serve --tp 8", ["--tp", "8"]),
 ])
 def test_launch_command(script, expected):
     assert flags(script) == expected

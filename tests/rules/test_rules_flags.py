@@ -269,3 +269,12 @@ def test_a_mounted_file_without_a_shell_line_is_not_read_as_a_script():
     mounted_script(D, lambda text: text.replace("--max-running-requests", "--max-runing-requests"),
                    command=("/opt/launch/start.sh",))(docs)  # the kernel cannot execute it: nothing is launched
     assert "flag-unknown" not in rules_fired(docs)
+
+
+def test_a_launch_command_from_the_env_is_followed():
+    docs = baseline()
+    c = engine(docs, D)
+    launch = " ".join(c.pop("command") + c.pop("args")).replace("--max-running-requests", "--max-runing-requests")
+    c.setdefault("env", []).append({"name": "LAUNCH", "value": launch})
+    c["command"] = ["sh", "-c", "exec $LAUNCH"]
+    assert rules_fired(docs) == {"flag-unknown"}

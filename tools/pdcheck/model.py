@@ -630,7 +630,7 @@ def _launch_in_script(run: ContainerRun, hostname: str):
     """The command `sh -c SCRIPT $0 $1 ...` starts (shell.find_launch), with the container's env,
     after kubelet's $(VAR) expansion."""
     from .argv import split_launcher
-    from .shell import OPAQUE, find_launch
+    from .shell import OPAQUE, LaunchScript, find_launch, mentions_sglang
 
     def lookup(name: str):
         var = run.env.get(name)
@@ -642,4 +642,7 @@ def _launch_in_script(run: ContainerRun, hostname: str):
         script, positional = run.mounted_script, run.argv[run.script_index:]
     else:
         script, positional = run.argv[run.script_index], run.argv[run.script_index + 1:]
+    known_values = [v.value for v in run.env.values() if v.value]
+    if not mentions_sglang(" ".join([script, *positional, *known_values])):
+        return LaunchScript(None)  # no SGLang launch can come out of it: spare the parser
     return find_launch(script, lookup, positional, lambda words: split_launcher(words)[0])

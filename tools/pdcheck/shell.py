@@ -68,8 +68,8 @@ def shell_invocation(argv: list[str]) -> ShellInvocation | None:
 
 # What in a script's text shows it means to start SGLang or its router (a path or a `pip install
 # sglang` alone does not).
-_LAUNCH_TEXT = re.compile(r"sglang\.launch_server|sglang_router|\bsglang(?:-router)?\s+(?:serve|launch)\b"
-                          r"|\b(?:smg|amg)\s+launch\b")
+_LAUNCH_TEXT = re.compile(r"sglang\.launch_server|sglang_router|sglang\.cli\.main"
+                          r"|\bsglang(?:-router)?\s+(?:serve|launch)\b|\b(?:smg|amg)\s+launch\b")
 
 
 def is_shell(program: str) -> bool:
