@@ -244,9 +244,3 @@ def test_values_and_occurrences():
 ])
 def test_split_launcher(command, program, flags):
     assert split_launcher(shlex.split(command)) == (program, flags)
-
-
-def test_split_launcher_inside_shell():
-    assert split_launcher(["sh", "-c", "exec python3 -m sglang.launch_server --tp 2"]) == ("sglang", ["--tp", "2"])
-    script = ["bash", "-c", "sleep 1; python3 -m sglang.launch_server"]
-    assert split_launcher(script) == (None, script)

@@ -62,14 +62,14 @@ def test_every_golden_render_has_leaderworkersets():
 
 @pytest.fixture(scope="module")
 def validator():
-    return SchemaValidator()
+    return SchemaValidator(BOTH.split(","))
 
 
 @pytest.fixture(scope="module")
 def crd_validator():
     if not LWS_CRD.is_file():
         pytest.skip(f"upstream LWS CRD not available: {LWS_CRD}")
-    return SchemaValidator(crd_files=[LWS_CRD])
+    return SchemaValidator(BOTH.split(","), crd_files=[LWS_CRD])
 
 
 @pytest.mark.parametrize("key", GOLDEN_LWS)

@@ -422,7 +422,7 @@ def pinned_versions() -> tuple[str, str]:
     """(sglang, sglang-router) in the bundle's image: the tag names SGLang; the router is the one
     pdcheck takes the image to carry (pdcheck/catalog.py ROUTER_FOR_SGLANG_RELEASE)."""
     image = base_image()
-    router_catalog, _ = select_catalog("sglang-router", image, None)
+    router_catalog, _, _ = select_catalog("sglang-router", image, None)
     return version_from_image(image), router_catalog.version
 
 

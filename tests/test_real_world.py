@@ -138,8 +138,8 @@ REFERENCE = {
 
 E = "LeaderWorkerSet/sglang"
 LWS_EXAMPLE_FINDINGS = {
-    ("shell-style-variable", E, LC + ".env[0].value"),  # HF_TOKEN: $HF_TOKEN
-    ("shell-style-variable", E, WC + ".env[0].value"),
+    ("envsubst-placeholder", E, LC + ".env[0].value"),  # HF_TOKEN: $HF_TOKEN
+    ("envsubst-placeholder", E, WC + ".env[0].value"),
     ("engine-readiness-probe", E, LC + ".readinessProbe.tcpSocket"),
     ("image-unpinned", E, LC + ".image"),
     ("image-unpinned", E, WC + ".image"),

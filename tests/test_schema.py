@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from pdcheck.schema import SchemaIssue, SchemaSetupError, SchemaValidator, bundled_k8s_versions
+from pdcheck.schema.bundle import default_k8s_versions
 from pdcheck.schema.crd import load_crd_file
 from pdcheck.schema.fastcheck import Unsure
 
@@ -64,13 +65,13 @@ def summary(issues: list[SchemaIssue]) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def validator():
-    return SchemaValidator()
+    return SchemaValidator(BOTH.split(","))
 
 
 @pytest.fixture(scope="module")
 def crd_validator():
     """Validates LWS with the upstream CRD (1.3 MB, parsed once per module)."""
-    return SchemaValidator(crd_files=[shared_file("reference", "lws-crd-leaderworkersets.yaml")])
+    return SchemaValidator(BOTH.split(","), crd_files=[shared_file("reference", "lws-crd-leaderworkersets.yaml")])
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +84,7 @@ def core_docs():
 def test_versions_and_defaults():
     versions = bundled_k8s_versions()
     assert versions[0] == "1.25" and "1.26" in versions and versions == sorted(versions, key=lambda v: int(v.split(".")[1]))
-    assert SchemaValidator().k8s_versions == ["1.26", versions[-1]]
+    assert SchemaValidator().k8s_versions == default_k8s_versions() and default_k8s_versions()[-1] == versions[-1]
     assert SchemaValidator(["v1.30.2", "1.30"]).k8s_versions == ["1.30"]
 
 
@@ -228,7 +229,7 @@ def test_lws_pod_template_checked_per_version(validator):
 
 @pytest.fixture(scope="module")
 def widget_validator():
-    return SchemaValidator(crd_files=[DATA / "widget-crd.yaml"])
+    return SchemaValidator(BOTH.split(","), crd_files=[DATA / "widget-crd.yaml"])
 
 
 WIDGET = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"},

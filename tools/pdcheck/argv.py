@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from dataclasses import dataclass
 
 from pdcheck.catalog import Catalog, Option
@@ -348,7 +347,6 @@ _SCRIPTS = {
     ("smg", "launch"): "sglang-router",
     ("amg", "launch"): "sglang-router",
 }
-_SHELLS = re.compile(r"^(?:.*/)?(?:ba|da|z)?sh$")
 
 
 def split_launcher(argv: list[str]) -> tuple[str | None, list[str]]:
@@ -356,18 +354,10 @@ def split_launcher(argv: list[str]) -> tuple[str | None, list[str]]:
 
     Recognises `python3 -m sglang.launch_server ...`, `python -m sglang_router.launch_router
     ...`, `python -m sglang_router launch ...`, `sglang serve ...`, `sglang-router|smg launch
-    ...`, optionally behind `exec`/`env VAR=x` or inside `sh -c "<one simple command>"`.
+    ...`, optionally behind `exec`/`env VAR=x`. Shell scripts (`sh -c "..."`) are read by
+    shell.find_launch, which hands the command it finds to this function.
     """
-    tokens = list(argv)
-    if len(tokens) >= 3 and _SHELLS.match(tokens[0]) and tokens[1] in ("-c", "-ec", "-ce", "-xc"):
-        try:
-            inner = shlex.split(tokens[2])
-        except ValueError:
-            return None, argv
-        if any(t in (";", "&&", "||", "|") or t.endswith(";") for t in inner):
-            return None, argv  # a script, not one command: leave it to the caller
-        tokens = inner + tokens[3:]
-    tokens = _strip_wrappers(tokens)
+    tokens = _strip_wrappers(list(argv))
     if not tokens:
         return None, argv
     head = tokens[0]
@@ -390,10 +380,22 @@ def split_launcher(argv: list[str]) -> tuple[str | None, list[str]]:
     return None, argv
 
 
+# Commands that run the command given after their own options: `numactl --interleave=all python3
+# -m ...`. Their options are skipped up to the interpreter or a known console script.
+_WRAPPERS = frozenset({"numactl", "taskset", "nice", "ionice", "chrt", "stdbuf", "timeout", "time",
+                       "nsys", "tini", "dumb-init", "gosu", "su-exec", "setpriv", "uv"})
+
+
 def _strip_wrappers(tokens: list[str]) -> list[str]:
     while tokens:
-        if tokens[0] == "exec":
+        if tokens[0] in ("exec", "nohup"):
             tokens = tokens[1:]
+        elif tokens[0].rsplit("/", 1)[-1] in _WRAPPERS:
+            start = next((i for i, t in enumerate(tokens) if i > 0 and (
+                _PYTHON.match(t) or t.rsplit("/", 1)[-1] in {script for script, _ in _SCRIPTS})), None)
+            if start is None:
+                break
+            tokens = tokens[start:]
         elif tokens[0].rsplit("/", 1)[-1] == "env":
             tokens = tokens[1:]
             while tokens and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", tokens[0]):

@@ -172,7 +172,7 @@ def render_findings(render: Render, results: list) -> tuple[list[Finding], int]:
                 ensure_origins(render)  # overlays are built without origins until a finding needs one
             file, line = locate(p.obj, p.path) if p.obj is not None else (render.name if render.source != "kustomize" else None, None)
             findings.append(Finding(
-                rule.id, severity, p.message, p.fix,
+                rule.id, severity.capped(p.at_most), p.message, p.fix,
                 object=p.obj.ref if p.obj is not None else "", path=p.path,
                 file=file, line=line, overlay=render.name,
             ))

@@ -53,7 +53,7 @@ def _fail(err: InputError) -> None:
 
 
 PathsArg = typer.Argument(..., help="Kustomization directories, trees holding overlays, YAML files, or - for stdin.")
-K8sOpt = typer.Option(None, "--k8s-version", help="Kubernetes version to validate against (repeatable; default 1.26 and the newest bundled).")
+K8sOpt = typer.Option(None, "--k8s-version", help="Kubernetes version to validate against (repeatable; default: the oldest a big managed service still supports and the newest bundled, see README).")
 CrdOpt = typer.Option(None, "--crd", help="CRD file to validate custom resources against (repeatable).")
 SglangOpt = typer.Option(None, "--sglang-version", help="SGLang flag catalog to use instead of the one the image tag selects.")
 RouterOpt = typer.Option(None, "--router-version", help="sglang-router flag catalog to use instead of the image tag's.")

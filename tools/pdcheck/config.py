@@ -1,6 +1,6 @@
 """`.pdcheck.yaml`: per-project settings, found upward from the first path checked.
 
-    k8s-versions: ["1.26", "1.37"]   # schemas to validate against
+    k8s-versions: ["1.26", "1.37"]   # schemas to validate against (default: README, "Which Kubernetes versions")
     sglang-version: 0.5.6.post2      # flag catalog to use instead of the image tag's
     router-version: 0.3.2
     crds: [crds/lws.yaml]            # extra CRD files, relative to this file

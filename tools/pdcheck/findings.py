@@ -11,6 +11,11 @@ class Severity(str, Enum):
     WARNING = "warning"
     INFO = "info"
 
+    def capped(self, at_most: "Severity | None") -> "Severity":
+        """This severity, lowered to `at_most` when that is lower."""
+        order = (Severity.INFO, Severity.WARNING, Severity.ERROR)
+        return self if at_most is None or order.index(self) <= order.index(at_most) else at_most
+
 
 def format_path(path: tuple) -> str:
     """('spec', 'containers', 0, 'args', 3) -> 'spec.containers[0].args[3]'."""

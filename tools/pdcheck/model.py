@@ -16,12 +16,14 @@ Values that only exist at run time (pod IP, Secrets, ...) are kept as `<placehol
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
-from .expand import expand
+from .expand import expand, is_variable_reference
 from .objects import K8sObject, Render
+from .shell import shell_invocation
 
 if TYPE_CHECKING:
     from .sglang import Layout
@@ -82,10 +84,30 @@ def as_int(value, default=None):
     return default
 
 
+# `$NAME` / `${NAME}`: a template placeholder (envsubst) until proven otherwise.
+_TEMPLATE_PLACEHOLDER = re.compile(r"(?<!\$)\$\{?[A-Za-z_]")
+
+
 def known_at_render(value) -> bool:
-    """False for values only known when the pod runs: a `<placeholder>` (pod IP, Secret, ...) or a
-    `$(VAR)` kubelet leaves literal; None (nothing to know) is not known either."""
-    return value is not None and "<" not in str(value) and "$(" not in str(value)
+    """False for values only known when the pod runs: a `<placeholder>` (pod IP, Secret, an opaque
+    part of a shell script, ...) or a `$(VAR)` kubelet leaves literal, and for values holding an
+    envsubst-style `$NAME` (the file may be a template); None (nothing to know) is not known either."""
+    if value is None:
+        return False
+    text = str(value)
+    return "<" not in text and "$(" not in text and not _TEMPLATE_PLACEHOLDER.search(text)
+
+
+def version_guess_note(c: "ContainerRun") -> str:
+    """For findings that depend on the program's version: which catalog was assumed and how to pin
+    the real one, when the catalog is a guess (see catalog.select_catalog); '' otherwise."""
+    if not c.catalog_guessed or c.parsed is None:
+        return ""
+    program = c.parsed.catalog.program
+    option = "--sglang-version" if program == "sglang" else "--router-version"
+    key = "sglang-version" if program == "sglang" else "router-version"
+    return (f" (assumed {program} {c.parsed.catalog.version}: {c.catalog_note}; if the image runs another "
+            f"release, pin it with {option} or `{key}:` in .pdcheck.yaml)")
 
 
 @dataclass(frozen=True)
@@ -96,7 +118,8 @@ class Flag:
     - EXPLICIT: written in the argv (last occurrence wins, append options collect), value parsed;
     - DEFAULT: not written, value is the default of the catalog version the container runs;
     - RUNTIME: written, but the value is only known when the pod runs (`$(VAR)`, a fieldRef or
-      Secret placeholder): `value` is None;
+      Secret placeholder), or not written where an opaque word of a script may set it
+      (ContainerRun.opaque_words): `value` is None;
     - NO_OPTION: the program has no such option in this version (or no catalog): `value` is None.
     """
 
@@ -153,8 +176,12 @@ class ContainerRun:
     program: str | None = None  # 'sglang' | 'sglang-router' | None
     flags: list[str] = field(default_factory=list)  # argv after the launcher (python -m ...)
     flags_offset: int | None = 0  # argv index of flags[0]; None when the flags sit inside `sh -c "..."`
+    script_index: int | None = None  # argv index of the script of `sh -c SCRIPT` (or of a mounted script's path)
+    mounted_script: str | None = None  # the text of `bash /scripts/x.sh` / `/scripts/x.sh` from a ConfigMap volume
+    shell_problem: str | None = None  # why that script, which names SGLang, is not understood
     parsed: object = None  # argv.ParsedArgv for known programs
     catalog_note: str | None = None  # why a catalog was chosen (e.g. the image pins no version)
+    catalog_guessed: bool = False  # the catalog is not the release the image tag or an override names
     rank: int = 0  # the pod's LWS worker index or StatefulSet position (0 for leaders and other pods)
 
     # --- flags: the one way to ask what the program will use --------------------------------
@@ -171,6 +198,8 @@ class ContainerRun:
             return Flag(option, Flag.NO_OPTION)
         value = self.parsed.value(dest)
         if not self.parsed.raw(dest):
+            if self.opaque_words:
+                return Flag(option, Flag.RUNTIME)  # an opaque word may set it
             return Flag(option, Flag.DEFAULT, value)
         if value is not None and not known_at_render(value):
             return Flag(option, Flag.RUNTIME)
@@ -191,6 +220,13 @@ class ContainerRun:
         return self.flag(option).value is True
 
     @cached_property
+    def opaque_words(self) -> bool:
+        """The argv holds a word only the running pod knows that no option takes as its value
+        (`$EXTRA_ARGS` in a script): it may be any flags, so defaults are not known."""
+        return self.parsed is not None and any(
+            p.kind == "unexpected-positional" and not known_at_render(p.flag) for p in self.parsed.problems)
+
+    @cached_property
     def layout(self) -> "Layout | None":
         """The parallel layout SGLang resolves from the flags (sglang.Layout); None for non-engines."""
         if self.program != "sglang" or self.parsed is None:
@@ -207,7 +243,7 @@ class ContainerRun:
 
     def flag_path(self, flag_index: int) -> tuple:
         if self.flags_offset is None:  # inside a shell script: point at the script
-            return self.argv_path(min(2, len(self.argv) - 1))
+            return self.argv_path(self.script_index if self.script_index is not None else min(2, len(self.argv) - 1))
         return self.argv_path(self.flags_offset + flag_index)
 
     def env_value(self, name: str) -> str | None:
@@ -250,6 +286,11 @@ class PodRun:
     @property
     def router(self) -> ContainerRun | None:
         return next((c for c in self.containers if c.program == "sglang-router"), None)
+
+    @property
+    def launch_unknown(self) -> bool:
+        """A container runs a script naming SGLang whose launch command is not understood."""
+        return any(c.shell_problem for c in self.containers)
 
 
 @dataclass
@@ -319,7 +360,7 @@ def build_model(render: Render, versions: dict[str, str | None] | None = None) -
 
     @lru_cache(maxsize=None)
     def catalog_for(program: str, image: str):
-        """(catalog, why it was chosen) for a program in an image, once per pair."""
+        """(catalog, why it was chosen, guessed) for a program in an image, once per pair."""
         from .catalog import select_catalog
 
         return select_catalog(program, image or None, overrides.get(program))
@@ -533,7 +574,7 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ca
             raw = "" if entry["value"] is None else str(entry["value"])
             missing: list[str] = []
             value = expand(raw, lambda n: env[n].value if n in env else None, missing)
-            env_unresolved.extend((m, name) for m in missing if m not in env)
+            env_unresolved.extend((m, name) for m in missing if m not in env and is_variable_reference(m))
             env[name] = EnvVar(name, value, "env", epath, raw)
             continue
         value_from = entry.get("valueFrom") if isinstance(entry.get("valueFrom"), dict) else {}
@@ -554,31 +595,125 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ca
     args = [str(x) for x in c.get("args", []) if x is not None] if isinstance(c.get("args"), list) else []
     raw_argv = command + args
     argv, unresolved = [], []
+    invocation = shell_invocation(raw_argv)
+    script_index = invocation.script_index if invocation else None
     for i, item in enumerate(raw_argv):
         missing: list[str] = []
-        argv.append(expand(item, lambda n: env[n].display if n in env else None, missing))
-        unresolved.extend((m, i) for m in missing)
+        # In a shell script a value only the pod knows stays `$(NAME)`, which the shell runs as a
+        # command substitution and pdcheck treats as opaque (a `<placeholder>` would be a redirection).
+        display = _script_display if i == script_index else EnvVar.display.fget
+        argv.append(expand(item, lambda n: display(env[n]) if n in env else None, missing))
+        unresolved.extend((m, i) for m in missing if is_variable_reference(m, in_script=i == script_index))
 
+    mounted = None if invocation else _mounted_script(pod, c, argv, config_maps, namespace)
+    if mounted:
+        script_index, mounted = mounted
     image = c.get("image") if isinstance(c.get("image"), str) else ""
     run = ContainerRun(
         name=str(c.get("name", "")), index=index, spec=c, path=path, image=image, env=env,
         raw_argv=raw_argv, argv=argv, command_len=len(command), unresolved=unresolved,
-        env_unresolved=env_unresolved, opaque_env=opaque, rank=pod.rank,
+        env_unresolved=env_unresolved, opaque_env=opaque, rank=pod.rank, script_index=script_index,
+        mounted_script=mounted,
     )
-    _parse_program(run, catalog_for)
+    _parse_program(run, catalog_for, _hostname(pod))
     return run
 
 
-def _parse_program(run: ContainerRun, catalog_for) -> None:
+def _mounted_script(pod: PodRun, c: dict, argv: list[str], config_maps, namespace) -> tuple[int, str] | None:
+    """(argv index of the path, the script) for `bash /scripts/x.sh ...` or `/scripts/x.sh ...` (with a
+    shell `#!` line) when the file comes from a ConfigMap volume of the render."""
+    from .shell import is_shell, shebang_is_shell
+
+    if len(argv) >= 2 and is_shell(argv[0]) and not argv[1].startswith(("-", "+")):
+        index = 1
+    elif argv and argv[0].startswith("/"):
+        index = 0
+    else:
+        return None
+    text = _config_map_file(pod, c, argv[index], config_maps, namespace)
+    if text is None or (index == 0 and not shebang_is_shell(text)):
+        return None
+    return index, text
+
+
+def _config_map_file(pod: PodRun, c: dict, file: str, config_maps, namespace) -> str | None:
+    """The content of `file` inside the container when a ConfigMap volume of the render provides it."""
+    volumes = {v.get("name"): v for v in pod.spec.get("volumes") or [] if isinstance(v, dict)}
+    for mount in c.get("volumeMounts") or []:
+        if not isinstance(mount, dict) or not isinstance(mount.get("mountPath"), str):
+            continue
+        mount_path = mount["mountPath"].rstrip("/")
+        sub_path = mount.get("subPath") if isinstance(mount.get("subPath"), str) else ""
+        if file == mount_path and sub_path:
+            relative = sub_path
+        elif file.startswith(mount_path + "/"):
+            relative = "/".join(p for p in (sub_path, file[len(mount_path) + 1:]) if p)
+        else:
+            continue
+        source = dig(volumes.get(mount.get("name")), "configMap")
+        cm = config_maps.get((namespace, source.get("name"))) if isinstance(source, dict) else None
+        if cm is None:
+            return None
+        items = source.get("items") if isinstance(source.get("items"), list) else None
+        if items is not None:
+            key = next((i.get("key") for i in items if isinstance(i, dict) and i.get("path") == relative), None)
+        else:
+            key = relative
+        value = dig(cm.doc, "data", key) if isinstance(key, str) else None
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _script_display(var: EnvVar) -> str:
+    return var.value if var.value is not None and known_at_render(var.value) else f"$({var.name})"
+
+
+def _hostname(pod: PodRun) -> str:
+    """What $HOSTNAME is inside the pod's containers: spec.hostname, else the pod's name."""
+    hostname = pod.spec.get("hostname")
+    return hostname if isinstance(hostname, str) and hostname else pod.name
+
+
+def _parse_program(run: ContainerRun, catalog_for, hostname: str) -> None:
     from .argv import parse_argv, split_launcher
 
-    program, flags = split_launcher(run.argv)
+    if run.script_index is None:
+        program, flags = split_launcher(run.argv)
+        run.flags_offset = len(run.argv) - len(flags)
+    else:
+        launch = _launch_in_script(run, hostname)
+        run.shell_problem = launch.problem
+        if launch.words is None:
+            return
+        program, flags = split_launcher(launch.words)
+        run.flags_offset = None
     if program is None:
         return
     run.program = program
     run.flags = flags
-    tail = len(run.argv) - len(flags)
-    run.flags_offset = tail if run.argv[tail:] == flags else None
-    catalog, note = catalog_for(program, run.image)
+    catalog, note, guessed = catalog_for(program, run.image)
     run.catalog_note = note
+    run.catalog_guessed = guessed
     run.parsed = parse_argv(flags, catalog)
+
+
+def _launch_in_script(run: ContainerRun, hostname: str):
+    """The command `sh -c SCRIPT $0 $1 ...` starts (shell.find_launch), with the container's env,
+    after kubelet's $(VAR) expansion."""
+    from .argv import split_launcher
+    from .shell import OPAQUE, LaunchScript, find_launch, mentions_sglang
+
+    def lookup(name: str):
+        var = run.env.get(name)
+        if var is None:
+            return hostname if name == "HOSTNAME" else None
+        return var.value if var.value is not None and known_at_render(var.value) else OPAQUE
+
+    if run.mounted_script is not None:  # `bash /x.sh a b`: $0 is the path (kubelet expands nothing in the file)
+        script, positional = run.mounted_script, run.argv[run.script_index:]
+    else:
+        script, positional = run.argv[run.script_index], run.argv[run.script_index + 1:]
+    known_values = [v.value for v in run.env.values() if v.value]
+    if not mentions_sglang(" ".join([script, *positional, *known_values])):
+        return LaunchScript(None)  # no SGLang launch can come out of it: spare the parser
+    return find_launch(script, lookup, positional, lambda words: split_launcher(words)[0])

@@ -21,6 +21,9 @@ class Problem:
     path: tuple
     message: str  # what is wrong, one sentence
     fix: str  # what to do, one sentence
+    # The most this finding can be, whatever the rule's (or the configured) severity: WARNING for
+    # a version-dependent finding checked against a guessed catalog.
+    at_most: Severity | None = None
 
 
 @dataclass(frozen=True)

@@ -54,11 +54,14 @@ class SchemaIssue:
     k8s_version: str  # '1.26', or '1.26,1.37' when identical across versions
     path: tuple  # JSON path into the object
     message: str
+    # The first bundled Kubernetes version whose schema accepts what this issue is about (a field
+    # added later), when that is newer than the versions it was found in; None otherwise.
+    since: str | None = None
 
 
 class SchemaValidator:
     def __init__(self, k8s_versions: list[str] | None = None, crd_files: list[str | Path] = ()):
-        requested = k8s_versions or ["1.26", bundle.bundled_k8s_versions()[-1]]
+        requested = k8s_versions or bundle.default_k8s_versions()
         self.k8s_versions = list(dict.fromkeys(bundle.normalize_version(v) for v in requested))
         self.crd_schemas: dict[tuple[str, str], CrdSchema] = {}
         for path in crd_files:
@@ -85,9 +88,38 @@ class SchemaValidator:
                 continue
             if compiled.quick_check_passes(obj):
                 continue
-            for error in compiled.jsonschema_validator.iter_errors(obj):
-                per_version.extend(_issues_from_error(error, version))
-        return _merge_versions(per_version, self.k8s_versions)
+            per_version.extend(self._issues(compiled, obj, version))
+        merged = _merge_versions(per_version, self.k8s_versions)
+        return [self._with_since(issue, obj, api_version, kind) for issue in merged]
+
+    def _issues(self, compiled: _CompiledSchema, obj: dict, version: str) -> list[SchemaIssue]:
+        return [issue for error in compiled.jsonschema_validator.iter_errors(obj)
+                for issue in _issues_from_error(error, version)]
+
+    def _with_since(self, issue: SchemaIssue, obj: dict, api_version: str, kind: str) -> SchemaIssue:
+        """The issue, with `since` set when a newer bundled schema accepts the object at its path."""
+        if issue.kind != "invalid" or not issue.path:
+            return issue
+        newest_found = issue.k8s_version.split(",")[-1]
+        candidates = bundle.newer_versions(newest_found)
+
+        def accepts(version: str) -> bool:
+            compiled = self._validator(version, api_version, kind)
+            if compiled is None:
+                return False
+            return compiled.quick_check_passes(obj) or all(
+                i.path != issue.path for i in self._issues(compiled, obj, version))
+
+        if not candidates or not accepts(candidates[-1]):
+            return issue
+        low, high = 0, len(candidates) - 1  # fields are added, not removed: the first that accepts
+        while low < high:
+            middle = (low + high) // 2
+            if accepts(candidates[middle]):
+                high = middle
+            else:
+                low = middle + 1
+        return SchemaIssue(issue.kind, issue.k8s_version, issue.path, issue.message, candidates[low])
 
     # --- schemas ------------------------------------------------------------------------------
 

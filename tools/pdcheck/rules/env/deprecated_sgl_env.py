@@ -13,9 +13,9 @@ def _replacement(name: str, catalog) -> str | None:
 
 
 def check(model, ctx):
-    for obj, path, name, new, catalog, users in sglang_env_uses(model, _replacement):
+    for obj, path, name, new, catalog, users, guess in sglang_env_uses(model, _replacement):
         yield Problem(obj, path,
-                      f"{name} is a deprecated name in SGLang {catalog.version} ({', '.join(users)}): it only works through a start-up rewrite to {new}, which logs a deprecation warning",
+                      f"{name} is a deprecated name in SGLang {catalog.version} ({', '.join(users)}): it only works through a start-up rewrite to {new}, which logs a deprecation warning{guess}",
                       f"rename it to {new}")
 
 

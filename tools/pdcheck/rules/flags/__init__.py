@@ -6,4 +6,5 @@ MODULES = (
     "flag_deprecated",
     "flag_invalid_value",
     "flag_value_out_of_range",
+    "shell_script_not_understood",
 )

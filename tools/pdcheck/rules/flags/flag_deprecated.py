@@ -1,6 +1,7 @@
 from ...findings import Severity
+from ...model import version_guess_note
 from ..base import Problem, Rule
-from ._helpers import guess_note, SGLANG_ARGS_0523, parsed_containers, problem_path, program_text, where
+from ._helpers import SGLANG_ARGS_0523, parsed_containers, problem_path, program_text, where
 
 
 def _fix(c, option, name: str) -> str:
@@ -23,7 +24,7 @@ def check(model, ctx):
             option = c.parsed.catalog.resolve(p.flag.split("=", 1)[0])
             name, note = getattr(option, "name", p.flag), getattr(option, "deprecated", None) or "deprecated"
             yield Problem(wl.obj, problem_path(c, p.index),
-                          f"{where(wl, pod, c)}: {name} is deprecated in {program_text(c)} ({note}); it still works through a shim due for removal" + guess_note(c),
+                          f"{where(wl, pod, c)}: {name} is deprecated in {program_text(c)} ({note}); it still works through a shim due for removal" + version_guess_note(c),
                           _fix(c, option, name))
 
 

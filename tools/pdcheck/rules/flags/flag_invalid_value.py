@@ -1,6 +1,7 @@
 from ...findings import Severity
+from ...model import version_guess_note
 from ..base import Problem, Rule
-from ._helpers import guess_note, ARGPARSE, ROUTER_LAUNCH, SGLANG_ARGS_056, parsed_containers, problem_path, program_text, runtime_only, where
+from ._helpers import at_most, ARGPARSE, ROUTER_LAUNCH, SGLANG_ARGS_056, parsed_containers, problem_path, program_text, runtime_only, where
 
 KINDS = ("missing-value", "bad-type", "bad-choice", "unexpected-positional", "missing-required")
 
@@ -31,18 +32,18 @@ def check(model, ctx):
             if p.kind == "unexpected-positional":
                 if p.index in stray_owner:
                     continue  # the value of an unknown/ambiguous flag: flag-unknown/flag-ambiguous report it
-                if runtime_only(c, p.flag) and p.flag.startswith("$("):
-                    continue
-            if p.kind == "missing-required" and has_config:
-                continue  # may come from the --config file
+                if runtime_only(c, p.flag):
+                    continue  # `$(VAR)` (unresolved-variable) or an opaque shell word: may be several words
+            if p.kind == "missing-required" and (has_config or c.opaque_words):
+                continue  # may come from the --config file or an opaque word
             detail, fix = p.detail.rstrip("."), FIXES[p.kind]
             if p.kind == "unexpected-positional" and p.flag.startswith("-") and " " in p.flag:
                 head, rest = p.flag.split(" ", 1)
                 detail = f"{p.flag!r} is one list item, which argparse takes as a stray argument, not as {head} with a value"
                 fix = f"split it into two list items: {head!r} and {rest!r}"
             yield Problem(wl.obj, problem_path(c, p.index),
-                          f"{where(wl, pod, c)}: {detail}, so {program_text(c)} exits at argument parsing" + guess_note(c),
-                          fix)
+                          f"{where(wl, pod, c)}: {detail}, so {program_text(c)} exits at argument parsing" + version_guess_note(c),
+                          fix, at_most=at_most(c))
 
 
 RULE = Rule(

@@ -2,11 +2,11 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ...findings import Severity
-from ...model import Flag
+from ...model import Flag, version_guess_note
 from ...sglang import SRC_056, SRC_0523, a2a_backend
 from .._util import engine_containers, flag_path
 from ..base import Problem, Rule
-from ._helpers import guess_note, program_text, where
+from ._helpers import at_most, program_text, where
 
 
 V056, V0523 = "0.5.6.post2", "0.5.23"
@@ -88,8 +88,9 @@ def check(model, ctx):
             if r.cannot_work(value, c):
                 yield Problem(wl.obj, flag_path(c, r.option),
                               f"{where(wl, pod, c)}: {r.option} {value} passes argument parsing but cannot work "
-                              f"({r.why}; read in SGLang 0.5.6.post2's source)" + guess_note(c),
-                              f"set {r.option} to a value {r.allowed}, or drop it to let {program_text(c)} choose")
+                              f"({r.why}; read in SGLang {c.parsed.catalog.version}'s source)" + version_guess_note(c),
+                              f"set {r.option} to a value {r.allowed}, or drop it to let {program_text(c)} choose",
+                              at_most=at_most(c))
 
 
 RULE = Rule(

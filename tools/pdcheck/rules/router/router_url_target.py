@@ -28,7 +28,7 @@ def check(model, ctx):
                 yield Problem(wl.obj, url_path(c, ru),
                               f"{where}, whose selector {t.selector} selects pods of several workloads ({', '.join(w.name for w in t.workloads)})",
                               "select the leaders of exactly one LWS (add leaderworkerset.sigs.k8s.io/name=<lws> to the selector)")
-            elif not t.engine_workloads:
+            elif not t.engine_workloads and not any(w.leader and w.leader.launch_unknown for w in t.workloads):
                 yield Problem(wl.obj, url_path(c, ru),
                               f"{where}, which selects {t.workloads[0].kind} {t.workloads[0].name}, no SGLang engine",
                               f"point the URL at the leader Service of the {ru.role} LWS")
