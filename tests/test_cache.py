@@ -204,6 +204,7 @@ def test_prune_bounds_age_and_size(tmp_path):
     assert sorted(os.listdir(cache.renders)) == ["k4"]
 
 
+@pytest.mark.slow
 def test_concurrent_runs_share_the_cache(tmp_path):
     cache_dir, tmp = tmp_path / "cache", tmp_path / "tmp"
     tmp.mkdir()
