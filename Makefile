@@ -16,7 +16,7 @@ ROUTER_VERSIONS ?= $(patsubst $(CATALOGS)/sglang-router-%.json,%,$(wildcard $(CA
 .PHONY: help test quick golden docs catalogs bench check
 
 help:
-	@echo "make test      run every test (README's test command, without the venv setup)"
+	@echo "make test      run the tests as CI does (README's test command, without the venv setup)"
 	@echo "make quick     run the tests but the slow ones (an edit-test loop)"
 	@echo "make check     pdcheck validate overlays/"
 	@echo "make golden    regenerate tests/golden/ from the overlays"
@@ -25,7 +25,7 @@ help:
 	@echo "make bench     run the benchmarks"
 
 test:
-	$(PYTHON) -m pytest -q --all
+	$(PYTHON) -m pytest -q --slow
 
 quick:
 	$(PYTHON) -m pytest -q

@@ -21,8 +21,8 @@ def _ci() -> bool:
 
 
 def pytest_addoption(parser):
-    parser.addoption("--all", action="store_true", dest="run_all",
-                     help="run every test, the ones marked slow too (what .ci/run runs)")
+    parser.addoption("--slow", action="store_true", dest="run_slow",
+                     help="run the tests marked slow too (what .ci/run runs)")
 
 
 def pytest_configure(config):
@@ -33,19 +33,27 @@ def pytest_configure(config):
         )
 
 
+_LEFT_OUT = pytest.StashKey[Counter]()
+
+
 def pytest_collection_modifyitems(config, items):
-    """The default run leaves out the tests marked slow (a quick edit-test loop); --all or an
-    explicit -m selects for itself."""
-    if config.getoption("run_all") or config.getoption("markexpr"):
+    """The default run leaves out the tests marked slow (a quick edit-test loop) and --slow keeps
+    them; the exploratory ones run only when -m selects them. An explicit -m selects for itself."""
+    if config.getoption("markexpr"):
         return
-    slow = [item for item in items if item.get_closest_marker("slow")]
-    if slow:
-        config.hook.pytest_deselected(items=slow)
-        items[:] = [item for item in items if not item.get_closest_marker("slow")]
-    config.stash[_LEFT_OUT] = len(slow)
-
-
-_LEFT_OUT = pytest.StashKey[int]()
+    left_out = ("exploratory",) if config.getoption("run_slow") else ("exploratory", "slow")
+    kept, dropped, counts = [], [], Counter()
+    for item in items:
+        marker = next((m for m in left_out if item.get_closest_marker(m)), None)
+        if marker:
+            dropped.append(item)
+            counts[marker] += 1
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+    config.stash[_LEFT_OUT] = counts
 
 
 def pytest_terminal_summary(terminalreporter, config):
@@ -56,8 +64,10 @@ def pytest_terminal_summary(terminalreporter, config):
         reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
         reasons[reason.removeprefix("Skipped: ")] += 1
     parts = [f"{n} skipped: {reason}" for reason, n in reasons.most_common()]
-    left_out = config.stash.get(_LEFT_OUT, 0)
-    if left_out:
-        parts.append(f"{left_out} slow tests left out of this quick run (`pytest --all` runs them, as .ci/run does)")
+    left_out = config.stash.get(_LEFT_OUT, Counter())
+    if left_out["slow"]:
+        parts.append(f"{left_out['slow']} marked slow, left out of this quick run (`pytest --slow` runs them, as .ci/run does)")
+    if left_out["exploratory"]:
+        parts.append(f"{left_out['exploratory']} marked exploratory (run by hand: `pytest -m exploratory`)")
     if parts:
         terminalreporter.write_line("not run: " + "; ".join(parts))
