@@ -92,6 +92,19 @@ def test_a_rerun_is_answered_from_the_results_cache(tree, tmp_path):
     assert len(os.listdir(cache / RESULTS)) == 2
 
 
+def test_the_configuration_is_read_once_per_run(tree, tmp_path, monkeypatch):
+    import pdcheck.config
+
+    (tree / ".pdcheck.yaml").write_text("rules:\n  tp-gpu-mismatch: warning\n")
+    reads, read_text = [], pdcheck.config.read_text
+    monkeypatch.setattr(pdcheck.config, "read_text", lambda path: reads.append(path) or read_text(path))
+    for checked in (True, False):  # checked, then answered from the results cache
+        reads.clear()
+        result = check(tree, tmp_path / "cache")
+        assert bool(result.renders) == checked and reads == [tree / ".pdcheck.yaml"]
+        assert {f.severity.value for f in result.findings if f.rule == "tp-gpu-mismatch"} == {"warning"}
+
+
 def _edit_base(tree, _):
     text = (tree / "base" / "all.yaml").read_text()
     (tree / "base" / "all.yaml").write_text(text.replace("- '8'", "- '4'", 1))
