@@ -1,15 +1,14 @@
 """The pipeline of `pdcheck validate`: discover -> render -> model -> check -> locate -> report.
 
-run() reads the configuration once (Config), then: discover turns the paths into Inputs (the CLI
-does it first, to say what it found); the results cache (checkcache.py) answers the inputs whose
-findings are stored, and only the others go on; render turns each Input into a Render (render.py:
-kustomize builds on worker threads, the render cache inside); model turns a Render into a Model
-(model.py); check runs the enabled rules on it, giving each rule's Problems, and asks the renderer
-for the render's origins when a problem points into an object (so that the annotated build runs
-while the rest is checked); locate waits for those origins and turns the Problems into Findings
-with file and line (sources.py), counting the suppressed ones; the results cache stores each
-input's findings; report (cli.py and report/) prints the RunResult. Each stage takes the previous
-one's data and changes none of it.
+run() reads the configuration once; then each stage hands plain data to the next. discover turns
+the paths into Inputs (discover.py; the CLI does it first, to say what it found); the results cache
+answers the Inputs whose findings are stored (checkcache.py) and only the others go on; render
+builds each into a Render (render.Renderer: kustomize on worker threads, the render cache behind
+it); model turns a Render into a Model (model.py); check runs the enabled rules on the Model and,
+when a problem points into an object, asks the renderer for that render's origins (a Future: the
+annotated build runs while the rest is checked); locate turns the problems into Findings with file
+and line (sources.py), which the results cache stores; report prints the RunResult (cli.py,
+report/). No stage changes what an earlier one produced.
 """
 
 from __future__ import annotations
@@ -164,7 +163,7 @@ def run(options: Options) -> RunResult:
     cache = open_cache(options.cache_dir, options.no_cache)
 
     stored, done = None, {}  # input index -> (findings, suppressed)
-    if cache is not None:
+    if cache is not None:  # the results cache: inputs whose findings are stored skip every stage below
         from .checkcache import CheckCache
 
         stored = CheckCache(cache, options, config, inputs, command)
@@ -177,12 +176,13 @@ def run(options: Options) -> RunResult:
         # The builds start now, on worker threads: setting up the checker and checking each render overlap them.
         with Renderer([inputs[i] for i in todo], command, options.jobs, cache,
                       hasher=stored.hasher if stored is not None else None) as renderer:
-            ctx = make_context(config, options)
             rules = enabled_rules(config)
+            ctx = make_context(config, options)
             versions = _catalog_versions(options, config)
             checked = []
-            for render in renderer:
-                results = check(build_model_or_finding(render, versions), ctx, rules)
+            for render in renderer:  # render
+                model = build_model_or_finding(render, versions)  # model
+                results = check(model, ctx, rules)  # check
                 origins = renderer.origins(render) if _points_into_objects(results) else None
                 checked.append(Checked(render, results, origins))
             located = [locate(c.render, c.results, c.origins.result() if c.origins else None) for c in checked]
@@ -190,7 +190,7 @@ def run(options: Options) -> RunResult:
         for index, result in zip(todo, located):
             done[index] = result
             if stored is not None:
-                stored.store(index, *result)
+                stored.store(index, *result)  # the results cache, for the next run
 
     findings = sorted((f for index in range(len(inputs)) for f in done[index][0]), key=Finding.sort_key)
     suppressed = sum(done[index][1] for index in range(len(inputs)))
