@@ -251,6 +251,7 @@ def _lws_validator():
     return jsonschema.Draft7Validator(schema)
 
 
+@pytest.mark.slow  # compiling the upstream CRD with jsonschema takes seconds
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_leaderworkersets_validate_against_upstream_crd(overlay):
     validator = _lws_validator()

@@ -141,6 +141,7 @@ CHANGES = {
 }
 
 
+@pytest.mark.slow  # one case per input of the key: CI runs the whole matrix (--slow)
 @pytest.mark.parametrize("change", CHANGES, ids=list(CHANGES))
 def test_a_change_findings_depend_on_is_a_miss(change, tree, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
@@ -188,6 +189,7 @@ def test_no_cache_writes_nothing(tree, tmp_path):
     assert result.exit_code == 1 and not (tmp_path / "c").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github"])
 def test_every_format_prints_the_same_from_the_cache(fmt, tree, tmp_path):
     args = ["validate", "-q", "--format", fmt, "--cache-dir", str(tmp_path / "cache"), "--crd", str(tree / "crd.yaml"),
@@ -199,6 +201,7 @@ def test_every_format_prints_the_same_from_the_cache(fmt, tree, tmp_path):
         assert json.loads(cached.stdout)["runs"][0]["tool"]["driver"]["rules"]
 
 
+@pytest.mark.slow
 def test_editing_pdcheck_itself_is_a_miss(tree, tmp_path):
     """A changed rule, catalog or schema file of pdcheck is a miss even when its version string is unchanged."""
     package = tmp_path / "src" / "pdcheck"
