@@ -37,11 +37,12 @@ _LEFT_OUT = pytest.StashKey[Counter]()
 
 
 def pytest_collection_modifyitems(config, items):
-    """The default run leaves out the tests marked slow (a quick edit-test loop) and --slow keeps
-    them; the exploratory ones run only when -m selects them. An explicit -m selects for itself."""
-    if config.getoption("markexpr"):
-        return
-    left_out = ("exploratory",) if config.getoption("run_slow") else ("exploratory", "slow")
+    """The default run leaves out the tests marked slow (a quick edit-test loop): --slow or an
+    explicit -m keeps them. The exploratory ones run only when the -m expression names them."""
+    markexpr = config.getoption("markexpr")
+    left_out = [] if "exploratory" in markexpr else ["exploratory"]
+    if not markexpr and not config.getoption("run_slow"):
+        left_out.append("slow")
     kept, dropped, counts = [], [], Counter()
     for item in items:
         marker = next((m for m in left_out if item.get_closest_marker(m)), None)
