@@ -246,6 +246,7 @@ def locate(render: Render, results: list, origins: list[Origin] | None = None) -
     """
     from .sources import locate as source_line
 
+    origin_of = {id(o): origin for o, origin in zip(render.objects, origins)} if origins is not None else {}
     findings, suppressed = [], 0
     for result in results:
         if isinstance(result, Finding):
@@ -257,8 +258,8 @@ def locate(render: Render, results: list, origins: list[Origin] | None = None) -
                 suppressed += 1
                 continue
             if p.obj is not None:
-                obj = replace(p.obj, origin=origins[p.obj.index]) if origins is not None else p.obj
-                file, line = source_line(obj, p.path)
+                origin = origin_of.get(id(p.obj))
+                file, line = source_line(replace(p.obj, origin=origin) if origin is not None else p.obj, p.path)
             else:
                 file, line = (render.name if render.source != "kustomize" else None), None
             findings.append(Finding(
