@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from reference_material import shared_path
 from regen_golden import render as build  # the golden files are made with this same render
 from pdcheck.rules._router import BACKOFF_RESET_S, registration_window
 
@@ -24,7 +25,6 @@ OVERLAYS_DIR = REPO / "overlays"
 OVERLAYS = sorted(p.parent.name for p in OVERLAYS_DIR.glob("*/kustomization.yaml"))
 GOLDEN_DIR = REPO / "tests" / "golden"
 REGEN_CMD = "python tools/regen_golden.py"
-LWS_CRD = REPO.parent / "shared" / "reference" / "lws-crd-leaderworkersets.yaml"
 
 IMAGE = "lmsysorg/sglang"
 MOVING_TAGS = {"latest", "deepep", "dev", "nightly", "main"}
@@ -248,16 +248,15 @@ def _crd_to_jsonschema(node):
 def _lws_validator():
     import jsonschema
 
-    crd = yaml.safe_load(LWS_CRD.read_text())
+    crd = yaml.safe_load(shared_path("reference", "lws-crd-leaderworkersets.yaml").read_text())
     (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
     schema = _crd_to_jsonschema(version["schema"]["openAPIV3Schema"])
     return jsonschema.Draft7Validator(schema)
 
 
+@pytest.mark.slow  # compiling the upstream CRD with jsonschema takes seconds
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_leaderworkersets_validate_against_upstream_crd(overlay):
-    if not LWS_CRD.exists():
-        pytest.skip(f"{LWS_CRD} not present")
     validator = _lws_validator()
     lwss = find(render(overlay), LWS_KIND)
     assert {o["metadata"]["name"] for o in lwss} == {"sglang-prefill", "sglang-decode"}

@@ -201,7 +201,7 @@ def test_readme_plan_table_matches_the_plan():
     from pdcheck.checker import Options, build_models
 
     readme = (REPO / "README.md").read_text().splitlines()
-    models, _ = build_models(Options(paths=[str(REPO / "overlays")], no_cache=True))
+    models = build_models(Options(paths=[str(REPO / "overlays")], no_cache=True))
     rows = 0
     for model in models:
         overlay = Path(model.render.name).name

@@ -12,11 +12,10 @@ import pytest
 import yaml
 
 from pdcheck.schema import SchemaValidator
+from reference_material import shared_path
 from test_schema import BROKEN_FOR_BOTH, BROKEN_FOR_WEBHOOK, DELETE, as_path, mutate, summary
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
-LWS_CRD = REFERENCE / "lws-crd-leaderworkersets.yaml"
 BOTH = "1.26,1.37"
 
 WORKER = "spec.leaderWorkerTemplate.workerTemplate.spec"
@@ -67,9 +66,7 @@ def validator():
 
 @pytest.fixture(scope="module")
 def crd_validator():
-    if not LWS_CRD.is_file():
-        pytest.skip(f"upstream LWS CRD not available: {LWS_CRD}")
-    return SchemaValidator(BOTH.split(","), crd_files=[LWS_CRD])
+    return SchemaValidator(BOTH.split(","), crd_files=[shared_path("reference", "lws-crd-leaderworkersets.yaml")])
 
 
 @pytest.mark.parametrize("key", GOLDEN_LWS)

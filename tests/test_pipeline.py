@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from pdcheck.cli import app
 from pdcheck.config import Config
 from pdcheck.findings import Severity
+from reference_material import shared_path
 from ruletest import baseline, engine, run_rules, set_flag
 
 REPO = Path(__file__).resolve().parents[1]
@@ -124,8 +125,8 @@ def test_version():
     assert proc.returncode == 0 and proc.stdout.startswith("pdcheck ")
 
 
-def test_crd_option_validates_against_the_upstream_crd(shared_dir):
-    crd = shared_dir / "reference" / "lws-crd-leaderworkersets.yaml"
+def test_crd_option_validates_against_the_upstream_crd():
+    crd = shared_path("reference", "lws-crd-leaderworkersets.yaml")
     fixture = str(REPO / "tests" / "fixtures" / "baseline.yaml")
     code, out = _json(["--crd", str(crd), fixture])
     assert code == 0 and out["findings"] == []

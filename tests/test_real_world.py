@@ -24,15 +24,13 @@ from pdcheck.checker import Context, Options, check_render, enabled_rules
 from pdcheck.config import Config
 from pdcheck.objects import Render
 from pdcheck.render import objects_from_stream
+from reference_material import shared_path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-SEED = SHARED / "seed" / "000_3bc60c81eb28b8e5.txt"
-LWS_EXAMPLE = SHARED / "reference" / "lws-example-sglang.yaml"
 DOC = REPO / "docs" / "real-world.md"
 
 
-def reference_stream(path: Path = SEED) -> str:
+def reference_stream(path: Path) -> str:
     """The ```yaml blocks of the seed document, in order, as one multi-document YAML stream."""
     blocks = re.findall(r"^```yaml\n(.*?)^```", path.read_text(encoding="utf-8"), re.S | re.M)
     assert len(blocks) == 5, f"expected the 5 published manifests (p, d, p-svc, d-svc, lb), got {len(blocks)}"
@@ -152,9 +150,7 @@ RUN_VERSIONS = {RUNS[0]: None, RUNS[1]: "0.4.10.post2", RUNS[2]: "0.5.6.post2"}
 
 @pytest.fixture(scope="module")
 def reference():
-    if not SEED.is_file():
-        pytest.skip("../shared/seed is not present")
-    return reference_stream()
+    return reference_stream(shared_path("seed", "000_3bc60c81eb28b8e5.txt"))
 
 
 @pytest.mark.parametrize("run", RUNS)
@@ -165,15 +161,16 @@ def test_reference_findings(reference, run):
     assert want - got == set(), f"findings gone from the reference ({run}): update docs/real-world.md"
 
 
-def test_reference_counts(reference):
-    """The counts docs/real-world.md states (52 / 51 / 48)."""
-    assert [sum(run in runs for runs in REFERENCE.values()) for run in RUNS] == [52, 51, 48]
+def test_doc_counts_are_what_pdcheck_reports(reference):
+    """The totals the summary table of docs/real-world.md states, one per run, are what pdcheck reports."""
+    stated = re.findall(r"^\| reference, \([abc]\)[^|]*\| (\d+) \|", DOC.read_text(encoding="utf-8"), re.M)
+    reported = [len(findings(reference, "reference.yaml", RUN_VERSIONS[run])) for run in RUNS]
+    assert [int(n) for n in stated] == reported
 
 
 def test_lws_example_findings():
-    if not LWS_EXAMPLE.is_file():
-        pytest.skip("../shared/reference is not present")
-    got = findings(LWS_EXAMPLE.read_text(encoding="utf-8"), str(LWS_EXAMPLE))
+    example = shared_path("reference", "lws-example-sglang.yaml")
+    got = findings(example.read_text(encoding="utf-8"), str(example))
     assert got == LWS_EXAMPLE_FINDINGS
 
 

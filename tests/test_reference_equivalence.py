@@ -16,9 +16,9 @@ from pdcheck.discover import resolve_inputs
 from pdcheck.model import build_model
 from pdcheck.objects import Render
 from pdcheck.render import objects_from_stream, render_all
+from reference_material import shared_path
 
 REPO = Path(__file__).resolve().parents[1]
-SEED = REPO.parent / "shared" / "seed" / "000_3bc60c81eb28b8e5.txt"
 # Both sides are parsed with the catalog of the release the bundle pins (the reference's
 # `deepep` tag pins none).
 VERSIONS = {"sglang": "0.5.6.post2", "sglang-router": "0.3.2"}
@@ -104,9 +104,8 @@ def _allowed(kind, name, role, rank):
 
 @pytest.fixture(scope="module")
 def both():
-    if not SEED.is_file():
-        pytest.skip("../shared/seed (the reference deployment) is not present")
-    blocks = re.findall(r"```yaml\n(.*?)```", SEED.read_text(encoding="utf-8"), re.S)
+    seed = shared_path("seed", "000_3bc60c81eb28b8e5.txt")
+    blocks = re.findall(r"```yaml\n(.*?)```", seed.read_text(encoding="utf-8"), re.S)
     objects, non_objects = objects_from_stream("\n---\n".join(blocks), "seed", None)
     reference = _effective(Render("seed", "file", objects, non_objects))
     ours = _effective(render_all(resolve_inputs([str(REPO / "overlays" / "h800-bond")]))[0])

@@ -9,8 +9,9 @@ and damages it (see strategies.py). Properties:
 - certainly-bad input gets findings (or an InputError): never a silent pass;
 - the CLI exits 0/1/2 without a traceback.
 
-The default run is small and derandomized (reproducible in CI, < 30 s); the `slow` run
-(`pytest -m slow tests/test_robustness.py`) explores >= 10,000 random examples.
+The small, derandomized runs (reproducible in CI, < 30 s) are marked slow: `pytest --slow` and CI
+run them, the quick default run leaves them out. The exploratory runs
+(`pytest -m exploratory tests/test_robustness.py`, by hand) explore >= 10,000 random examples.
 """
 
 from __future__ import annotations
@@ -171,39 +172,42 @@ def bad_property(example) -> None:
     assert findings, f"certainly-bad input passed clean: {log}"
 
 
+@pytest.mark.slow
 @settings(NORMAL, max_examples=70)
 @given(mutated_manifests(), ON_DISK)
 def test_mutated_manifests(example, on_disk):
     manifest_property(example, on_disk)
 
 
+@pytest.mark.slow
 @settings(NORMAL, max_examples=50)
 @given(mutated_texts())
 def test_mutated_yaml_text(example):
     text_property(example)
 
 
+@pytest.mark.slow
 @settings(NORMAL, max_examples=25)
 @given(certainly_bad_manifests())
 def test_certainly_bad_input_gets_findings(example):
     bad_property(example)
 
 
-@pytest.mark.slow
+@pytest.mark.exploratory
 @settings(LONG, max_examples=5000)
 @given(mutated_manifests(max_mutations=6), ON_DISK)
 def test_mutated_manifests_long(example, on_disk):
     manifest_property(example, on_disk)
 
 
-@pytest.mark.slow
+@pytest.mark.exploratory
 @settings(LONG, max_examples=5000)
 @given(mutated_texts(max_edits=6))
 def test_mutated_yaml_text_long(example):
     text_property(example)
 
 
-@pytest.mark.slow
+@pytest.mark.exploratory
 @settings(LONG, max_examples=800)
 @given(certainly_bad_manifests())
 def test_certainly_bad_input_gets_findings_long(example):
@@ -374,13 +378,14 @@ def cli_property(example, output_format: str) -> None:
         json.loads(proc.stdout)
 
 
+@pytest.mark.slow
 @settings(NORMAL, max_examples=4, deadline=None)  # a subprocess: interpreter start-up dominates
 @given(mutated_manifests(), st.sampled_from(["text", "json", "sarif", "github"]))
 def test_cli_never_tracebacks(example, output_format):
     cli_property(example, output_format)
 
 
-@pytest.mark.slow
+@pytest.mark.exploratory
 @settings(LONG, max_examples=40, deadline=None)
 @given(mutated_manifests(max_mutations=6), st.sampled_from(["text", "json", "sarif", "github"]))
 def test_cli_never_tracebacks_long(example, output_format):

@@ -12,10 +12,9 @@ from pdcheck.schema import SchemaIssue, SchemaSetupError, SchemaValidator, bundl
 from pdcheck.schema.bundle import default_k8s_versions
 from pdcheck.schema.crd import load_crd_file
 from pdcheck.schema.fastcheck import Unsure
+from reference_material import SHARED, shared_path
 
 DATA = Path(__file__).resolve().parent / "data" / "schema"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-LWS_CRD = SHARED / "reference" / "lws-crd-leaderworkersets.yaml"
 BOTH = "1.26,1.37"
 
 
@@ -23,17 +22,10 @@ def load_docs(path: Path) -> list[dict]:
     return [d for d in yaml.safe_load_all(path.read_text()) if d]
 
 
-def shared_file(*parts: str) -> Path:
-    path = SHARED.joinpath(*parts)
-    if not path.is_file():
-        pytest.skip(f"{path} not available")
-    return path
-
-
 def reference_lws() -> list[dict]:
     """The LWS in the LWS example and the two in the reference seed document's yaml blocks."""
-    docs = load_docs(shared_file("reference", "lws-example-sglang.yaml"))
-    seed = shared_file("seed", "000_3bc60c81eb28b8e5.txt").read_text()
+    docs = load_docs(shared_path("reference", "lws-example-sglang.yaml"))
+    seed = shared_path("seed", "000_3bc60c81eb28b8e5.txt").read_text()
     for block in re.findall(r"```ya?ml\n(.*?)```", seed, re.S):
         docs += [d for d in yaml.safe_load_all(block) if d]
     lws = [d for d in docs if d["kind"] == "LeaderWorkerSet"]
@@ -71,7 +63,7 @@ def validator():
 @pytest.fixture(scope="module")
 def crd_validator():
     """Validates LWS with the upstream CRD (1.3 MB, parsed once per module)."""
-    return SchemaValidator(BOTH.split(","), crd_files=[shared_file("reference", "lws-crd-leaderworkersets.yaml")])
+    return SchemaValidator(BOTH.split(","), crd_files=[shared_path("reference", "lws-crd-leaderworkersets.yaml")])
 
 
 @pytest.fixture(scope="module")

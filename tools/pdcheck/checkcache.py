@@ -24,6 +24,7 @@ from pathlib import Path
 
 from . import __version__
 from .cache import ClosureHasher, Uncacheable, file_sha256, text_sha256
+from .config import Config
 from .findings import Finding, Severity
 
 RESULTS_FORMAT = 1
@@ -32,13 +33,11 @@ RESULTS_FORMAT = 1
 class CheckCache:
     """Results of one run's inputs: lookup() before checking, store() after."""
 
-    def __init__(self, cache, options, inputs: list, command: list[str] | None):
+    def __init__(self, cache, options, config: Config, inputs: list, command: list[str] | None):
         self.cache, self.inputs, self.command = cache, inputs, command
         self.hasher = ClosureHasher()  # handed on to the renderer, which reads the same kustomizations
-        self._checker = _checker_fingerprint(options)  # None: the configuration cannot be read (the run reports it)
+        self._checker = _checker_fingerprint(options, config)
         self._contents: dict[int, str] = {}  # input index -> digest of what it renders from
-        if self._checker is None:
-            return
         for index, item in enumerate(inputs):
             # Taken now, before kustomize reads the files: an edit during the run must not be
             # stored under the new content with the old findings.
@@ -93,20 +92,12 @@ def _file_key(path: Path) -> str | None:
     return f"{os.path.realpath(path)}:{content}" if content else None
 
 
-def _checker_fingerprint(options) -> str | None:
-    from .config import load_config, locate_config
-    from .errors import InputError
-
-    try:
-        config_path = locate_config(options.config_path, options.paths)
-        config = load_config(config_path, None)
-    except InputError:
-        return None
+def _checker_fingerprint(options, config: Config) -> str:
     crds = [Path(c) for c in options.crds] + list(config.crds)
     material = {
         "pdcheck": [__version__, _package_state()],
         "schemas": _schema_state(),
-        "config": _content(config_path) if config_path else None,
+        "config": _content(config.path) if config.path else None,
         "crds": [(str(c), _content(c)) for c in crds],
         "k8s": options.k8s_versions, "sglang": options.sglang_version, "router": options.router_version,
     }

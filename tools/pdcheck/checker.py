@@ -1,8 +1,19 @@
-"""The pipeline: inputs -> render -> model -> rules -> findings (reporters print them)."""
+"""The pipeline of `pdcheck validate`: discover -> render -> model -> check -> locate -> report.
+
+run() reads the configuration once; then each stage hands plain data to the next. discover turns
+the paths into Inputs (discover.py; the CLI does it first, to say what it found); the results cache
+answers the Inputs whose findings are stored (checkcache.py) and only the others go on; render
+builds each into a Render (render.Renderer: kustomize on worker threads, the render cache behind
+it); model turns a Render into a Model (model.py); check runs the enabled rules on the Model and,
+when a problem points into an object, asks the renderer for that render's origins (a Future: the
+annotated build runs while the rest is checked); locate turns the problems into Findings with file
+and line (sources.py), which the results cache stores; report prints the RunResult (cli.py,
+report/). No stage changes what an earlier one produced.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -15,8 +26,10 @@ from .findings import Finding, Severity
 # Imported where used: a run answered from the results cache (checkcache.py) needs none of the
 # model, renderer, schemas or rules, and skipping their imports is most of its time.
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from .model import Model
-    from .objects import Render
+    from .objects import Origin, Render
     from .rules.base import Rule
 
 INTERNAL_ERROR_RULE = "pdcheck-internal-error"
@@ -39,7 +52,7 @@ class Options:
 
 @dataclass
 class Context:
-    """Shared across renders: configuration and the (expensive, compiled-once) schema validator."""
+    """What the rules see besides the model: configuration and the (expensive, compiled-once) schema validator."""
 
     config: Config
     k8s_versions: list[str] | None
@@ -85,25 +98,38 @@ class RunResult:
         return sum(1 for f in self.findings if f.severity == severity)
 
 
+@dataclass
+class Checked:
+    """What check gives locate for one render: each rule's problems (or an internal-error Finding
+    for a rule or model that crashed) and, when a problem points into an object, the Future of
+    the render's origins."""
+
+    render: Render
+    results: list
+    origins: Future | None = None
+
+
+# --- configuration --------------------------------------------------------------------------------
+
+def load_run_config(options: Options) -> Config:
+    """The configuration of a run, read once. Its rule ids are checked by enabled_rules()."""
+    return load_config(locate_config(options.config_path, options.paths))
+
+
 def enabled_rules(config: Config) -> list[tuple[Rule, Severity]]:
     from .rules import all_rules
 
+    rules = all_rules()
+    config.check_rule_ids({rule.id for rule in rules})
     out = []
-    for rule in all_rules():
+    for rule in rules:
         severity = config.rule_severity.get(rule.id, rule.severity)
         if severity is not None:
             out.append((rule, severity))
     return out
 
 
-def _config(options: Options) -> Config:
-    from .rules import all_rules
-
-    return load_config(locate_config(options.config_path, options.paths), {r.id for r in all_rules()})
-
-
-def make_context(options: Options) -> Context:
-    config = _config(options)
+def make_context(config: Config, options: Options) -> Context:
     versions = options.k8s_versions or config.k8s_versions
     crds = [Path(c) for c in options.crds] + list(config.crds)
     ctx = Context(config, versions, crds)
@@ -116,22 +142,81 @@ def make_context(options: Options) -> Context:
     return ctx
 
 
-def check_render(render: Render, ctx: Context, options: Options, rules: list[tuple[Rule, Severity]]) -> tuple[list[Finding], int]:
-    return render_findings(render, run_rules(render, ctx, options, rules))
+def _catalog_versions(options: Options, config: Config) -> dict:
+    """The flag catalog versions the options or configuration pin (None: the image tag decides)."""
+    return {
+        "sglang": options.sglang_version or config.sglang_version,
+        "sglang-router": options.router_version or config.router_version,
+    }
 
 
-def run_rules(render: Render, ctx: Context, options: Options, rules: list[tuple[Rule, Severity]]) -> list:
-    """Model the render and run the rules: (rule, severity, problems) per rule, or a Finding for a rule that crashed."""
+# --- the stages -----------------------------------------------------------------------------------
+
+def run(options: Options) -> RunResult:
+    """`pdcheck validate`: see the module doc."""
+    from .cache import open_cache
+    from .kustomize import kustomize_command
+
+    inputs = options.inputs if options.inputs is not None else resolve_inputs(options.paths)
+    command = kustomize_command(options.kustomize) if any(i.kind == "kustomize" for i in inputs) else None
+    config = load_run_config(options)
+    cache = open_cache(options.cache_dir, options.no_cache)
+
+    stored, done = None, {}  # input index -> (findings, suppressed)
+    if cache is not None:  # the results cache: inputs whose findings are stored skip every stage below
+        from .checkcache import CheckCache
+
+        stored = CheckCache(cache, options, config, inputs, command)
+        done = stored.lookup()
+    todo = [index for index in range(len(inputs)) if index not in done]
+    renders, rules = [], None
+    if todo:
+        from .render import Renderer
+
+        # The builds start now, on worker threads: setting up the checker and checking each render overlap them.
+        with Renderer([inputs[i] for i in todo], command, options.jobs, cache,
+                      hasher=stored.hasher if stored is not None else None) as renderer:
+            rules = enabled_rules(config)
+            ctx = make_context(config, options)
+            versions = _catalog_versions(options, config)
+            checked = []
+            for render in renderer:  # render
+                model = build_model_or_finding(render, versions)  # model
+                results = check(model, ctx, rules)  # check
+                origins = renderer.origins(render) if _points_into_objects(results) else None
+                checked.append(Checked(render, results, origins))
+            located = [locate(c.render, c.results, c.origins.result() if c.origins else None) for c in checked]
+        renders = [c.render for c in checked]
+        for index, result in zip(todo, located):
+            done[index] = result
+            if stored is not None:
+                stored.store(index, *result)  # the results cache, for the next run
+
+    findings = sorted((f for index in range(len(inputs)) for f in done[index][0]), key=Finding.sort_key)
+    suppressed = sum(done[index][1] for index in range(len(inputs)))
+    enabled = [r for r, _ in rules] if rules is not None else lambda: [r for r, _ in enabled_rules(config)]
+    return RunResult(__version__, [i.display for i in inputs], findings, suppressed, renders, enabled)
+
+
+def build_model_or_finding(render: Render, versions: dict) -> Model | Finding:
+    """The render's model, or for a model bug one internal-error finding instead of a traceback."""
     from .model import build_model
 
     try:
-        model = build_model(render, _catalog_versions(options, ctx.config))
-    except Exception as exc:  # a model bug: one finding for the render instead of a traceback
-        return [Finding(
+        return build_model(render, versions)
+    except Exception as exc:
+        return Finding(
             INTERNAL_ERROR_RULE, Severity.ERROR,
             f"pdcheck could not model this input ({type(exc).__name__}: {exc})",
             "report this as a pdcheck bug with the input that triggers it", overlay=render.name,
-        )]
+        )
+
+
+def check(model: Model | Finding, ctx: Context, rules: list[tuple[Rule, Severity]]) -> list:
+    """Run the rules: (rule, severity, problems) per rule, or a Finding for a rule that crashed
+    (a model that could not be built is passed through as its one finding)."""
+    if isinstance(model, Finding):
+        return [model]
     results = []
     for rule, severity in rules:
         try:
@@ -140,24 +225,28 @@ def run_rules(render: Render, ctx: Context, options: Options, rules: list[tuple[
             results.append(Finding(
                 INTERNAL_ERROR_RULE, Severity.ERROR,
                 f"rule {rule.id} failed on this input ({type(exc).__name__}: {exc})",
-                "report this as a pdcheck bug with the input that triggers it", overlay=render.name,
+                "report this as a pdcheck bug with the input that triggers it", overlay=model.render.name,
             ))
             continue
         results.append((rule, severity, problems))
     return results
 
 
-def _needs_origins(results: list) -> bool:
+def _points_into_objects(results: list) -> bool:
     """Whether some unsuppressed problem points into an object (and so needs its file)."""
     return any(p.obj is not None and not p.obj.ignores(rule.id)
                for rule, _, problems in (r for r in results if not isinstance(r, Finding)) for p in problems)
 
 
-def render_findings(render: Render, results: list) -> tuple[list[Finding], int]:
-    """Findings (with file and line) of run_rules' results, and how many were suppressed."""
-    from .render import ensure_origins
-    from .sources import locate
+def locate(render: Render, results: list, origins: list[Origin] | None = None) -> tuple[list[Finding], int]:
+    """Findings (with file and line) of check's results, and how many were suppressed.
 
+    origins: the file each of render.objects came from, when the render itself does not carry
+    them (an overlay built without origin annotations; see render.Renderer.origins).
+    """
+    from .sources import locate as source_line
+
+    origin_of = {id(o): origin for o, origin in zip(render.objects, origins)} if origins is not None else {}
     findings, suppressed = [], 0
     for result in results:
         if isinstance(result, Finding):
@@ -169,8 +258,10 @@ def render_findings(render: Render, results: list) -> tuple[list[Finding], int]:
                 suppressed += 1
                 continue
             if p.obj is not None:
-                ensure_origins(render)  # overlays are built without origins until a finding needs one
-            file, line = locate(p.obj, p.path) if p.obj is not None else (render.name if render.source != "kustomize" else None, None)
+                origin = origin_of.get(id(p.obj))
+                file, line = source_line(replace(p.obj, origin=origin) if origin is not None else p.obj, p.path)
+            else:
+                file, line = (render.name if render.source != "kustomize" else None), None
             findings.append(Finding(
                 rule.id, severity.capped(p.at_most), p.message, p.fix,
                 object=p.obj.ref if p.obj is not None else "", path=p.path,
@@ -179,69 +270,21 @@ def render_findings(render: Render, results: list) -> tuple[list[Finding], int]:
     return findings, suppressed
 
 
-def build_models(options: Options) -> tuple[list[Model], Context]:
-    """Render and model every input (for `pdcheck render --effective`)."""
+def check_render(render: Render, ctx: Context, options: Options, rules: list[tuple[Rule, Severity]]) -> tuple[list[Finding], int]:
+    """model -> check -> locate for one render that carries its origins (a YAML file, or an overlay
+    built with annotations): the findings and the suppressed count."""
+    return locate(render, check(build_model_or_finding(render, _catalog_versions(options, ctx.config)), ctx, rules))
+
+
+def build_models(options: Options, config: Config | None = None) -> list[Model]:
+    """Render and model every input (for `pdcheck render --effective` and `pdcheck plan`); config is
+    read here unless the caller already holds it."""
+    from .cache import open_cache
     from .model import build_model
     from .render import render_all
 
-    ctx = make_context(options)
-    renders = render_all(resolve_inputs(options.paths), options.kustomize, options.jobs, _cache(options), lazy_origins=True)
-    versions = _catalog_versions(options, ctx.config)
-    return [build_model(r, versions) for r in renders], ctx
-
-
-def _catalog_versions(options: Options, config: Config) -> dict:
-    """The flag catalog versions the options or configuration pin (None: the image tag decides)."""
-    return {
-        "sglang": options.sglang_version or config.sglang_version,
-        "sglang-router": options.router_version or config.router_version,
-    }
-
-
-def _cache(options: Options):
-    from .cache import open_cache
-
-    return open_cache(options.cache_dir, options.no_cache)
-
-
-def run(options: Options) -> RunResult:
-    from .kustomize import kustomize_command
-
-    inputs = options.inputs if options.inputs is not None else resolve_inputs(options.paths)
-    cache = _cache(options)
-    stored, done = None, {}
-    if cache is not None:
-        from .checkcache import CheckCache
-
-        command = kustomize_command(options.kustomize) if any(i.kind == "kustomize" for i in inputs) else None
-        stored = CheckCache(cache, options, inputs, command)
-        done = stored.lookup()  # input index -> (findings, suppressed)
-    todo = [index for index in range(len(inputs)) if index not in done]
-    renders, rules = [], None
-    if todo:
-        checked, renders, rules = _check(options, [inputs[i] for i in todo], cache, stored.hasher if stored else None)
-        for index, result in zip(todo, checked):
-            done[index] = result
-            if stored is not None:
-                stored.store(index, *result)
-    findings = sorted((f for index in range(len(inputs)) for f in done[index][0]), key=Finding.sort_key)
-    suppressed = sum(done[index][1] for index in range(len(inputs)))
-    enabled = [r for r, _ in rules] if rules is not None else lambda: [r for r, _ in enabled_rules(_config(options))]
-    return RunResult(__version__, [i.display for i in inputs], findings, suppressed, renders, enabled)
-
-
-def _check(options: Options, inputs: list, cache, hasher) -> tuple[list[tuple[list[Finding], int]], list[Render], list]:
-    """Render and check inputs: (findings, suppressed) per input, the renders, the enabled rules."""
-    from .render import render_iter
-
-    # Builds start now, in worker threads; setting up the checker and checking each render overlap them.
-    with render_iter(inputs, options.kustomize, options.jobs, cache, lazy_origins=True, hasher=hasher) as pending:
-        ctx = make_context(options)
-        rules = enabled_rules(ctx.config)
-        checked = []
-        for render in pending:
-            results = run_rules(render, ctx, options, rules)
-            if _needs_origins(results):
-                pending.prefetch_origins(render)  # builds with origin annotations while the rest is checked
-            checked.append((render, results))
-        return [render_findings(render, results) for render, results in checked], [r for r, _ in checked], rules
+    config = config if config is not None else load_run_config(options)
+    renders = render_all(resolve_inputs(options.paths), options.kustomize, options.jobs,
+                         open_cache(options.cache_dir, options.no_cache))
+    versions = _catalog_versions(options, config)
+    return [build_model(r, versions) for r in renders]

@@ -64,16 +64,6 @@ CacheDirOpt = typer.Option(None, "--cache-dir", envvar="PDCHECK_CACHE_DIR", help
 NoCacheOpt = typer.Option(False, "--no-cache", help="Always render and check; neither read nor write the cache (also PDCHECK_NO_CACHE=1).")
 
 
-def _options(paths, k8s_version, crd, sglang_version, router_version, kustomize, config, jobs, cache_dir=None, no_cache=False):
-    from .checker import Options
-
-    return Options(
-        paths=list(paths), k8s_versions=list(k8s_version) if k8s_version else None, crds=list(crd or []),
-        sglang_version=sglang_version, router_version=router_version, kustomize=kustomize,
-        config_path=config, jobs=jobs, cache_dir=cache_dir, no_cache=no_cache,
-    )
-
-
 @app.command()
 def validate(
     paths: List[str] = PathsArg,
@@ -95,12 +85,16 @@ def validate(
 
     Exit codes: 0 clean (warnings allowed), 1 error findings (or warnings with --strict), 2 usage or input errors.
     """
-    from .checker import run
+    from .checker import Options, run
     from .discover import resolve_inputs
     from .findings import Severity
     from .report import REPORTERS
 
-    options = _options(paths, k8s_version, crd, sglang_version, router_version, kustomize, config, jobs, cache_dir, no_cache)
+    options = Options(
+        paths=list(paths), k8s_versions=list(k8s_version) if k8s_version else None, crds=list(crd or []),
+        sglang_version=sglang_version, router_version=router_version, kustomize=kustomize,
+        config_path=config, jobs=jobs, cache_dir=cache_dir, no_cache=no_cache,
+    )
     try:
         options.inputs = resolve_inputs(options.paths)
         if output_format == OutputFormat.text and not quiet:
@@ -136,13 +130,16 @@ def render(
 
     try:
         if effective:
-            from .checker import build_models
+            from .checker import Options, build_models
             from .effective import effective_documents
 
-            models, _ = build_models(_options(paths, None, None, sglang_version, router_version, kustomize, config, jobs, cache_dir, no_cache))
+            models = build_models(Options(
+                paths=list(paths), sglang_version=sglang_version, router_version=router_version, kustomize=kustomize,
+                config_path=config, jobs=jobs, cache_dir=cache_dir, no_cache=no_cache,
+            ))
             docs = [d for m in models for d in effective_documents(m)]
         else:
-            renders = render_all(resolve_inputs(list(paths)), kustomize, jobs, open_cache(cache_dir, no_cache), lazy_origins=True)
+            renders = render_all(resolve_inputs(list(paths)), kustomize, jobs, open_cache(cache_dir, no_cache))
             docs = [o.doc for r in renders for o in r.objects]
     except InputError as err:
         _fail(err)
@@ -171,7 +168,11 @@ def plan(
     from .capacity.cli import run_plan
 
     try:
-        results, status = run_plan(_options(paths, None, None, sglang_version, None, kustomize, config, jobs, cache_dir, no_cache), gpu, model_config)
+        from .checker import Options
+
+        options = Options(paths=list(paths), sglang_version=sglang_version, kustomize=kustomize, config_path=config,
+                          jobs=jobs, cache_dir=cache_dir, no_cache=no_cache)
+        results, status = run_plan(options, gpu, model_config)
     except InputError as err:
         _fail(err)
     from .capacity.report import plans_json, plans_text

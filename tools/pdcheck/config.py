@@ -36,6 +36,12 @@ class Config:
     gpu: str | None = None  # for the capacity plan; the pods' nvidia.com/gpu.product otherwise
     rule_severity: dict[str, Severity | None] = field(default_factory=dict)  # None = off
 
+    def check_rule_ids(self, known_rules: set[str]) -> None:
+        """Raise InputError for the first rule the file sets that pdcheck does not have."""
+        for rule_id in self.rule_severity:
+            if rule_id not in known_rules:
+                raise InputError(str(self.path), f"unknown rule {rule_id!r} (see `pdcheck rules`)")
+
 
 def find_config(start: Path) -> Path | None:
     here = start.resolve()
@@ -57,8 +63,9 @@ def locate_config(config_path: str | None, paths: list[str]) -> Path | None:
     return find_config(Path(first))
 
 
-def load_config(path: Path | None, known_rules: set[str] | None) -> Config:
-    """known_rules None: rule ids are not checked (checkcache.py reads a config a full run already accepted)."""
+def load_config(path: Path | None, known_rules: set[str] | None = None) -> Config:
+    """known_rules None: rule ids are not checked here (a run checks them where it loads the rules:
+    checker.enabled_rules; a run answered from the results cache loads none)."""
     if path is None:
         return Config()
     name = str(path)
@@ -96,8 +103,6 @@ def load_config(path: Path | None, known_rules: set[str] | None) -> Config:
     if not isinstance(rules, dict):
         raise InputError(name, "rules must map rule ids to off, error, warning or info")
     for rule_id, setting in rules.items():
-        if known_rules is not None and rule_id not in known_rules:
-            raise InputError(name, f"unknown rule {rule_id!r} (see `pdcheck rules`)")
         # YAML 1.1 reads a bare `off` as False.
         text = "off" if setting is False else str(setting).lower()
         if text == "off":
@@ -106,6 +111,8 @@ def load_config(path: Path | None, known_rules: set[str] | None) -> Config:
             cfg.rule_severity[rule_id] = Severity(text)
         else:
             raise InputError(name, f"rule {rule_id}: {setting!r} is not one of off, error, warning, info")
+    if known_rules is not None:
+        cfg.check_rule_ids(known_rules)
     return cfg
 
 

@@ -16,7 +16,6 @@ from .errors import InputError
 from .yamlio import load_documents, read_text
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-YAML_SUFFIXES = (".yaml", ".yml", ".json")
 _SKIP_DIRS = {"node_modules", "__pycache__"}
 
 

@@ -90,3 +90,6 @@ class Render:
     source: str  # 'kustomize' | 'file' | 'stdin'
     objects: list[K8sObject]
     non_objects: list[tuple[int, int, str]] = field(default_factory=list)  # (doc index, line, what it is)
+    # False for an overlay built without origin annotations (faster): its objects' origins are
+    # unknown until the renderer is asked for them (render.Renderer.origins).
+    has_origins: bool = True

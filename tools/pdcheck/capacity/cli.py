@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..checker import Options, build_models
+from ..checker import Options, build_models, load_run_config
 from ..errors import InputError
 from .facts import gpu_by_name, known_gpus, model_from_config
 from .plan import PlanOptions, RolePlan, plan_model
@@ -14,11 +14,12 @@ def run_plan(options: Options, gpu: str | None, model_config: str | None) -> tup
     if gpu and gpu_by_name(gpu) is None:
         raise InputError(None, f"--gpu {gpu}: not a GPU pdcheck knows (known: {', '.join(known_gpus())})")
     model_facts = model_from_config(model_config) if model_config else None
-    models, ctx = build_models(options)
+    config = load_run_config(options)
+    models = build_models(options, config)
     if gpu:
         plan_options = PlanOptions(gpu=gpu, gpu_source="--gpu", model=model_facts)
-    elif ctx.config.gpu:
-        plan_options = PlanOptions(gpu=ctx.config.gpu, gpu_source=f"gpu in {ctx.config.path}", model=model_facts)
+    elif config.gpu:
+        plan_options = PlanOptions(gpu=config.gpu, gpu_source=f"gpu in {config.path}", model=model_facts)
     else:
         plan_options = PlanOptions(model=model_facts)
     results = [(m.render.name, plan_model(m, plan_options)) for m in models]
