@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from . import adapters
 from .expand import expand
 from .objects import K8sObject, Render
 
@@ -242,7 +243,7 @@ def build_model(render: Render, versions: dict[str, str | None] | None = None) -
     config_maps = {(o.namespace, o.name): o for o in render.objects if o.kind == "ConfigMap" and o.name}
     chooser = _CatalogChooser(versions or {})
     workloads = []
-    for obj in render.objects:
+    for obj in adapters.expand(render.objects):  # wrapper kinds become the objects their controllers create
         if obj.kind == LWS_KIND:
             workloads.append(_model_lws(obj, config_maps, chooser))
         elif obj.kind in POD_TEMPLATE_PATHS or obj.kind == "Pod":

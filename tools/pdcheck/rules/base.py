@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from ..findings import Severity
-from ..objects import K8sObject
+from ..objects import DerivedObject, K8sObject
 
 if TYPE_CHECKING:
     from ..checker import Context
@@ -21,6 +21,10 @@ class Problem:
     path: tuple
     message: str  # what is wrong, one sentence
     fix: str  # what to do, one sentence
+
+    def __post_init__(self):
+        if isinstance(self.obj, DerivedObject):  # created by a controller from a wrapper: report at the wrapper
+            self.obj, self.path = self.obj.source(self.path)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Where a schema comes from, first match wins:
   1. a CRD file given by the user (crd_files), for the group/version/kind it serves;
-  2. a project schema in pdcheck/schemas/ (LeaderWorkerSet);
+  2. a project schema in pdcheck/schemas/ (LeaderWorkerSet, DisaggregatedSet);
   3. kubernetes-validate's bundled strict schemas for core kinds.
 
 Every schema is compiled once per (apiVersion, kind, Kubernetes version), lazily, against one
@@ -40,7 +40,10 @@ PROJECT_SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 # (apiVersion, kind) -> file in PROJECT_SCHEMA_DIR
 PROJECT_SCHEMAS = {
     ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet"): "leaderworkerset-v1.json",
+    ("disaggregatedset.x-k8s.io/v1", "DisaggregatedSet"): "disaggregatedset-v1.json",
 }
+# A project schema may take the $defs of others (a DisaggregatedSet role embeds a LeaderWorkerSetSpec).
+INCLUDE_DEFS = "x-pdcheck-include-defs"
 
 MAX_QUOTED_INSTANCE = 80
 
@@ -190,7 +193,10 @@ class _CompiledSchema:
 @lru_cache(maxsize=None)
 def _load_project_schema(file_name: str) -> dict:
     with open(PROJECT_SCHEMA_DIR / file_name, encoding="utf-8") as f:
-        return json.load(f)
+        schema = json.load(f)
+    for other in schema.pop(INCLUDE_DEFS, []):
+        schema["$defs"] = {**_load_project_schema(other)["$defs"], **schema.get("$defs", {})}
+    return schema
 
 
 def _type_meta_issue(obj) -> tuple[tuple, str] | None:
