@@ -21,6 +21,22 @@ from regen_golden import render as build  # the golden files are made with this 
 REPO = Path(__file__).resolve().parents[1]
 OVERLAYS_DIR = REPO / "overlays"
 OVERLAYS = sorted(p.parent.name for p in OVERLAYS_DIR.glob("*/kustomization.yaml"))
+# Overlays that deploy another overlay as a DisaggregatedSet (profiles/disaggregatedset): the LWS
+# invariants below are checked on that other overlay, and test_bundle_disaggregatedset.py proves
+# both deploy the same pods.
+DISAGG_COMPONENT = "../../profiles/disaggregatedset"
+
+
+def _disagg_twin(overlay: str) -> str | None:
+    k = yaml.safe_load((OVERLAYS_DIR / overlay / "kustomization.yaml").read_text())
+    if DISAGG_COMPONENT not in (k.get("components") or []):
+        return None
+    (twin,) = k["resources"]
+    return Path(twin).name
+
+
+DISAGG_TWINS = {o: t for o in OVERLAYS if (t := _disagg_twin(o))}
+LWS_OVERLAYS = [o for o in OVERLAYS if o not in DISAGG_TWINS]
 GOLDEN_DIR = REPO / "tests" / "golden"
 REGEN_CMD = "python tools/regen_golden.py"
 LWS_CRD = REPO.parent / "shared" / "reference" / "lws-crd-leaderworkersets.yaml"
@@ -210,8 +226,8 @@ def test_objects_validate_against_kubernetes_strict_schema(overlay):
 
     for version in _k8s_versions():
         for obj in render(overlay):
-            if obj["kind"] == LWS_KIND:
-                continue  # a CRD: checked against the upstream schema below
+            if obj["kind"] in (LWS_KIND, "DisaggregatedSet"):
+                continue  # CRDs: checked against the upstream schemas (below, test_bundle_disaggregatedset.py)
             try:
                 kubernetes_validate.validate(obj, version, strict=True)
             except kubernetes_validate.ValidationError as e:
@@ -251,7 +267,7 @@ def _lws_validator():
     return jsonschema.Draft7Validator(schema)
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", LWS_OVERLAYS)
 def test_leaderworkersets_validate_against_upstream_crd(overlay):
     if not LWS_CRD.exists():
         pytest.skip(f"{LWS_CRD} not present")
@@ -392,7 +408,7 @@ def test_images_are_pinned_in_one_place(overlay):
     assert pin["newTag"] not in MOVING_TAGS
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", LWS_OVERLAYS)
 def test_leaders_and_workers_share_one_template(overlay):
     for lws in find(render(overlay), LWS_KIND):
         assert "leaderTemplate" not in lws["spec"]["leaderWorkerTemplate"], (
@@ -408,7 +424,7 @@ def test_leaders_and_workers_share_one_template(overlay):
         assert "LWS_WORKER_INDEX" not in names, "LWS (>= v0.6.0) injects LWS_WORKER_INDEX"
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", LWS_OVERLAYS)
 def test_every_variable_reference_resolves(overlay):
     objs = render(overlay)
     for lws in find(objs, LWS_KIND):
@@ -425,7 +441,7 @@ def test_every_variable_reference_resolves(overlay):
                 assert not VAR_REF.search(token), f"{dep['metadata']['name']}: {token}"
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", LWS_OVERLAYS)
 def test_configmap_sources_never_define_a_key_twice(overlay):
     # envFrom order decides duplicates silently; the bundle keeps each key in one place.
     objs = render(overlay)
@@ -441,7 +457,7 @@ def test_configmap_sources_never_define_a_key_twice(overlay):
             assert e["name"] not in seen, f"env {e['name']} shadows ConfigMap {seen.get(e['name'])}"
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", LWS_OVERLAYS)
 def test_parallelism_matches_group_size_and_gpus(overlay):
     objs = render(overlay)
     for lws in find(objs, LWS_KIND):
@@ -463,7 +479,7 @@ def test_parallelism_matches_group_size_and_gpus(overlay):
             assert chunk % int(f["--page-size"][0]) == 0
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", LWS_OVERLAYS)
 def test_prefill_and_decode_agree(overlay):
     objs = render(overlay)
     p = engine_flags(objs, one(objs, LWS_KIND, "sglang-prefill"))
@@ -482,7 +498,7 @@ def test_prefill_and_decode_agree(overlay):
     assert max(attn) % min(attn) == 0
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", LWS_OVERLAYS)
 def test_ports_and_services_are_wired(overlay):
     objs = render(overlay)
     common = common_data(objs)
@@ -510,7 +526,7 @@ def test_ports_and_services_are_wired(overlay):
             assert c[probe]["httpGet"] == {"path": "/health", "port": "http"}
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", LWS_OVERLAYS)
 def test_router_reaches_leaders_and_the_bootstrap_port(overlay):
     objs = render(overlay)
     common = common_data(objs)
@@ -559,7 +575,7 @@ def test_router_reaches_leaders_and_the_bootstrap_port(overlay):
     assert svc["spec"]["selector"] == dep["spec"]["selector"]["matchLabels"]
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", LWS_OVERLAYS)
 def test_pod_security_and_volumes(overlay):
     for lws in find(render(overlay), LWS_KIND):
         tpl = pod_template(lws)
@@ -581,8 +597,9 @@ def test_pod_security_and_volumes(overlay):
 def test_overlay_lists_wiring_last(overlay):
     # kustomize runs an overlay's own configMapGenerator BEFORE its components (so a component
     # would silently override it) and its patches after them (so wiring would miss a port).
+    # profiles/disaggregatedset copies the finished LeaderWorkerSets: it comes after wiring.
     k = yaml.safe_load((OVERLAYS_DIR / overlay / "kustomization.yaml").read_text())
-    assert k["components"][-1] == "../../profiles/wiring"
+    assert k["components"][-1] == (DISAGG_COMPONENT if overlay in DISAGG_TWINS else "../../profiles/wiring")
     assert "configMapGenerator" not in k, "put ConfigMap values in a component (see site/)"
 
 
