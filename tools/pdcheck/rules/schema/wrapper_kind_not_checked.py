@@ -1,0 +1,62 @@
+import re
+
+from ...findings import Severity
+from ...objects import DerivedObject
+from ..base import Problem, Rule
+
+# How SGLang is started: the server module, the `sglang serve` CLI, the router package.
+SGLANG_LAUNCH = re.compile(r"(?<![\w.])(?:sglang\.launch_server|sglang_router|sglang\s+serve)\b")
+SHOWN_NAMES = 3
+
+
+def _strings(node):
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        yield " ".join(v for v in node if isinstance(v, str))  # command: [sglang, serve, ...]
+        for value in node:
+            yield from _strings(value)
+
+
+def launches_sglang(obj) -> bool:
+    return any(SGLANG_LAUNCH.search(text) for text in _strings(obj.doc.get("spec")))
+
+
+def check(model, ctx):
+    modelled = {id(w.obj.parent if isinstance(w.obj, DerivedObject) else w.obj) for w in model.workloads}
+    groups: dict[tuple[str, str], list] = {}
+    for obj in model.render.objects:
+        if id(obj) not in modelled and launches_sglang(obj):
+            groups.setdefault((obj.api_version, obj.kind), []).append(obj)
+    for (api_version, kind), objects in groups.items():
+        names = ", ".join(o.name or "<unnamed>" for o in objects[:SHOWN_NAMES])
+        more = f" and {len(objects) - SHOWN_NAMES} more" if len(objects) > SHOWN_NAMES else ""
+        count = f"{len(objects)} {kind or '<no kind>'} object{'s' if len(objects) > 1 else ''}"
+        yield Problem(objects[0], ("kind",),
+                      f"SGLang containers in {count} ({names}{more}) were not checked: pdcheck cannot tell which pods "
+                      f"the controller of {api_version or '<no apiVersion>'} {kind or '<no kind>'} creates from them, "
+                      "so no flag, port, router or RDMA rule looked at them (schema validation, with --crd, is not that check)",
+                      "check them by hand, or run pdcheck on the objects the controller creates (e.g. `kubectl get leaderworkersets "
+                      "-o yaml`); docs/adapters.md shows how to teach pdcheck the kind")
+
+
+RULE = Rule(
+    id="wrapper-kind-not-checked",
+    category="schema",
+    severity=Severity.WARNING,
+    summary="SGLang launched from a kind pdcheck cannot model, so no rule checked it",
+    doc="""pdcheck models what runs in LeaderWorkerSets, pod-template workloads (Deployment,
+StatefulSet, Job, ...), Pods, and wrapper kinds it has an adapter for (docs/adapters.md: the LWS
+DisaggregatedSet). SGLang is often deployed through other operators (RoleBasedGroup, OME,
+NVIDIA Dynamo, AIBrix StormService, ...) whose controllers build the pods from their own objects.
+Without an adapter pdcheck does not know which pods, env and Services those controllers create, so
+its rules never see the SGLang containers inside: a clean result would be silence, not a check.
+Passing the kind's CRD with `--crd` validates the object's fields, which is not the same thing, so
+this warning stays. One warning per kind, however many objects: it names the count and the first few.""",
+    links=("https://github.com/sgl-project/rbg", "https://github.com/sgl-project/ome",
+           "https://github.com/ai-dynamo/dynamo", "https://github.com/vllm-project/aibrix"),
+    check=check,
+)
