@@ -321,3 +321,14 @@ def test_bundled_schema_has_the_fields_of_the_crd():
         for name, prop in c.get("properties", {}).items():
             if "enum" in prop:
                 assert resolve(ours, o["properties"][name]).get("enum") == prop["enum"], (path, name)
+
+
+def test_vllm_roles_get_no_sglang_finding():
+    d = docs()
+    for name in ("prefill", "decode"):
+        c = engine(d, name)
+        c.update(image="vllm/vllm-openai:v0.11.0", command=["vllm", "serve", "/models/DeepSeek-R1-0528"],
+                 args=["--tensor-parallel-size", "16"])
+    d = [x for x in d if x["kind"] == "DisaggregatedSet"]  # no router: it would route to the vLLM leaders
+    assert rules_fired(d) == set()
+    assert model_of(d).engines_by_role("prefill") == []
