@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ruletest import FIXTURES, baseline, drop_env, rules_fired, run_rules, set_env, set_flag
+from ruletest import FIXTURES, baseline, defect_tests, drop_env, rules_fired, set_env, set_flag
 
 from pdcheck.adapters import disaggregatedset as dsa
 from pdcheck.checker import Options, build_models, run
@@ -118,16 +118,7 @@ CASES = [
     ("near-miss-pd-pair-in-role-metadata", lambda d: role(d, "decode").update(metadata={"labels": {"tier": "decode"}}), set()),
 ]
 
-
-def test_fixture_is_clean():
-    assert rules_fired(docs()) == set()
-
-
-@pytest.mark.parametrize("mutate, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_defect_fires_its_rule_only(mutate, expected):
-    d = docs()
-    mutate(d)
-    assert rules_fired(d) == expected
+test_fixture_is_clean, test_defect_fires_its_rule_only = defect_tests(CASES, FIXTURE)
 
 
 def test_without_env_the_worker_drifts_from_the_leader_too():
@@ -225,7 +216,7 @@ def test_effective_pods_match_the_same_deployment_as_two_leaderworkersets():
         assert w["object"] == f"DisaggregatedSet/r1 role {p['role']} (LeaderWorkerSet r1-0-revision-{p['role']})"
 
 
-def test_render_effective_cli_models_the_roles(tmp_path):
+def test_render_effective_cli_models_the_roles():
     models, _ = build_models(Options(paths=[str(FIXTURES / FIXTURE)], no_cache=True))
     [model] = models
     assert sorted(w.role for w in model.workloads if w.is_lws) == ["decode", "prefill"]

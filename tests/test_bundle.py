@@ -21,18 +21,28 @@ from regen_golden import render as build  # the golden files are made with this 
 REPO = Path(__file__).resolve().parents[1]
 OVERLAYS_DIR = REPO / "overlays"
 OVERLAYS = sorted(p.parent.name for p in OVERLAYS_DIR.glob("*/kustomization.yaml"))
-# Overlays that deploy another overlay as a DisaggregatedSet (profiles/disaggregatedset): the LWS
-# invariants below are checked on that other overlay, and test_bundle_disaggregatedset.py proves
-# both deploy the same pods.
+# Overlays that deploy another overlay as a DisaggregatedSet: the same resources and components,
+# then profiles/disaggregatedset. The LWS invariants below are checked on the other overlay (its
+# twin), and test_bundle_disaggregatedset.py proves both deploy the same pods.
 DISAGG_COMPONENT = "../../profiles/disaggregatedset"
 
 
-def _disagg_twin(overlay: str) -> str | None:
+def _composition(overlay: str) -> tuple[str | None, tuple, tuple]:
+    """(namespace, resources, components) of an overlay, paths resolved."""
     k = yaml.safe_load((OVERLAYS_DIR / overlay / "kustomization.yaml").read_text())
-    if DISAGG_COMPONENT not in (k.get("components") or []):
+
+    def paths(key: str) -> tuple:
+        return tuple((OVERLAYS_DIR / overlay / p).resolve() for p in k.get(key) or [])
+
+    return k.get("namespace"), paths("resources"), paths("components")
+
+
+def _disagg_twin(overlay: str) -> str | None:
+    namespace, resources, components = _composition(overlay)
+    if not components or components[-1] != (OVERLAYS_DIR / overlay / DISAGG_COMPONENT).resolve():
         return None
-    (twin,) = k["resources"]
-    return Path(twin).name
+    (twin,) = [o for o in OVERLAYS if _composition(o) == (namespace, resources, components[:-1])]
+    return twin
 
 
 DISAGG_TWINS = {o: t for o in OVERLAYS if (t := _disagg_twin(o))}
