@@ -113,6 +113,3 @@ class DerivedObject(K8sObject):
     @property
     def ref(self) -> str:
         return f"{self.parent.ref} {self.label} ({self.kind} {self.name})"
-
-    def ignores(self, rule_id: str) -> bool:
-        return self.parent.ignores(rule_id)

@@ -1,8 +1,9 @@
 """LWS DisaggregatedSet (disaggregatedset.x-k8s.io/v1, LWS >= v0.9.0): one LeaderWorkerSet per role.
 
 What the DisaggregatedSet controller does with `spec.roles[i]` (kubernetes-sigs/lws, read at
-2341d10 and 0006cae: pkg/controllers/disaggregatedset/lws_manager.go `Create`,
-pkg/utils/disaggregatedset/utils.go; the CRD is ../shared/reference/lws-crd-disaggregatedsets.yaml):
+2341d10 pkg/controllers/disaggregatedset/lws_manager.go `Create`, 0006cae
+pkg/utils/disaggregatedset/utils.go, 005f9f1 pkg/controllers/disaggregatedset/service_manager.go;
+the CRD is ../shared/reference/lws-crd-disaggregatedsets.yaml, upstream main at 060ab4d):
 - it creates a LeaderWorkerSet `<ds>-<slice>-<revision>-<role>` in the DisaggregatedSet's namespace
   whose spec is the role's `spec` (replicas: the role's, default 1), labelled with the role's
   `metadata.labels` plus the system labels below, annotated with the role's `metadata.annotations`;
