@@ -56,7 +56,11 @@ Without an adapter pdcheck does not know which pods, env and Services those cont
 its rules never see the SGLang containers inside: a clean result would be silence, not a check.
 Passing the kind's CRD with `--crd` validates the object's fields, which is not the same thing, so
 this warning stays. One warning per kind, however many objects: it names the count and the first few.""",
-    links=("https://github.com/sgl-project/rbg", "https://github.com/sgl-project/ome",
-           "https://github.com/ai-dynamo/dynamo", "https://github.com/vllm-project/aibrix"),
+    links=(  # SGLang started from each operator's own objects
+        "https://github.com/sgl-project/rbg/blob/993491fba9bfdf377d3cd18c8833da20ce0ec87b/examples/inference/pd-disagg-leader-worker.yaml",
+        "https://github.com/sgl-project/ome/blob/17b77edad23bae262e0c9adb7f12039397a5d33d/config/runtimes/srt/deepseek-rdma-pd-rt.yaml",
+        "https://github.com/ai-dynamo/dynamo/blob/2a6da14c83617f5412caba5777dbf0e2399e9c5f/deploy/operator/internal/dynamo/backend_sglang.go",
+        "https://github.com/vllm-project/aibrix/blob/e3e10f9e4aebe9aac5e7d992fb87d2648e01628b/samples/disaggregation/sglang/tp-1p1d.yaml",
+    ),
     check=check,
 )
