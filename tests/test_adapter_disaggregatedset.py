@@ -93,11 +93,11 @@ def select(d, name, selector):
 CASES = [
     # (id, mutation, rules that fire)
     ("mooncake-without-rdma-device", no_rdma_device, {"rdma-devices-missing", "deepep-ibgda-unprivileged"}),
-    ("router-url-wrong-port", lambda d: replace_arg(router_args(d), "http://r1-decode-leader:30000", "http://r1-decode-leader:30001"),
+    ("router-url-wrong-port", lambda d: replace_arg(router_args(d), "http://r1-decode-leader:28000", "http://r1-decode-leader:28001"),
      {"router-url-port"}),
-    ("router-url-other-role-service", lambda d: replace_arg(router_args(d), "http://r1-decode-leader:30000", "http://r1-prefill-leader:30000"),
+    ("router-url-other-role-service", lambda d: replace_arg(router_args(d), "http://r1-decode-leader:28000", "http://r1-prefill-leader:28000"),
      {"pd-role-mismatch"}),
-    ("router-url-no-such-service", lambda d: replace_arg(router_args(d), "http://r1-decode-leader:30000", "http://r1-decode:30000"),
+    ("router-url-no-such-service", lambda d: replace_arg(router_args(d), "http://r1-decode-leader:28000", "http://r1-decode:28000"),
      {"router-url-unverifiable"}),
     ("decode-worker-ib-devices-differ-from-leader", worker_ib_devices_differ, {"env-drift"}),
     ("worker-dist-init-port", worker_dist_init_port, {"dist-init-addr-rank-mismatch"}),

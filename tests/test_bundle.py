@@ -238,6 +238,8 @@ def test_objects_validate_against_kubernetes_strict_schema(overlay):
         for obj in render(overlay):
             if obj["kind"] in (LWS_KIND, "DisaggregatedSet"):
                 continue  # CRDs: checked against the upstream schemas (below, test_bundle_disaggregatedset.py)
+            if obj["apiVersion"] == "monitoring.coreos.com/v1":
+                continue  # prometheus-operator's CRDs: tests/test_observability.py
             try:
                 kubernetes_validate.validate(obj, version, strict=True)
             except kubernetes_validate.ValidationError as e:
@@ -391,7 +393,7 @@ def test_every_object_is_labelled_and_named_as_a_dns1035_label(overlay):
         assert DNS1035.match(meta["name"]), f"{obj['kind']}/{meta['name']} is not a DNS-1035 label"
         assert labels.get(PART_OF) == "sglang-pd", f"{obj['kind']}/{meta['name']}: no {PART_OF}"
         if obj["kind"] != "Namespace":
-            assert labels.get(COMPONENT) in {"prefill", "decode", "router", "engine"}, (
+            assert labels.get(COMPONENT) in {"prefill", "decode", "router", "engine", "monitoring"}, (
                 f"{obj['kind']}/{meta['name']}: {COMPONENT}={labels.get(COMPONENT)}"
             )
         if obj["kind"] in (LWS_KIND, "Deployment"):
@@ -603,10 +605,44 @@ def test_pod_security_and_volumes(overlay):
         assert set(mounts.values()) <= set(vols)
 
 
+PSA = "pod-security.kubernetes.io/"
+
+
+@pytest.mark.parametrize("overlay", LWS_OVERLAYS)
+def test_namespace_admits_what_the_engines_need(overlay):
+    """Pod Security Admission's `baseline` forbids hostNetwork, hostPath volumes and privileged
+    containers; the engines use them, so their namespace must enforce `privileged`."""
+    objs = render(overlay)
+    (ns,) = find(objs, "Namespace")
+    assert all(o["metadata"].get("namespace") in (None, ns["metadata"]["name"]) for o in objs)
+    needs = set()
+    for lws in find(objs, LWS_KIND):
+        spec = pod_template(lws)["spec"]
+        needs |= {"hostNetwork"} if spec.get("hostNetwork") else set()
+        needs |= {"hostPath"} if any("hostPath" in v for v in spec.get("volumes", [])) else set()
+        needs |= {"privileged"} if any(c.get("securityContext", {}).get("privileged") for c in spec["containers"]) else set()
+    assert needs == {"hostNetwork", "hostPath", "privileged"}
+    labels = ns["metadata"]["labels"]
+    assert labels[PSA + "enforce"] == "privileged"
+    assert labels[PSA + "warn"] == labels[PSA + "audit"] == "baseline"  # other pods that need more still show
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_host_ports_stay_out_of_the_nodeport_range(overlay):
+    """Engines bind on the node (hostNetwork): HTTP, bootstrap, dist-init and the DP-attention
+    ports dist-init + 1..5 and + 13 must stay out of the default Service NodePort range."""
+    common = common_data(render(overlay))
+    dist_init = int(common["PD_DIST_INIT_PORT"])
+    host_ports = {int(common["PD_PORT"]), int(common["PD_BOOTSTRAP_PORT"]), dist_init + 13,
+                  *range(dist_init, dist_init + 6)}
+    assert not {p for p in host_ports if 30000 <= p <= 32767}
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_overlay_lists_wiring_last(overlay):
-    # kustomize runs an overlay's own configMapGenerator BEFORE its components (so a component
-    # would silently override it) and its patches after them (so wiring would miss a port).
+    # kustomize >= v5.1 runs an overlay's own configMapGenerator BEFORE its components (so a
+    # component would silently override it), older ones after (the render would depend on the
+    # kubectl version); its patches run after the components (so wiring would miss a port).
     # profiles/disaggregatedset copies the finished LeaderWorkerSets: it comes after wiring.
     k = yaml.safe_load((OVERLAYS_DIR / overlay / "kustomization.yaml").read_text())
     assert k["components"][-1] == (DISAGG_COMPONENT if overlay in DISAGG_TWINS else "../../profiles/wiring")

@@ -12,7 +12,7 @@ from test_bundle import DISAGG_TWINS, LWS_KIND, render
 from pdcheck.model import build_model
 from pdcheck.objects import Render
 from pdcheck.render import objects_from_stream
-from pdcheck.rules.router._helpers import static_urls
+from pdcheck.rules._router import static_urls
 from pdcheck.schema import SchemaValidator
 
 DS_KIND = "DisaggregatedSet"

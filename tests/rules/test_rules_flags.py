@@ -3,7 +3,6 @@
 import pytest
 
 from ruletest import baseline, engine, rules_fired, run_rules, set_flag
-from pdcheck.config import Config
 
 P, D, R = "r1-prefill", "r1-decode", "r1-router"
 DIGEST = "lmsysorg/sglang@sha256:" + "ab" * 32
@@ -41,7 +40,7 @@ CASES = [
     ("value-after-boolean", lambda d: engine(d, P)["args"].insert(engine(d, P)["args"].index("--disable-radix-cache") + 1, "true"),
      None, {"flag-invalid-value"}),
     ("missing-value-at-end", add(R, "--port"), None, {"flag-invalid-value"}),
-    ("date-tag", image(R, "registry.local/sglang:20251106"), None, {"image-version-unpinned"}),
+    ("date-tag", image(R, "registry.local/sglang:20251106"), None, {"image-unpinned"}),
 ]
 
 NEAR_MISSES = [
@@ -73,12 +72,11 @@ def test_unresolved_variable_is_reported_once():
     assert rules_fired(docs) == {"unresolved-variable"}
 
 
-def test_moving_tag_left_to_image_unpinned_unless_it_is_off():
+def test_a_moving_tag_is_reported_once():
     docs = baseline()
     image(R, "lmsysorg/sglang:deepep")(docs)
-    assert rules_fired(docs) == {"image-unpinned"}
-    off = Config(rule_severity={"image-unpinned": None})
-    assert rules_fired(docs, config=off) == {"image-version-unpinned"}
+    (finding,) = run_rules(docs)
+    assert finding.rule == "image-unpinned" and "tag `deepep` is not a version" in finding.message
 
 
 def test_findings_point_at_the_argv_entry():

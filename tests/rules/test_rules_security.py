@@ -87,40 +87,11 @@ def nodeport_selecting_nothing(d):
     svc["spec"]["selector"] = {"app.kubernetes.io/name": "something-else"}
 
 
-def replicas(d, n):
-    dep = find(d, "Deployment", "r1-router")
-    if n is None:
-        dep["spec"].pop("replicas")
-    else:
-        dep["spec"]["replicas"] = n
-
-
-def hpa(d, min_replicas):
-    replicas(d, None)
-    d.append({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "r1-router"},
-              "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "r1-router"},
-                       "minReplicas": min_replicas, "maxReplicas": 4,
-                       "metrics": [{"type": "Resource", "resource": {
-                           "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]}})
-
-
-def drop_pdb(d):
-    d.remove(find(d, "PodDisruptionBudget", "r1-router"))
-
-
-def pdb_selector(d, selector):
-    find(d, "PodDisruptionBudget", "r1-router")["spec"]["selector"] = selector
-
-
 def probe(d, which, value):
     if value is None:
         router(d).pop(which)
     else:
         router(d)[which] = value
-
-
-def router_resources(d, resources):
-    router(d)["resources"] = resources
 
 
 def image(d, name, ref):
@@ -168,19 +139,6 @@ CASES = [
     ("near-miss:nodeport-selects-nothing", nodeport_selecting_nothing, set()),
     ("near-miss:router-key-clusterip", lambda d: api_key(router(d)), set()),
 
-    ("router-one-replica", lambda d: replicas(d, 1), {"router-single-replica"}),
-    ("router-replicas-unset", lambda d: replicas(d, None), {"router-single-replica"}),
-    ("router-hpa-min-1", lambda d: hpa(d, 1), {"router-single-replica"}),
-    ("near-miss:router-hpa-min-2", lambda d: hpa(d, 2), set()),
-
-    ("router-no-pdb", drop_pdb, {"router-no-pdb"}),
-    ("pdb-selects-other-pods", lambda d: pdb_selector(d, {"matchLabels": {"app.kubernetes.io/component": "decode"}}),
-     {"router-no-pdb"}),
-    ("pdb-expression-excludes", lambda d: pdb_selector(d, {"matchExpressions": [
-        {"key": "app.kubernetes.io/component", "operator": "NotIn", "values": ["router"]}]}), {"router-no-pdb"}),
-    ("near-miss:pdb-expression", lambda d: pdb_selector(d, {"matchExpressions": [
-        {"key": "app.kubernetes.io/component", "operator": "In", "values": ["router", "gateway"]}]}), set()),
-
     ("router-no-readiness", lambda d: probe(d, "readinessProbe", None), {"router-probes-missing"}),
     ("router-no-liveness", lambda d: probe(d, "livenessProbe", None), {"router-probes-missing"}),
     ("readiness-on-health", lambda d: probe(d, "readinessProbe", {"httpGet": {"path": "/health", "port": 8000}}),
@@ -190,12 +148,6 @@ CASES = [
      {"router-probe-endpoints"}),
     ("near-miss:liveness-on-liveness", lambda d: probe(d, "livenessProbe", {"httpGet": {"path": "/liveness", "port": 8000}}),
      set()),
-
-    ("router-no-resources", lambda d: router(d).pop("resources"), {"router-resources-missing"}),
-    ("router-limits-only", lambda d: router_resources(d, {"limits": {"cpu": "2", "memory": "4Gi"}}),
-     {"router-resources-missing"}),
-    ("router-no-memory-request", lambda d: router_resources(d, {"requests": {"cpu": "2"}}), {"router-resources-missing"}),
-    ("near-miss:router-requests-only", lambda d: router_resources(d, {"requests": {"cpu": "1", "memory": "1Gi"}}), set()),
 
     # Router image: its flag catalog is the same (0.3.2) with or without a version, so only the
     # pinning rule can fire.
@@ -250,7 +202,7 @@ OVERLAYS = sorted(p.name for p in (REPO / "overlays").iterdir() if (p / "kustomi
 
 def _security_findings(paths):
     result = run(Options(paths=[str(p) for p in paths]))
-    return [f for f in result.findings if f.rule in {r.id for r in result.rules if r.category == "security"}]
+    return [f for f in result.findings if f.rule in {r.id for r in result.rules if r.category in ("security", "availability")}]
 
 
 def test_shipped_overlays_are_clean():
@@ -284,7 +236,7 @@ def test_overlays_with_security_components_are_clean(wrapped_overlays):
     result = run(Options(paths=[str(d) for d in wrapped_overlays], no_cache=True))  # its renders are read below
     # Security and schema findings only: the wrapper dirs have no .pdcheck.yaml, so performance
     # warnings an overlay's own config settles would show up here.
-    checked = {r.id for r in result.rules if r.category in ("security", "schema")}
+    checked = {r.id for r in result.rules if r.category in ("security", "availability", "schema")}
     findings = [f for f in result.findings if f.rule in checked]
     assert findings == [], [f"{f.overlay}: {f.rule}: {f.message}" for f in findings]
     for render in result.renders:

@@ -23,14 +23,6 @@ ERROR_KINDS = frozenset({"unknown", "ambiguous", "missing-value", "bad-type", "b
                          "unexpected-positional", "missing-required"})
 
 
-class _Missing:
-    def __repr__(self):
-        return "MISSING"
-
-
-MISSING = _Missing()
-
-
 @dataclass
 class ParsedArg:
     written: str  # the token as written, e.g. '--tp' or '--tp=16'
@@ -55,16 +47,8 @@ class ParsedArgv:
     problems: list[ArgProblem]
     catalog: Catalog
 
-    @property
-    def ok(self) -> bool:
-        """True when argparse would accept the argv (deprecation warnings allowed)."""
-        return not any(p.kind in ERROR_KINDS for p in self.problems)
-
     def raw(self, dest: str) -> list[ParsedArg]:
         return [a for a in self.args if a.option.dest == dest]
-
-    def has(self, dest: str) -> bool:
-        return bool(self.raw(dest))
 
     def dest_of(self, flag: str) -> str:
         """The dest behind an option string in this catalog. Dests drift between releases
@@ -82,18 +66,11 @@ class ParsedArgv:
         except KeyError:
             return []
 
-    def has_flag(self, flag: str) -> bool:
-        return self.has(self.dest_of(flag))
-
-    def flag_value(self, flag: str, default: object = MISSING) -> object:
-        return self.value(self.dest_of(flag), default)
-
-    def value(self, dest: str, default: object = MISSING) -> object:
-        """The value argparse would store for `dest` (last occurrence wins; append collects)."""
+    def value(self, dest: str) -> object:
+        """The value argparse would store for `dest` (last occurrence wins; append collects; the
+        catalog default when absent). Rules ask ContainerRun.flag(option) instead."""
         occurrences = self.raw(dest)
         if not occurrences:
-            if default is not MISSING:
-                return default
             options = self.catalog.by_dest(dest)
             if not options:
                 raise KeyError(f"{self.catalog.program} {self.catalog.version} has no option with dest {dest!r}")

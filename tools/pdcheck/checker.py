@@ -174,7 +174,7 @@ def render_findings(render: Render, results: list) -> tuple[list[Finding], int]:
             findings.append(Finding(
                 rule.id, severity, p.message, p.fix,
                 object=p.obj.ref if p.obj is not None else "", path=p.path,
-                file=file, line=line, overlay=render.name, subject=p.obj,
+                file=file, line=line, overlay=render.name,
             ))
     return findings, suppressed
 

@@ -4,6 +4,7 @@
     sglang-version: 0.5.6.post2      # flag catalog to use instead of the image tag's
     router-version: 0.3.2
     crds: [crds/lws.yaml]            # extra CRD files, relative to this file
+    service-node-port-range: 30000-32767   # the cluster's kube-apiserver --service-node-port-range
     rules:
       env-drift: off                 # off | error | warning | info
 """
@@ -18,7 +19,9 @@ from .findings import Severity
 from .yamlio import load_documents, read_text
 
 CONFIG_NAMES = (".pdcheck.yaml", ".pdcheck.yml")
-_KEYS = {"k8s-versions", "sglang-version", "router-version", "crds", "rules"}
+_KEYS = {"k8s-versions", "sglang-version", "router-version", "crds", "service-node-port-range", "rules"}
+# kube-apiserver's default --service-node-port-range.
+DEFAULT_NODE_PORT_RANGE = (30000, 32767)
 
 
 @dataclass
@@ -28,6 +31,7 @@ class Config:
     sglang_version: str | None = None
     router_version: str | None = None
     crds: list[Path] = field(default_factory=list)
+    node_port_range: tuple[int, int] = DEFAULT_NODE_PORT_RANGE
     rule_severity: dict[str, Severity | None] = field(default_factory=dict)  # None = off
 
 
@@ -78,6 +82,8 @@ def load_config(path: Path | None, known_rules: set[str] | None) -> Config:
     if not isinstance(crds, list):
         raise InputError(name, "crds must be a list of file paths")
     cfg.crds = [(path.parent / str(c)) for c in crds]
+    if data.get("service-node-port-range") is not None:
+        cfg.node_port_range = _port_range(name, data["service-node-port-range"])
     rules = data.get("rules") or {}
     if not isinstance(rules, dict):
         raise InputError(name, "rules must map rule ids to off, error, warning or info")
@@ -93,3 +99,11 @@ def load_config(path: Path | None, known_rules: set[str] | None) -> Config:
         else:
             raise InputError(name, f"rule {rule_id}: {setting!r} is not one of off, error, warning, info")
     return cfg
+
+
+def _port_range(name: str, value) -> tuple[int, int]:
+    """'30000-32767' (kube-apiserver's --service-node-port-range syntax) -> (30000, 32767)."""
+    lo, sep, hi = str(value).partition("-")
+    if sep and lo.strip().isdigit() and hi.strip().isdigit() and 0 < int(lo) <= int(hi) <= 65535:
+        return int(lo), int(hi)
+    raise InputError(name, f"service-node-port-range must look like 30000-32767, not {value!r}")

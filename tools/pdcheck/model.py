@@ -14,10 +14,15 @@ Values that only exist at run time (pod IP, Secrets, ...) are kept as `<placehol
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
 from . import adapters
 from .expand import expand
 from .objects import K8sObject, Render
+
+if TYPE_CHECKING:
+    from .sglang import Layout
 
 LWS_KIND = "LeaderWorkerSet"
 LWS_PREFIX = "leaderworkerset.sigs.k8s.io/"
@@ -69,6 +74,47 @@ def as_int(value, default=None):
     return default
 
 
+def known_at_render(value) -> bool:
+    """False for values only known when the pod runs: a `<placeholder>` (pod IP, Secret, ...) or a
+    `$(VAR)` kubelet leaves literal; None (nothing to know) is not known either."""
+    return value is not None and "<" not in str(value) and "$(" not in str(value)
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One option of a container's program as it will run, asked by option string ('--tp-size').
+
+    `state` says where `value` comes from:
+    - EXPLICIT: written in the argv (last occurrence wins, append options collect), value parsed;
+    - DEFAULT: not written, value is the default of the catalog version the container runs;
+    - RUNTIME: written, but the value is only known when the pod runs (`$(VAR)`, a fieldRef or
+      Secret placeholder): `value` is None;
+    - NO_OPTION: the program has no such option in this version (or no catalog): `value` is None.
+    """
+
+    EXPLICIT = "explicit"
+    DEFAULT = "default"
+    RUNTIME = "runtime"
+    NO_OPTION = "no-option"
+
+    option: str
+    state: str
+    value: object = None
+
+    @property
+    def written(self) -> bool:
+        return self.state in (Flag.EXPLICIT, Flag.RUNTIME)
+
+    @property
+    def known(self) -> bool:
+        return self.state in (Flag.EXPLICIT, Flag.DEFAULT)
+
+    @property
+    def exists(self) -> bool:
+        """The program of this version has the option."""
+        return self.state != Flag.NO_OPTION
+
+
 @dataclass
 class EnvVar:
     name: str
@@ -101,6 +147,49 @@ class ContainerRun:
     flags_offset: int | None = 0  # argv index of flags[0]; None when the flags sit inside `sh -c "..."`
     parsed: object = None  # argv.ParsedArgv for known programs
     catalog_note: str | None = None  # why a catalog was chosen (e.g. the image pins no version)
+    rank: int = 0  # the LWS worker index of the pod (0 for the leader and non-LWS pods)
+
+    # --- flags: the one way to ask what the program will use --------------------------------
+
+    def flag(self, option: str) -> Flag:
+        """What the program will store for `option`: see Flag. Ask by option string, never by
+        argparse dest: dests drift between releases (0.5.6 stores --tp-size as
+        `tensor_parallel_size`, 0.5.23 as `tp_size`)."""
+        if self.parsed is None:
+            return Flag(option, Flag.NO_OPTION)
+        try:
+            dest = self.parsed.dest_of(option)
+        except KeyError:
+            return Flag(option, Flag.NO_OPTION)
+        value = self.parsed.value(dest)
+        if not self.parsed.raw(dest):
+            return Flag(option, Flag.DEFAULT, value)
+        if value is not None and not known_at_render(value):
+            return Flag(option, Flag.RUNTIME)
+        return Flag(option, Flag.EXPLICIT, value)
+
+    def int_flag(self, option: str) -> int | None:
+        """The flag's int value (written or default); None when unknown or not an int."""
+        value = self.flag(option).value
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def str_flag(self, option: str) -> str | None:
+        """The flag's str value (written or default); None when unknown or not a str."""
+        value = self.flag(option).value
+        return value if isinstance(value, str) else None
+
+    def bool_flag(self, option: str) -> bool:
+        """True when the program will store True for the flag (a store_true written, or a True default)."""
+        return self.flag(option).value is True
+
+    @cached_property
+    def layout(self) -> "Layout | None":
+        """The parallel layout SGLang resolves from the flags (sglang.Layout); None for non-engines."""
+        if self.program != "sglang" or self.parsed is None:
+            return None
+        from .sglang import layout
+
+        return layout(self)
 
     def argv_path(self, i: int) -> tuple:
         """Field path of argv entry i (command[i] or args[i - len(command)])."""
@@ -185,21 +274,14 @@ class Workload:
         return self.pods[1:]
 
     @property
-    def engines(self) -> list[tuple[PodRun, ContainerRun]]:
-        return [(p, p.engine) for p in self.pods if p.engine]
-
-    @property
     def role(self) -> str | None:
-        """'prefill' | 'decode' | 'null' for SGLang engines, 'router' for routers, else None."""
+        """'prefill' | 'decode' | 'null' for SGLang engines, 'router' for routers, else None (also for
+        an engine whose --disaggregation-mode is only known at run time)."""
         leader = self.leader
         if leader is None:
             return None
-        if leader.engine and leader.engine.parsed is not None:
-            try:
-                mode = leader.engine.parsed.flag_value("--disaggregation-mode", None)
-            except KeyError:  # a version without PD disaggregation
-                mode = None
-            return str(mode) if mode is not None else "null"
+        if leader.engine and leader.engine.layout is not None:
+            return leader.engine.layout.role
         if leader.router:
             return "router"
         return None
@@ -222,32 +304,24 @@ class Model:
         return [(w, w.leader.router) for w in self.workloads if w.leader and w.leader.router]
 
 
-class _CatalogChooser:
-    """Picks and caches the flag catalog per (program, image), honouring version overrides."""
-
-    def __init__(self, overrides: dict[str, str | None]):
-        self.overrides = overrides
-        self.cache: dict[tuple[str, str], tuple[object, str | None]] = {}
-
-    def choose(self, program: str, image: str):
-        key = (program, image)
-        if key not in self.cache:
-            from .catalog import select_catalog
-
-            self.cache[key] = select_catalog(program, image or None, self.overrides.get(program))
-        return self.cache[key]
-
-
 def build_model(render: Render, versions: dict[str, str | None] | None = None) -> Model:
     """Model every workload of a render. `versions` overrides catalogs: {'sglang': '0.5.6.post2', ...}."""
     config_maps = {(o.namespace, o.name): o for o in render.objects if o.kind == "ConfigMap" and o.name}
-    chooser = _CatalogChooser(versions or {})
+    overrides = versions or {}
+
+    @lru_cache(maxsize=None)
+    def catalog_for(program: str, image: str):
+        """(catalog, why it was chosen) for a program in an image, once per pair."""
+        from .catalog import select_catalog
+
+        return select_catalog(program, image or None, overrides.get(program))
+
     workloads = []
     for obj in adapters.expand(render.objects):  # wrapper kinds become the objects their controllers create
         if obj.kind == LWS_KIND:
-            workloads.append(_model_lws(obj, config_maps, chooser))
+            workloads.append(_model_lws(obj, config_maps, catalog_for))
         elif obj.kind in POD_TEMPLATE_PATHS or obj.kind == "Pod":
-            workloads.append(_model_plain(obj, config_maps, chooser))
+            workloads.append(_model_plain(obj, config_maps, catalog_for))
     return Model(render, workloads, config_maps)
 
 
@@ -261,7 +335,7 @@ def modelled_ranks(size: int) -> list[int]:
     return [0, 1, size - 1]
 
 
-def _model_lws(obj: K8sObject, config_maps, chooser) -> Workload:
+def _model_lws(obj: K8sObject, config_maps, catalog_for) -> Workload:
     lwt_path = ("spec", "leaderWorkerTemplate")
     lwt = dig(obj.doc, *lwt_path, default={})
     size = as_int(dig(lwt, "size"), 1) if isinstance(lwt, dict) else 1
@@ -299,12 +373,12 @@ def _model_lws(obj: K8sObject, config_maps, chooser) -> Workload:
             "LWS_WORKER_INDEX": str(rank),
         }
         pod = PodRun(wl, group, rank, pod_name, template, tpl_path, labels, annotations)
-        _fill_containers(pod, obj, config_maps, chooser, injected)
+        _fill_containers(pod, obj, config_maps, catalog_for, injected)
         wl.pods.append(pod)
     return wl
 
 
-def _model_plain(obj: K8sObject, config_maps, chooser) -> Workload:
+def _model_plain(obj: K8sObject, config_maps, catalog_for) -> Workload:
     if obj.kind == "Pod":
         tpl_path: tuple = ()
         template = obj.doc
@@ -319,12 +393,12 @@ def _model_plain(obj: K8sObject, config_maps, chooser) -> Workload:
     labels = _mapping(dig(template, "metadata", "labels"))
     annotations = _mapping(dig(template, "metadata", "annotations"))
     pod = PodRun(wl, 0, 0, name, template, tpl_path, labels, annotations)
-    _fill_containers(pod, obj, config_maps, chooser, {})
+    _fill_containers(pod, obj, config_maps, catalog_for, {})
     wl.pods.append(pod)
     return wl
 
 
-def _fill_containers(pod: PodRun, obj: K8sObject, config_maps, chooser, injected: dict[str, str]) -> None:
+def _fill_containers(pod: PodRun, obj: K8sObject, config_maps, catalog_for, injected: dict[str, str]) -> None:
     spec = pod.spec
     for key, target in (("containers", pod.containers), ("initContainers", pod.init_containers)):
         items = spec.get(key)
@@ -332,7 +406,7 @@ def _fill_containers(pod: PodRun, obj: K8sObject, config_maps, chooser, injected
             continue
         for i, c in enumerate(items):
             if isinstance(c, dict):
-                target.append(_model_container(pod, obj, c, i, pod.spec_path + (key, i), config_maps, chooser, injected))
+                target.append(_model_container(pod, obj, c, i, pod.spec_path + (key, i), config_maps, catalog_for, injected))
 
 
 def _field_ref(pod: PodRun, obj: K8sObject, field_path: str) -> str | None:
@@ -350,7 +424,7 @@ def _field_ref(pod: PodRun, obj: K8sObject, field_path: str) -> str | None:
     return None
 
 
-def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, chooser, injected) -> ContainerRun:
+def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, catalog_for, injected) -> ContainerRun:
     env: dict[str, EnvVar] = {}
     opaque: list[str] = []
     env_unresolved: list[tuple[str, str]] = []
@@ -419,13 +493,13 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ch
     run = ContainerRun(
         name=str(c.get("name", "")), index=index, spec=c, path=path, image=image, env=env,
         raw_argv=raw_argv, argv=argv, command_len=len(command), unresolved=unresolved,
-        env_unresolved=env_unresolved, opaque_env=opaque,
+        env_unresolved=env_unresolved, opaque_env=opaque, rank=pod.rank,
     )
-    _parse_program(run, chooser)
+    _parse_program(run, catalog_for)
     return run
 
 
-def _parse_program(run: ContainerRun, chooser) -> None:
+def _parse_program(run: ContainerRun, catalog_for) -> None:
     from .argv import parse_argv, split_launcher
 
     program, flags = split_launcher(run.argv)
@@ -435,6 +509,6 @@ def _parse_program(run: ContainerRun, chooser) -> None:
     run.flags = flags
     tail = len(run.argv) - len(flags)
     run.flags_offset = tail if run.argv[tail:] == flags else None
-    catalog, note = chooser.choose(program, run.image)
+    catalog, note = catalog_for(program, run.image)
     run.catalog_note = note
     run.parsed = parse_argv(flags, catalog)

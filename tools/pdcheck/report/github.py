@@ -16,7 +16,7 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def report(result, stream) -> None:
+def report(result, stream, color: bool = False) -> None:
     for f in result.findings:
         props = []
         if f.file:

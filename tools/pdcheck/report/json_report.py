@@ -22,7 +22,7 @@ def summary(result) -> dict:
     }
 
 
-def report(result, stream) -> None:
+def report(result, stream, color: bool = False) -> None:
     data = {"version": result.version, "findings": [f.to_dict() for f in result.findings], "summary": summary(result)}
     json.dump(data, stream, indent=2)
     stream.write("\n")

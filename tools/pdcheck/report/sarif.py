@@ -23,7 +23,7 @@ def _uri(file: str) -> str:
     return quote(path.as_posix(), safe="/")
 
 
-def report(result, stream) -> None:
+def report(result, stream, color: bool = False) -> None:
     rules = sorted({r.id: r for r in result.rules}.values(), key=lambda r: r.id)
     index = {r.id: i for i, r in enumerate(rules)}
     results = []

@@ -1,17 +1,20 @@
 """The rule registry: one package per category, one module per rule, each defining RULE.
 
-Every category package lists its modules in MODULES; the order here and there is the order of
-`pdcheck rules` and docs/rules.md. Explicit lists (no import-time scanning) keep that order stable
-and make a missing module fail loudly.
+A rule's module is named after its id (`tp-gpu-mismatch` -> parallelism/tp_gpu_mismatch.py) and its
+category is the package's name. Every category package lists its modules in MODULES; the order here
+and there is the order of `pdcheck rules` and docs/rules.md. Explicit lists (no import-time
+scanning) keep that order stable and make a missing module fail loudly.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from importlib import import_module
 
 from .base import Problem, Rule
 
-CATEGORIES = ("schema", "env", "parallelism", "pairing", "network", "router", "rdma", "pods", "flags", "security")
+CATEGORIES = ("schema", "env", "parallelism", "pairing", "network", "router", "rdma", "pods", "flags", "security",
+              "availability")
 
 _rules: list[Rule] | None = None
 
@@ -22,7 +25,10 @@ def all_rules() -> list[Rule]:
         rules = []
         for category in CATEGORIES:
             package = import_module(f"{__name__}.{category}")
-            rules += [import_module(f"{__name__}.{category}.{name}").RULE for name in package.MODULES]
+            for name in package.MODULES:
+                rule = import_module(f"{__name__}.{category}.{name}").RULE
+                assert rule.id.replace("-", "_") == name, f"rule {rule.id} is defined in {category}/{name}.py"
+                rules.append(replace(rule, category=category))
         ids = [r.id for r in rules]
         duplicates = {i for i in ids if ids.count(i) > 1}
         assert not duplicates, f"duplicate rule ids: {duplicates}"

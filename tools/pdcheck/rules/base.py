@@ -29,10 +29,12 @@ class Problem:
 
 @dataclass(frozen=True)
 class Rule:
+    """Defined as RULE in rules/<category>/<rule_id>.py: the category is the package's name."""
+
     id: str  # kebab-case
-    category: str
     severity: Severity
     summary: str
     doc: str  # why it matters, in Markdown
     links: tuple[str, ...]  # the source or issue that proves it
     check: Callable[["Model", "Context"], Iterable[Problem]] = field(repr=False)
+    category: str = ""  # set by the registry (rules/__init__.py) from the package

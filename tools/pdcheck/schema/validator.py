@@ -2,7 +2,8 @@
 
 Where a schema comes from, first match wins:
   1. a CRD file given by the user (crd_files), for the group/version/kind it serves;
-  2. a project schema in pdcheck/schemas/ (LeaderWorkerSet, DisaggregatedSet);
+  2. a project schema in pdcheck/schemas/ (LeaderWorkerSet, DisaggregatedSet; PodMonitor and
+     ServiceMonitor, converted from prometheus-operator's CRDs by tools/gen_monitoring_schemas.py);
   3. kubernetes-validate's bundled strict schemas for core kinds.
 
 Every schema is compiled once per (apiVersion, kind, Kubernetes version), lazily, against one
@@ -41,6 +42,8 @@ PROJECT_SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 PROJECT_SCHEMAS = {
     ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet"): "leaderworkerset-v1.json",
     ("disaggregatedset.x-k8s.io/v1", "DisaggregatedSet"): "disaggregatedset-v1.json",
+    ("monitoring.coreos.com/v1", "PodMonitor"): "podmonitor-monitoring-v1.json",
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor-monitoring-v1.json",
 }
 # A project schema may take the $defs of others (a DisaggregatedSet role embeds a LeaderWorkerSetSpec).
 INCLUDE_DEFS = "x-pdcheck-include-defs"

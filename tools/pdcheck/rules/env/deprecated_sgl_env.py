@@ -21,7 +21,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="deprecated-sgl-env",
-    category="env",
     severity=Severity.WARNING,
     summary="Deprecated SGL_* (or aliased SGLANG_*) variable name where the version reads the new name",
     doc="""From 0.5.6.post2 on, `sglang/srt/environ.py` copies every `SGL_X` variable to `SGLANG_X` at

@@ -48,7 +48,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="env-drift",
-    category="env",
     severity=Severity.WARNING,
     summary="Leader and worker engine containers of one LWS get different env",
     doc="""The ranks of one SGLang engine are a single tensor/expert-parallel program split over pods:

@@ -40,7 +40,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="shell-style-variable",
-    category="env",
     severity=Severity.ERROR,
     summary="Shell-style $VAR or ${VAR} in args or env, which Kubernetes passes literally",
     doc="""Kubernetes expands only the `$(VAR)` form. `$VAR` and `${VAR}` reach the program as

@@ -30,7 +30,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="unread-sglang-env",
-    category="env",
     severity=Severity.WARNING,
     summary="SGLANG_*/SGL_* variable the pinned SGLang version never reads",
     doc="""SGLang reads its tuning knobs from `SGLANG_*` (historically `SGL_*`) environment variables.

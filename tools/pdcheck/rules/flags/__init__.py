@@ -5,5 +5,4 @@ MODULES = (
     "flag_ambiguous",
     "flag_deprecated",
     "flag_invalid_value",
-    "image_version_unpinned",
 )

@@ -42,14 +42,6 @@ def parsed_containers(model):
             yield wl, pod, c
 
 
-def values_at(c: ContainerRun, index: int) -> list[str]:
-    """The values the parser attached to the option at flags[index], as written."""
-    for arg in c.parsed.args:
-        if arg.index == index:
-            return list(arg.values)
-    return []
-
-
 @lru_cache(maxsize=None)
 def _versions_with(program: str, option_string: str) -> tuple[str, ...]:
     found = []

@@ -18,7 +18,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="flag-ambiguous",
-    category="flags",
     severity=Severity.ERROR,
     summary="Flag abbreviation that matches several options",
     doc="""argparse accepts any unique prefix of a long option (`--tp` works as `--tp-size`, `--dp`

@@ -1,12 +1,11 @@
 from ...findings import Severity
-from .._util import flag_value
 from ..base import Problem, Rule
 from ._helpers import guess_note, SGLANG_ARGS_0523, parsed_containers, problem_path, program_text, where
 
 
 def _fix(c, option, name: str) -> str:
     if name == "--enable-dp-attention":
-        dp = flag_value(c, "--dp-size")
+        dp = c.int_flag("--dp-size")
         if isinstance(dp, int) and dp > 1:
             return f"replace --dp-size {dp} --enable-dp-attention by --attn-dp-size {dp} (and drop --dp-size, which now counts whole replicas)"
         return "replace it by --attn-dp-size <N> and drop --dp-size (which now counts whole replicas)"
@@ -30,7 +29,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="flag-deprecated",
-    category="flags",
     severity=Severity.WARNING,
     summary="Deprecated flag",
     doc="""Deprecated flags still start the server but only through a compatibility shim that is

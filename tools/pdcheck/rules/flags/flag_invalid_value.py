@@ -1,6 +1,6 @@
 from ...findings import Severity
 from ..base import Problem, Rule
-from ._helpers import guess_note, ARGPARSE, ROUTER_LAUNCH, SGLANG_ARGS_056, parsed_containers, problem_path, program_text, runtime_only, values_at, where
+from ._helpers import guess_note, ARGPARSE, ROUTER_LAUNCH, SGLANG_ARGS_056, parsed_containers, problem_path, program_text, runtime_only, where
 
 KINDS = ("missing-value", "bad-type", "bad-choice", "unexpected-positional", "missing-required")
 
@@ -13,6 +13,11 @@ FIXES = {
 }
 
 
+def _values_at(c, index: int) -> list[str]:
+    """The values the parser attached to the option at flags[index], as written."""
+    return next((list(arg.values) for arg in c.parsed.args if arg.index == index), [])
+
+
 def check(model, ctx):
     for wl, pod, c in parsed_containers(model):
         problems = c.parsed.problems
@@ -21,7 +26,7 @@ def check(model, ctx):
         for p in problems:
             if p.kind not in KINDS:
                 continue
-            if p.kind in ("bad-type", "bad-choice") and any(runtime_only(c, v) for v in values_at(c, p.index) or [p.flag]):
+            if p.kind in ("bad-type", "bad-choice") and any(runtime_only(c, v) for v in _values_at(c, p.index) or [p.flag]):
                 continue  # only known at run time (or an unresolved $(VAR), reported by unresolved-variable)
             if p.kind == "unexpected-positional":
                 if p.index in stray_owner:
@@ -42,7 +47,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="flag-invalid-value",
-    category="flags",
     severity=Severity.ERROR,
     summary="Flag value argparse rejects: wrong type, not a choice, missing, stray or required flag absent",
     doc="""argparse converts and checks every value before SGLang or the router runs any code: an int

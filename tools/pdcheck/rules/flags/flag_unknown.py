@@ -26,7 +26,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="flag-unknown",
-    category="flags",
     severity=Severity.ERROR,
     summary="Flag the SGLang or router version in the image does not have",
     doc="""SGLang (`prepare_server_args`) and the router (`launch_router`) parse their command line

@@ -49,7 +49,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="hostnetwork-dns-policy",
-    category="network",
     severity=Severity.ERROR,
     summary="hostNetwork pod needs cluster DNS but lacks dnsPolicy ClusterFirstWithHostNet",
     doc="""A pod with `hostNetwork: true` and the default `dnsPolicy: ClusterFirst` falls back to the

@@ -13,4 +13,5 @@ MODULES = (
     "ep_experts_indivisible",
     "max_running_requests_below_dp",
     "cuda_graph_max_bs_below_running",
+    "cuda_graph_max_bs_above_running",
 )

@@ -1,16 +1,16 @@
 from ...findings import Severity
-from .._util import catalog_value, flag_path, has_flag
+from .. import _links as L
+from .._k8s import probe_budget
+from .._router import is_pd, router_engines, uses_discovery
+from .._util import flag_path
 from ..base import Problem, Rule
-from . import _links as L
-from ..pods._helpers import probe_budget
-from ._helpers import is_pd, router_engines, uses_discovery
 
 
 def check(model, ctx):
     for wl, c in model.routers:
         if not is_pd(c) or uses_discovery(c):
             continue  # discovery only adds pods once they are Ready
-        timeout = catalog_value(c, "--worker-startup-timeout-secs")
+        timeout = c.flag("--worker-startup-timeout-secs").value
         if not isinstance(timeout, int):
             continue
         worst = None
@@ -21,14 +21,14 @@ def check(model, ctx):
                 if budget is not None and (worst is None or budget > worst[0]):
                     worst = (budget, engine.name)
         if worst and timeout < worst[0]:
-            given = "" if has_flag(c, "--worker-startup-timeout-secs") else f" (the default of sglang-router {c.parsed.catalog.version})"
+            given = "" if c.flag("--worker-startup-timeout-secs").written else f" (the default of sglang-router {c.parsed.catalog.version})"
             yield Problem(wl.obj, flag_path(c, "--worker-startup-timeout-secs"),
                           f"--worker-startup-timeout-secs is {timeout}{given}, but {worst[1]}'s leader may take up to {worst[0]} s to start (startupProbe initialDelaySeconds + periodSeconds x failureThreshold)",
                           f"set --worker-startup-timeout-secs to at least {worst[0]}")
 
 
 RULE = Rule(
-    id="router-startup-timeout", category="router", severity=Severity.ERROR,
+    id="router-startup-timeout", severity=Severity.ERROR,
     summary="Router gives up on static workers before the engines may finish starting",
     doc="""A router with static URLs health-checks each worker until `--worker-startup-timeout-secs`
 (default 300 in sglang-router 0.1.8, 1800 from 0.2.x) runs out. Large models take longer to load

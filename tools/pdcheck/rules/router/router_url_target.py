@@ -1,7 +1,7 @@
 from ...findings import Severity
+from .. import _links as L
+from .._router import is_pd, static_urls, url_path, uses_discovery
 from ..base import Problem, Rule
-from . import _links as L
-from ._helpers import is_pd, static_urls, url_path, uses_discovery
 
 
 def check(model, ctx):
@@ -33,7 +33,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="router-url-target", category="router", severity=Severity.ERROR,
+    id="router-url-target", severity=Severity.ERROR,
     summary="Static router URL does not reach exactly the leader pods of one engine LWS",
     doc="""Only the leader (rank 0) of an SGLang multi-node group runs the HTTP server and the
 tokenizer manager; worker ranks run schedulers only. A Service whose selector also matches worker

@@ -16,7 +16,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="schema-invalid",
-    category="schema",
     severity=Severity.ERROR,
     summary="Object does not match the strict Kubernetes / LeaderWorkerSet schema",
     doc="""Every object is validated against kubernetes-validate's strict OpenAPI-derived schema for

@@ -45,7 +45,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="wrapper-kind-not-checked",
-    category="schema",
     severity=Severity.WARNING,
     summary="SGLang launched from a kind pdcheck cannot model, so no rule checked it",
     doc="""pdcheck models what runs in LeaderWorkerSets, pod-template workloads (Deployment,

@@ -51,7 +51,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="hostpath-writable",
-    category="security",
     severity=Severity.WARNING,
     summary="hostPath volume mounted writable",
     doc="""A writable hostPath lets the container change files on the node: a compromised engine can

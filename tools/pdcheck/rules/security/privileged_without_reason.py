@@ -1,7 +1,7 @@
 from ...findings import Severity
+from .._k8s import privileged
 from .._util import describe_pod, distinct_pods
 from ..base import Problem, Rule
-from ..rdma._helpers import privileged
 from ._common import PRIVILEGED_REASON_ANNOTATION
 
 
@@ -23,7 +23,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="privileged-without-reason",
-    category="security",
     severity=Severity.ERROR,
     summary="Privileged container without a pdcheck.io/privileged-reason annotation",
     doc="""A privileged container has every capability and every host device, and AppArmor/seccomp

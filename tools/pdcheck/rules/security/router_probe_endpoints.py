@@ -36,7 +36,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="router-probe-endpoints",
-    category="security",
     severity=Severity.WARNING,
     summary="Router readiness passes without engines, or liveness depends on them",
     doc="""sglang-router 0.3.2 starts its HTTP server at once and registers the engines in the

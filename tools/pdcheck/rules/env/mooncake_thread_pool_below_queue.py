@@ -1,6 +1,6 @@
 from ...findings import Severity
 from ...model import as_int
-from .._util import describe_pod, engine_containers, flag_value
+from .._util import describe_pod, engine_containers
 from ..base import Problem, Rule
 from ._helpers import definition_site
 
@@ -13,9 +13,9 @@ MOONCAKE_BACKENDS = ("mooncake", "mooncake_tcp")
 
 def check(model, ctx):
     for wl, pod, c in engine_containers(model):
-        if flag_value(c, "--disaggregation-mode", None) != "prefill":
+        if c.layout.role != "prefill":
             continue
-        if flag_value(c, "--disaggregation-transfer-backend", "mooncake") not in MOONCAKE_BACKENDS:  # default mooncake (0.4.10-0.5.23)
+        if c.flag("--disaggregation-transfer-backend").value not in MOONCAKE_BACKENDS:  # default mooncake (0.4.10-0.5.23)
             continue
         if (POOL in c.env and c.env[POOL].value is None) or (QUEUE in c.env and c.env[QUEUE].value is None):
             continue  # a value only known at run time
@@ -37,7 +37,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="mooncake-thread-pool-below-queue",
-    category="env",
     severity=Severity.ERROR,
     summary="SGLANG_DISAGGREGATION_THREAD_POOL_SIZE below SGLANG_DISAGGREGATION_QUEUE_SIZE on a Mooncake prefill engine",
     doc="""The Mooncake KV manager of a prefill engine creates `SGLANG_DISAGGREGATION_QUEUE_SIZE`

@@ -15,7 +15,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="router-resources-missing",
-    category="security",
     severity=Severity.WARNING,
     summary="Router without cpu/memory requests",
     doc="""Without requests the router is scheduled as if it needed nothing and, with no requests or

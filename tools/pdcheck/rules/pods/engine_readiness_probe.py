@@ -35,7 +35,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="engine-readiness-probe",
-    category="pods",
     severity=Severity.WARNING,
     summary="Engine leader not gated on HTTP /health of its serving port",
     doc="""SGLang's HTTP server starts listening before the engine can serve: `/health` and

@@ -1,8 +1,9 @@
 from ...findings import Severity
 from ...model import as_int
+from .._k8s import probe_budget
 from .._util import describe_pod, engine_containers
 from ..base import Problem, Rule
-from ._helpers import BUDGET_ANNOTATION, budget_text, probe_budget, startup_threshold
+from ._helpers import BUDGET_ANNOTATION, budget_text, startup_threshold
 
 
 def _needed(probe: dict, threshold: int) -> int:
@@ -27,7 +28,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="startup-probe-budget",
-    category="pods",
     severity=Severity.WARNING,
     summary="Engine startupProbe gives up before a model load can finish",
     doc="""A startupProbe that fails `failureThreshold` times in a row makes kubelet restart the

@@ -39,7 +39,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="lws-name-invalid",
-    category="pods",
     severity=Severity.ERROR,
     summary="LeaderWorkerSet name that is not a DNS-1035 label or too long for its StatefulSets",
     doc="""The LWS webhook validates the name as a DNS-1035 label (it names the headless Service),

@@ -1,6 +1,6 @@
 from ...findings import Severity
 from ..base import Problem, Rule
-from ._common import effective_replicas
+from ._helpers import effective_replicas
 
 
 def check(model, ctx):
@@ -18,7 +18,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="router-single-replica",
-    category="security",
     severity=Severity.WARNING,
     summary="Router runs a single replica",
     doc="""The router is the only way in: with one replica a node drain, a kernel upgrade, an

@@ -1,14 +1,14 @@
 from ...findings import Severity
 from ...model import dig
+from .._k8s import label_selector_matches
+from .._k8s import may_share_namespace
 from ..base import Problem, Rule
-from .._util import label_selector_matches
-from ._common import same_namespace
 
 
 def check(model, ctx):
     pdbs = model.objects_of("PodDisruptionBudget")
     for wl, c in model.routers:
-        covered = any(same_namespace(p, wl.obj) and label_selector_matches(dig(p.doc, "spec", "selector"), wl.leader.labels)
+        covered = any(may_share_namespace(p.namespace, wl.obj.namespace) and label_selector_matches(dig(p.doc, "spec", "selector"), wl.leader.labels)
                       for p in pdbs)
         if not covered:
             yield Problem(wl.obj, ("metadata", "name"),
@@ -20,7 +20,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="router-no-pdb",
-    category="security",
     severity=Severity.WARNING,
     summary="No PodDisruptionBudget covers the router",
     doc="""Replicas alone do not survive voluntary disruptions: `kubectl drain` and cluster upgrades

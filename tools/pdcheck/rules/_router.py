@@ -15,34 +15,19 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from ...model import LWS_NAME_LABEL, LWS_WORKER_LABEL, ContainerRun, Model, PodRun, Workload, as_int, dig
-from .._util import flag_value, known, list_of, map_selector_matches
+from ..model import LWS_NAME_LABEL, LWS_WORKER_LABEL, ContainerRun, Model, PodRun, Workload, as_int, dig, Flag, known_at_render
+from ._k8s import map_selector_matches, may_share_namespace, ns_of
+from ._util import list_of
 
-ENGINE_PORT_DEFAULT = 30000
-BOOTSTRAP_PORT_DEFAULT = 8998
 BOOTSTRAP_ANNOTATION = "sglang.ai/bootstrap-port"
 
 
-def ns_of(obj) -> str | None:
-    return obj.namespace or None
-
-
-def same_ns(a: str | None, b: str | None) -> bool:
-    """Objects without a namespace land in the namespace they are applied to: treat as a match."""
-    return a is None or b is None or a == b
-
-
-def int_flag(c: ContainerRun, flag: str, default=None) -> int | None:
-    value = flag_value(c, flag, default)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def engine_port(c: ContainerRun) -> int | None:
-    return int_flag(c, "--port", ENGINE_PORT_DEFAULT)
+    return c.int_flag("--port")
 
 
 def bootstrap_port(c: ContainerRun) -> int | None:
-    return int_flag(c, "--disaggregation-bootstrap-port", BOOTSTRAP_PORT_DEFAULT)
+    return c.int_flag("--disaggregation-bootstrap-port")
 
 
 def is_worker_rank(pod: PodRun) -> bool:
@@ -117,7 +102,7 @@ class Target:
         if isinstance(target, str):
             if target.isdigit():  # '²' is a digit to isdigit() but not to int()
                 return as_int(target), None
-            if not known(target):
+            if not known_at_render(target):
                 return None, None
             for c in pod.containers:
                 for cp in list_of(c.spec.get("ports")):
@@ -133,7 +118,7 @@ def services(model: Model):
 
 
 def pods_selected(model: Model, selector: dict, namespace: str | None) -> list[PodRun]:
-    return [p for w in model.workloads if same_ns(ns_of(w.obj), namespace)
+    return [p for w in model.workloads if may_share_namespace(ns_of(w.obj), namespace)
             for p in w.pods if map_selector_matches(selector, p.labels)]
 
 
@@ -161,7 +146,7 @@ def split_host(host: str, default_ns: str | None) -> tuple[list[str], str | None
 
 def resolve_host(model: Model, host: str, client_ns: str | None) -> Target | None:
     """The Service (or LWS-created headless Service / pod) a host name reaches, None if not in the render."""
-    if not known(host):
+    if not known_at_render(host):
         return None
     try:
         ipaddress.ip_address(host)
@@ -176,7 +161,7 @@ def resolve_host(model: Model, host: str, client_ns: str | None) -> Target | Non
         if len(names) == 1:
             name = names[0]
             for svc in services(model):
-                if svc.name == name and same_ns(ns_of(svc), ns):
+                if svc.name == name and may_share_namespace(ns_of(svc), ns):
                     return service_target(model, svc)
             lws = _lws_named(model, name, ns)
             if lws is not None:
@@ -198,7 +183,7 @@ def resolve_host(model: Model, host: str, client_ns: str | None) -> Target | Non
 
 def _lws_named(model: Model, name: str, ns: str | None) -> Workload | None:
     for w in model.workloads:
-        if w.is_lws and w.name == name and same_ns(ns_of(w.obj), ns):
+        if w.is_lws and w.name == name and may_share_namespace(ns_of(w.obj), ns):
             return w
     return None
 
@@ -223,11 +208,11 @@ class RouterUrl:
 
 
 def is_pd(c: ContainerRun) -> bool:
-    return bool(flag_value(c, "--pd-disaggregation", False))
+    return c.bool_flag("--pd-disaggregation")
 
 
 def uses_discovery(c: ContainerRun) -> bool:
-    return bool(flag_value(c, "--service-discovery", False))
+    return c.bool_flag("--service-discovery")
 
 
 def router_ns(wl: Workload) -> str | None:
@@ -235,7 +220,7 @@ def router_ns(wl: Workload) -> str | None:
 
 
 def parse_url(url: str) -> tuple[str, int] | None:
-    if not known(url):
+    if not known_at_render(url):
         return None
     text = url if "://" in url else "http://" + url
     try:
@@ -301,7 +286,7 @@ def parse_selector(value) -> dict | None:
 
 def discovery_namespace(wl: Workload, c: ContainerRun) -> str | None:
     """The namespace discovery watches: the flag, else None (all namespaces)."""
-    value = flag_value(c, "--service-discovery-namespace", None)
+    value = c.str_flag("--service-discovery-namespace")
     return value if isinstance(value, str) and value else None
 
 
@@ -309,15 +294,15 @@ def discovered_pods(model: Model, wl: Workload, c: ContainerRun, role: str) -> t
     """(selector, pods it selects) for the prefill/decode selector of a discovery router.
 
     The router's PodInfo::from_pod tries the prefill selector first: a pod both match is prefill."""
-    selector = parse_selector(flag_value(c, f"--{role}-selector", None))
-    if not selector or not all(known(v) for v in selector.values()):
+    selector = parse_selector(c.flag(f"--{role}-selector").value)
+    if not selector or not all(known_at_render(v) for v in selector.values()):
+        return None
+    if c.flag("--service-discovery-namespace").state == Flag.RUNTIME:
         return None
     ns = discovery_namespace(wl, c)
-    if ns is not None and not known(ns):
-        return None
     pods = pods_selected(model, selector, ns)
     if role == "decode":
-        other = parse_selector(flag_value(c, "--prefill-selector", None)) or {}
+        other = parse_selector(c.flag("--prefill-selector").value) or {}
         pods = [p for p in pods if not map_selector_matches(other, p.labels)]
     return selector, pods
 
@@ -345,7 +330,7 @@ def router_engines(model: Model, wl: Workload, c: ContainerRun) -> dict[str, lis
 def multi_replica_urls(model: Model, role: str):
     """(router workload, container, RouterUrl, engine workload) for static URLs whose Service spreads
     over the leaders of several replicas (LWS groups or Deployment replicas) of one engine."""
-    from ...model import LWS_GROUP_LABEL
+    from ..model import LWS_GROUP_LABEL
 
     for wl, c in model.routers:
         if not is_pd(c) or uses_discovery(c):

@@ -24,7 +24,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="probe-port-not-served",
-    category="pods",
     severity=Severity.ERROR,
     summary="Engine probe on a port SGLang does not listen on",
     doc="""SGLang serves HTTP (and `/health`) on `--port` (default 30000): the API server on node 0,

@@ -42,7 +42,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="lws-rollout-no-progress",
-    category="pods",
     severity=Severity.ERROR,
     summary="LWS rolling update with maxUnavailable and maxSurge both 0",
     doc="""A rolling update must be allowed either to take a group down (`maxUnavailable`) or to add

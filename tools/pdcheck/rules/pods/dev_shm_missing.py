@@ -1,5 +1,5 @@
 from ...findings import Severity
-from .._util import describe_pod, engine_containers, flag_value, list_of
+from .._util import describe_pod, engine_containers, list_of
 from ..base import Problem, Rule
 
 
@@ -25,9 +25,7 @@ def _shm_ok(pod, c) -> bool | None:
 
 def check(model, ctx):
     for wl, pod, c in engine_containers(model):
-        tp = flag_value(c, "--tp-size", 1)
-        pp = flag_value(c, "--pp-size", 1)
-        nnodes = flag_value(c, "--nnodes", 1)
+        tp, pp, nnodes = c.layout.tp, c.layout.pp, c.layout.nnodes
         if not all(isinstance(v, int) and v > 0 for v in (tp, pp)):
             continue
         local = tp * pp // nnodes if isinstance(nnodes, int) and nnodes > 0 else tp
@@ -46,7 +44,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="dev-shm-missing",
-    category="pods",
     severity=Severity.ERROR,
     summary="Multi-GPU engine pod without a memory-backed /dev/shm",
     doc="""NCCL moves data between GPUs of one node through shared-memory segments in `/dev/shm`
