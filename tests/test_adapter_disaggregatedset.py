@@ -38,12 +38,12 @@ def role(d, name):
     return next(r for r in d[0]["spec"]["roles"] if r["name"] == name)
 
 
-def template(d, name, which="workerTemplate"):
-    return role(d, name)["spec"]["leaderWorkerTemplate"][which]
+def template(d, name):
+    return role(d, name)["spec"]["leaderWorkerTemplate"]["workerTemplate"]
 
 
-def engine(d, name, which="workerTemplate"):
-    return template(d, name, which)["spec"]["containers"][0]
+def engine(d, name):
+    return template(d, name)["spec"]["containers"][0]
 
 
 def router_args(d):
@@ -100,6 +100,8 @@ CASES = [
     ("router-url-no-such-service", lambda d: replace_arg(router_args(d), "http://r1-decode-leader:28000", "http://r1-decode:28000"),
      {"router-url-unverifiable"}),
     ("decode-worker-ib-devices-differ-from-leader", worker_ib_devices_differ, {"env-drift"}),
+    ("worker-without-a-leader-env-var", lambda d: separate_identical_leader(d) or drop_env(engine(d, "decode"), "SGLANG_SET_CPU_AFFINITY"),
+     {"env-drift"}),
     ("worker-dist-init-port", worker_dist_init_port, {"dist-init-addr-rank-mismatch"}),
     ("service-selects-workers", lambda d: service(d, "r1-decode-leader")["spec"]["selector"].pop("leaderworkerset.sigs.k8s.io/worker-index"),
      {"router-url-target"}),
@@ -115,17 +117,10 @@ CASES = [
     ("near-miss-two-slices", lambda d: d[0]["spec"].update(slices=2), set()),
     ("near-miss-ignore-annotation-on-the-set", lambda d: d[0]["metadata"].update(annotations={"pdcheck.io/ignore": "env-drift"})
      or worker_ib_devices_differ(d), set()),
-    ("near-miss-pd-pair-in-role-metadata", lambda d: role(d, "decode").update(metadata={"labels": {"tier": "decode"}}), set()),
+    ("near-miss-role-metadata-labels", lambda d: role(d, "decode").update(metadata={"labels": {"tier": "decode"}}), set()),
 ]
 
 test_fixture_is_clean, test_defect_fires_its_rule_only = defect_tests(CASES, FIXTURE)
-
-
-def test_without_env_the_worker_drifts_from_the_leader_too():
-    d = docs()
-    separate_identical_leader(d)
-    drop_env(engine(d, "decode"), "SGLANG_SET_CPU_AFFINITY")
-    assert rules_fired(d) == {"env-drift"}
 
 
 def model_of(d):
