@@ -95,3 +95,24 @@ def test_a_version_the_adapter_does_not_know_is_reported():
     ds["apiVersion"] = "disaggregatedset.x-k8s.io/v1alpha1"
     [f] = warnings_of([ds])
     assert "disaggregatedset.x-k8s.io/v1alpha1 DisaggregatedSet" in f.message
+
+
+def with_decode_from_unknown_kind(namespace: str | None = None, rbg_namespace: str | None = None) -> list[dict]:
+    """The baseline whose decode Service selects pods that an unmodelled kind would create."""
+    docs = baseline()
+    svc = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "r1-decode-leader")
+    svc["spec"]["selector"] = {"app": "decode-from-operator"}
+    unknown = server("decoder", SGLANG + ["--disaggregation-mode", "decode"])
+    for doc, ns in [(d, namespace) for d in docs] + [(unknown, rbg_namespace)]:
+        if ns:
+            doc["metadata"]["namespace"] = ns
+    return docs + [unknown]
+
+
+def test_a_service_reaching_pods_of_an_unmodelled_kind_is_no_error():
+    assert rules_fired(with_decode_from_unknown_kind()) == {"schema-unknown-kind", RULE}
+
+
+def test_an_unmodelled_kind_in_another_namespace_does_not_hide_an_empty_service():
+    fired = rules_fired(with_decode_from_unknown_kind("serving", "elsewhere"))
+    assert fired == {"schema-unknown-kind", RULE, "router-url-target"}

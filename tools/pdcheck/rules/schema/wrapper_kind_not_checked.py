@@ -1,36 +1,13 @@
-import re
-
 from ...findings import Severity
-from ...objects import DerivedObject
 from ..base import Problem, Rule
 
-# How SGLang is started: the server module, the `sglang serve` CLI, the router package.
-SGLANG_LAUNCH = re.compile(r"(?<![\w.])(?:sglang\.launch_server|sglang_router|sglang\s+serve)\b")
 SHOWN_NAMES = 3
 
 
-def _strings(node):
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for value in node.values():
-            yield from _strings(value)
-    elif isinstance(node, list):
-        yield " ".join(v for v in node if isinstance(v, str))  # command: [sglang, serve, ...]
-        for value in node:
-            yield from _strings(value)
-
-
-def launches_sglang(obj) -> bool:
-    return any(SGLANG_LAUNCH.search(text) for text in _strings(obj.doc.get("spec")))
-
-
 def check(model, ctx):
-    modelled = {id(w.obj.parent if isinstance(w.obj, DerivedObject) else w.obj) for w in model.workloads}
     groups: dict[tuple[str, str], list] = {}
-    for obj in model.render.objects:
-        if id(obj) not in modelled and launches_sglang(obj):
-            groups.setdefault((obj.api_version, obj.kind), []).append(obj)
+    for obj in model.unmodelled:
+        groups.setdefault((obj.api_version, obj.kind), []).append(obj)
     for (api_version, kind), objects in groups.items():
         names = ", ".join(o.name or "<unnamed>" for o in objects[:SHOWN_NAMES])
         more = f" and {len(objects) - SHOWN_NAMES} more" if len(objects) > SHOWN_NAMES else ""
@@ -54,7 +31,9 @@ NVIDIA Dynamo, AIBrix StormService, ...) whose controllers build the pods from t
 Without an adapter pdcheck does not know which pods, env and Services those controllers create, so
 its rules never see the SGLang containers inside: a clean result would be silence, not a check.
 Passing the kind's CRD with `--crd` validates the object's fields, which is not the same thing, so
-this warning stays. One warning per kind, however many objects: it names the count and the first few.""",
+this warning stays. One warning per kind, however many objects: it names the count and the first few.
+Router rules that would conclude that a Service or a discovery selector reaches no pod stay silent
+in a namespace holding such objects (`Model.unmodelled`): the pods may be theirs.""",
     links=(  # SGLang started from each operator's own objects
         "https://github.com/sgl-project/rbg/blob/993491fba9bfdf377d3cd18c8833da20ce0ec87b/examples/inference/pd-disagg-leader-worker.yaml",
         "https://github.com/sgl-project/ome/blob/17b77edad23bae262e0c9adb7f12039397a5d33d/config/runtimes/srt/deepseek-rdma-pd-rt.yaml",
