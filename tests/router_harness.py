@@ -428,7 +428,7 @@ def resolve_service_url(url: str, docs: list[dict]) -> ServiceTarget:
 # ------------------------------------------------------------------------------------------------
 # argv rewriting (the documented, explicit mapping)
 # ------------------------------------------------------------------------------------------------
-def _set_flag(argv: list[str], flag: str, value: str) -> list[str]:
+def set_flag(argv: list[str], flag: str, value: str) -> list[str]:
     out, i, found = [], 0, False
     while i < len(argv):
         a = argv[i]
@@ -474,13 +474,13 @@ def rewrite_router_argv(
         if a[i] in ("--prefill", "--decode") and a[i + 1] in url_map:
             a[i + 1] = url_map[a[i + 1]]
     if "--api-key" in a[:-1]:
-        a = _set_flag(a, "--api-key", TEST_API_KEY)
-    a = _set_flag(a, "--host", "127.0.0.1")
-    a = _set_flag(a, "--port", str(port))
-    a = _set_flag(a, "--prometheus-host", "127.0.0.1")
-    a = _set_flag(a, "--prometheus-port", str(prometheus_port))
+        a = set_flag(a, "--api-key", TEST_API_KEY)
+    a = set_flag(a, "--host", "127.0.0.1")
+    a = set_flag(a, "--port", str(port))
+    a = set_flag(a, "--prometheus-host", "127.0.0.1")
+    a = set_flag(a, "--prometheus-port", str(prometheus_port))
     if log_dir is not None and any(x == "--log-dir" or x.startswith("--log-dir=") for x in a):
-        a = _set_flag(a, "--log-dir", str(log_dir))
+        a = set_flag(a, "--log-dir", str(log_dir))
     return a
 
 

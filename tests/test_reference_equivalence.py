@@ -52,6 +52,7 @@ ALLOWED = {
                                            "names the bootstrap port reachable at the prefill Service (router sends bootstrap_host = that host); engine port 28000 (see --port)"),
     ("flag", "--decode", "router", ANY): ("http://sglang-decode-leader:30000", "http://sglang-decode-leader:28000",
                                           "engine port moved out of the NodePort range (see --port)"),
+    ("flag", "--mem-fraction-static", "prefill", ANY): ("0.7", "0.849", "0.7 x 80 GB is below the ~62.5 GiB of R1 weights per GPU at tp=dp=ep 16 (pdcheck plan: weights-exceed-static-budget); decode's value on the same nodes"),
     ("flag", "--cuda-graph-max-bs", "decode", ANY): ("64", "128", "2048 running / 16 DP ranks = 128 per rank: graphs up to 64 left larger batches eager"),
     ("flag", "--api-key", "router", ANY): (None, "<secret:sglang-router-api-key>", "NodePort exposure requires an API key (profiles/security/api-key)"),
     ("flag", "--worker-startup-timeout-secs", "router", ANY): (None, "3900", "outlasts the engines' one-hour startup budget"),

@@ -121,7 +121,16 @@ CASES = [
      {"router-sd-rbac"}),
     ("sd-no-token", lambda d: (discovery(d), pod_spec(d, ROUTER).update({"automountServiceAccountToken": False})), {"router-sd-rbac"}),
     ("sd-all-namespaces-needs-clusterrole", lambda d: (discovery(d), sd_args(d).__delitem__(slice(4, 6))), {"router-sd-rbac"}),
-    ("startup-timeout-short", lambda d: set_flag(engine(d, ROUTER), "--worker-startup-timeout-secs", "1800"), {"router-startup-timeout"}),
+    # 1800 s: the router retries for ~1620 s, the 1800 s startupProbe restarts it only after that
+    ("startup-timeout-short", lambda d: set_flag(engine(d, ROUTER), "--worker-startup-timeout-secs", "1800"),
+     {"router-startup-timeout", "router-probe-endpoints"}),
+    ("startup-timeout-short-no-restart", lambda d: (set_flag(engine(d, ROUTER), "--worker-startup-timeout-secs", "3000"),
+                                                    engine(d, ROUTER).pop("startupProbe")),
+     {"router-startup-timeout", "router-probe-endpoints"}),
+    # the same short timeout, but the startupProbe restarts the router (900 s) before it gives up
+    ("startup-timeout-short-probe-restarts-near-miss", lambda d: (set_flag(engine(d, ROUTER), "--worker-startup-timeout-secs", "1800"),
+                                                                  engine(d, ROUTER)["startupProbe"].update({"failureThreshold": 90})),
+     set()),
     ("startup-timeout-equal-near-miss", lambda d: engine(d, "r1-prefill")["startupProbe"].update({"failureThreshold": 300}), set()),
 ]
 

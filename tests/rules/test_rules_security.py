@@ -146,6 +146,15 @@ CASES = [
     ("readiness-tcp", lambda d: probe(d, "readinessProbe", {"tcpSocket": {"port": 8000}}), {"router-probe-endpoints"}),
     ("liveness-on-readiness", lambda d: probe(d, "livenessProbe", {"httpGet": {"path": "/readiness", "port": 8000}}),
      {"router-probe-endpoints"}),
+    ("startup-on-health", lambda d: probe(d, "startupProbe", {"httpGet": {"path": "/health", "port": 8000}, "failureThreshold": 180}),
+     {"router-probe-endpoints"}),
+    ("no-startup-probe", lambda d: probe(d, "startupProbe", None), {"router-probe-endpoints"}),
+    ("startup-restarts-every-500s", lambda d: router(d)["startupProbe"].update({"failureThreshold": 50}), {"router-probe-endpoints"}),
+    # 10 x 330 = 3300 s, past the ~3240 s the router retries for with --worker-startup-timeout-secs 3600
+    ("startup-after-router-gave-up", lambda d: router(d)["startupProbe"].update({"failureThreshold": 330}),
+     {"router-probe-endpoints"}),
+    ("near-miss:startup-just-above-backoff-reset", lambda d: router(d)["startupProbe"].update({"failureThreshold": 61}), set()),
+    ("near-miss:startup-just-below-give-up", lambda d: router(d)["startupProbe"].update({"failureThreshold": 323}), set()),
     ("near-miss:liveness-on-liveness", lambda d: probe(d, "livenessProbe", {"httpGet": {"path": "/liveness", "port": 8000}}),
      set()),
 

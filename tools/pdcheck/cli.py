@@ -29,6 +29,11 @@ class OutputFormat(str, Enum):
     github = "github"
 
 
+class PlanFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
 def _version_callback(value: bool):
     if value:
         typer.echo(f"pdcheck {__version__}")
@@ -142,6 +147,40 @@ def render(
     except InputError as err:
         _fail(err)
     sys.stdout.write(dump_all(docs))
+
+
+@app.command()
+def plan(
+    paths: List[str] = PathsArg,
+    gpu: Optional[str] = typer.Option(None, "--gpu", help="GPU of every engine (H100, H800, H200, H20, B200, A100-80GB, ...); default: .pdcheck.yaml `gpu`, else each pod's nvidia.com/gpu.product node selector."),
+    model_config: Optional[str] = typer.Option(None, "--model-config", help="Model directory holding config.json, used for every engine instead of the shipped model facts."),
+    output_format: PlanFormat = typer.Option(PlanFormat.text, "--format", "-f", help="Output format."),
+    sglang_version: Optional[str] = SglangOpt,
+    kustomize: Optional[str] = KustomizeOpt,
+    config: Optional[str] = ConfigOpt,
+    jobs: Optional[int] = JobsOpt,
+    cache_dir: Optional[str] = CacheDirOpt,
+    no_cache: bool = NoCacheOpt,
+):
+    """Per engine role: GPU memory, static budget, weights and KV cache per GPU, KV pool per rank and what it holds.
+
+    Exit codes: 0 every role has a plan whose weights fit, 1 some role's weights exceed its static budget, 2 usage or input errors (or no role could be planned).
+    """
+    import json
+
+    from .capacity.cli import run_plan
+
+    try:
+        results, status = run_plan(_options(paths, None, None, sglang_version, None, kustomize, config, jobs, cache_dir, no_cache), gpu, model_config)
+    except InputError as err:
+        _fail(err)
+    from .capacity.report import plans_json, plans_text
+
+    if output_format == PlanFormat.json:
+        sys.stdout.write(json.dumps(plans_json(__version__, results), indent=2) + "\n")
+    else:
+        sys.stdout.write(plans_text(results))
+    raise typer.Exit(status)
 
 
 @app.command("rules")

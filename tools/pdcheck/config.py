@@ -5,6 +5,7 @@
     router-version: 0.3.2
     crds: [crds/lws.yaml]            # extra CRD files, relative to this file
     service-node-port-range: 30000-32767   # the cluster's kube-apiserver --service-node-port-range
+    gpu: H800                        # GPU of every engine, for the capacity plan (pdcheck plan)
     rules:
       env-drift: off                 # off | error | warning | info
 """
@@ -19,7 +20,7 @@ from .findings import Severity
 from .yamlio import load_documents, read_text
 
 CONFIG_NAMES = (".pdcheck.yaml", ".pdcheck.yml")
-_KEYS = {"k8s-versions", "sglang-version", "router-version", "crds", "service-node-port-range", "rules"}
+_KEYS = {"k8s-versions", "sglang-version", "router-version", "crds", "service-node-port-range", "gpu", "rules"}
 # kube-apiserver's default --service-node-port-range.
 DEFAULT_NODE_PORT_RANGE = (30000, 32767)
 
@@ -32,6 +33,7 @@ class Config:
     router_version: str | None = None
     crds: list[Path] = field(default_factory=list)
     node_port_range: tuple[int, int] = DEFAULT_NODE_PORT_RANGE
+    gpu: str | None = None  # for the capacity plan; the pods' nvidia.com/gpu.product otherwise
     rule_severity: dict[str, Severity | None] = field(default_factory=dict)  # None = off
 
 
@@ -78,6 +80,12 @@ def load_config(path: Path | None, known_rules: set[str] | None) -> Config:
     for key, attr in (("sglang-version", "sglang_version"), ("router-version", "router_version")):
         if data.get(key) is not None:
             setattr(cfg, attr, str(data[key]))
+    if data.get("gpu") is not None:
+        from .capacity.facts import gpu_by_name, known_gpus
+
+        if gpu_by_name(str(data["gpu"])) is None:
+            raise InputError(name, f"gpu {data['gpu']!r} is not a GPU pdcheck knows (known: {', '.join(known_gpus())})")
+        cfg.gpu = str(data["gpu"])
     crds = data.get("crds") or []
     if not isinstance(crds, list):
         raise InputError(name, "crds must be a list of file paths")

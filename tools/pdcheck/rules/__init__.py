@@ -14,7 +14,7 @@ from importlib import import_module
 from .base import Problem, Rule
 
 CATEGORIES = ("schema", "env", "parallelism", "pairing", "network", "router", "rdma", "pods", "flags", "security",
-              "availability")
+              "availability", "capacity")
 
 _rules: list[Rule] | None = None
 

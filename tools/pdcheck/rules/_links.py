@@ -16,3 +16,12 @@ LWS_HEADLESS = ("https://github.com/kubernetes-sigs/lws/blob/edab0f22c3b11522713
 K8S_SERVICE = "https://kubernetes.io/docs/concepts/services-networking/service/"
 ISSUE = "https://github.com/sgl-project/sglang/issues/"
 ROUTER_E2E = "https://pypi.org/project/sglang-router/0.3.2/"
+# The model gateway (sglang-router 0.2.x/0.3.x): /health, /liveness, /readiness, and the worker
+# registration workflow whose detect step retries for ~0.9 x --worker-startup-timeout-secs.
+GATEWAY_SERVER = ("https://github.com/sgl-project/sglang/blob/049026958a37dfa6ac39a5ea150853aca1cbc07b/"
+                  "sgl-model-gateway/src/server.rs")
+GATEWAY_REGISTRATION = ("https://github.com/sgl-project/sglang/blob/8be53331a79a9e5e9bc28c4401c3bda439a2c33d/"
+                        "sgl-model-gateway/src/core/workflow/steps/worker_registration.rs")
+# kubelet restart back-off: doBackOff (FinishedAt as event time) and flowcontrol.Backoff (reset after 2 x cap).
+KUBELET_BACKOFF = ("https://github.com/kubernetes/kubernetes/blob/v1.30.0/"
+                   "pkg/kubelet/kuberuntime/kuberuntime_manager.go")

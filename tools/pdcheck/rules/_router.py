@@ -11,6 +11,7 @@ Values not known at lint time (`<placeholders>`) make the helpers return None: r
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -342,3 +343,34 @@ def multi_replica_urls(model: Model, role: str):
             engine = t.engine_workloads[0]
             if engine.replicas > 1 and LWS_GROUP_LABEL not in t.selector and not t.name.startswith("pod "):
                 yield wl, c, ru, engine
+
+
+# ---------------------------------------------------------------------------------------------
+# Start-up: how long the router keeps trying a static worker, and the probe that restarts it
+# ---------------------------------------------------------------------------------------------
+# Twice the kubelet's 300 s restart back-off cap: a container that ran longer than this since its
+# last restart is restarted at once and its back-off starts again from 10 s (kuberuntime doBackOff,
+# client-go flowcontrol.Backoff).
+BACKOFF_RESET_S = 600
+ENGINE_DEPENDENT_PATHS = ("/readiness", "/health_generate")  # fail while no engine is registered
+
+
+def registration_window(timeout_secs: int) -> int:
+    """Seconds sglang-router 0.2.x/0.3.x retries a worker before dropping it for good: the retry
+    delays of the detect_connection_mode step (attempts from 0.9 x --worker-startup-timeout-secs,
+    linear back-off 1 s up to 5 s; measured in tests/test_router_recovery.py)."""
+    effective = timeout_secs * 0.9
+    attempts = 3 if effective <= 10 else max(5 + math.ceil((effective - 10) / 5), 3)
+    return sum(min(i, 5) for i in range(1, attempts))
+
+
+def probe_path(probe) -> str | None:
+    get = probe.get("httpGet") if isinstance(probe, dict) else None
+    return str(get.get("path") or "/").split("?", 1)[0] if isinstance(get, dict) else None
+
+
+def restarting_startup_probe(c: ContainerRun) -> dict | None:
+    """The router's startupProbe when it fails until engines are registered (so the kubelet restarts
+    a router that dropped them), else None."""
+    probe = c.spec.get("startupProbe")
+    return probe if probe_path(probe) in ENGINE_DEPENDENT_PATHS else None
