@@ -117,10 +117,29 @@ CASES = [
     ("near-miss-two-slices", lambda d: d[0]["spec"].update(slices=2), set()),
     ("near-miss-ignore-annotation-on-the-set", lambda d: d[0]["metadata"].update(annotations={"pdcheck.io/ignore": "env-drift"})
      or worker_ib_devices_differ(d), set()),
+    ("near-miss-ignore-annotation-on-the-role", lambda d: role(d, "decode").update(metadata={"annotations": {"pdcheck.io/ignore": "env-drift"}})
+     or worker_ib_devices_differ(d), set()),
+    ("ignore-annotation-on-the-other-role", lambda d: role(d, "prefill").update(metadata={"annotations": {"pdcheck.io/ignore": "env-drift"}})
+     or worker_ib_devices_differ(d), {"env-drift"}),
     ("near-miss-role-metadata-labels", lambda d: role(d, "decode").update(metadata={"labels": {"tier": "decode"}}), set()),
 ]
 
 test_fixture_is_clean, test_defect_fires_its_rule_only = defect_tests(CASES, FIXTURE)
+
+
+def test_fixture_is_the_baseline_as_a_disaggregatedset():
+    """Roles carry baseline.yaml's LWS specs; everything else is baseline.yaml's, the leader Services
+    selecting the role by the DisaggregatedSet's labels instead of the LWS name."""
+    plain, wrapped = baseline(), docs()
+    lws = {d["metadata"]["name"]: d for d in plain if d["kind"] == "LeaderWorkerSet"}
+    assert {r["name"]: r["spec"] for r in wrapped[0]["spec"]["roles"]} == {
+        role: lws[f"r1-{role}"]["spec"] for role in ("prefill", "decode")}
+    others = [d for d in plain if d["kind"] != "LeaderWorkerSet"]
+    for d in others:
+        if d["kind"] == "Service" and d["metadata"]["name"] in ("r1-prefill-leader", "r1-decode-leader"):
+            role = d["spec"]["selector"].pop("leaderworkerset.sigs.k8s.io/name").removeprefix("r1-")
+            d["spec"]["selector"].update({dsa.NAME_LABEL: "r1", dsa.ROLE_LABEL: role})
+    assert wrapped[1:] == others
 
 
 def model_of(d):

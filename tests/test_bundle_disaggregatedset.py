@@ -26,6 +26,11 @@ def test_there_is_a_disaggregatedset_variant():
     assert "h800-bond-disagg" in VARIANTS and DISAGG_TWINS["h800-bond-disagg"] == "h800-bond"
 
 
+def pdcheck_annotations(obj) -> dict:
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return {k: v for k, v in annotations.items() if k.startswith("pdcheck.io/")}
+
+
 def key(obj) -> tuple:
     return obj["kind"], obj["metadata"]["name"]
 
@@ -40,6 +45,8 @@ def test_roles_are_the_leaderworkersets_of_the_wrapped_overlay(overlay):
     assert set(roles) == set(ROLE_OF_LWS.values())
     for lws, role in ROLE_OF_LWS.items():
         assert roles[role]["spec"] == wrapped[(LWS_KIND, lws)]["spec"], role
+        # pdcheck's suppressions on an LWS are on its role (the controller copies them to the LWS)
+        assert pdcheck_annotations(roles[role]) == pdcheck_annotations(wrapped[(LWS_KIND, lws)]), role
     assert ds["metadata"]["namespace"] == wrapped[(LWS_KIND, "sglang-prefill")]["metadata"]["namespace"]
     # Everything else is the same object, except that the leader Services select the role by the
     # labels the DisaggregatedSet controller sets instead of by LWS name.

@@ -149,7 +149,7 @@ def run_rules(render: Render, ctx: Context, options: Options, rules: list[tuple[
 
 def _needs_origins(results: list) -> bool:
     """Whether some unsuppressed problem points into an object (and so needs its file)."""
-    return any(p.obj is not None and not p.obj.ignores(rule.id)
+    return any(p.obj is not None and not p.ignores(rule.id)
                for rule, _, problems in (r for r in results if not isinstance(r, Finding)) for p in problems)
 
 
@@ -165,7 +165,7 @@ def render_findings(render: Render, results: list) -> tuple[list[Finding], int]:
             continue
         rule, severity, problems = result
         for p in problems:
-            if p.obj is not None and p.obj.ignores(rule.id):
+            if p.ignores(rule.id):
                 suppressed += 1
                 continue
             if p.obj is not None:

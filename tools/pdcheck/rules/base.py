@@ -22,9 +22,17 @@ class Problem:
     message: str  # what is wrong, one sentence
     fix: str  # what to do, one sentence
 
+    derived: DerivedObject | None = field(default=None, repr=False)  # set when reported at its wrapper
+
     def __post_init__(self):
         if isinstance(self.obj, DerivedObject):  # created by a controller from a wrapper: report at the wrapper
+            self.derived = self.obj
             self.obj, self.path = self.obj.source(self.path)
+
+    def ignores(self, rule_id: str) -> bool:
+        """pdcheck.io/ignore on the object, or on the derived object it was found in (a DisaggregatedSet
+        role's metadata.annotations, which its controller puts on the role's LeaderWorkerSet)."""
+        return any(o is not None and o.ignores(rule_id) for o in (self.obj, self.derived))
 
 
 @dataclass(frozen=True)
