@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from . import adapters
 from .expand import expand, is_variable_reference
-from .objects import K8sObject, Render
+from .objects import DerivedObject, K8sObject, Render
 from .shell import shell_invocation
 
 if TYPE_CHECKING:
@@ -266,6 +266,9 @@ class PodRun:
     annotations: dict
     containers: list[ContainerRun] = field(default_factory=list)
     init_containers: list[ContainerRun] = field(default_factory=list)
+    # The headless Service the pod's DNS name `<hostname>.<subdomain>` goes through (StatefulSet
+    # serviceName, an RBG role's Service), None when it has none.
+    subdomain: str | None = None
 
     @property
     def spec(self) -> dict:
@@ -313,7 +316,13 @@ class Workload:
 
     @property
     def is_lws(self) -> bool:
+        """Leader/worker groups: an LWS, or groups another controller runs alike (an RBG role)."""
         return self.obj.kind == LWS_KIND
+
+    @property
+    def runs_on_lws(self) -> bool:
+        """The LWS controller itself runs the groups (its names, Services, webhook limits apply)."""
+        return self.is_lws and not _own_pods(self.obj)
 
     @property
     def leader(self) -> PodRun | None:
@@ -345,6 +354,8 @@ class Model:
     # Objects that start SGLang in pods pdcheck cannot model (a kind without an adapter): rules that
     # would conclude "no such pod" stay silent where these may hold it (wrapper-kind-not-checked says so).
     unmodelled: list[K8sObject] = field(default_factory=list)
+    # Services a wrapper kind's controller creates (adapters), resolved like the render's own.
+    derived_services: list[K8sObject] = field(default_factory=list)
 
     def objects_of(self, kind: str) -> list[K8sObject]:
         return [o for o in self.render.objects if o.kind == kind]
@@ -355,6 +366,20 @@ class Model:
     @property
     def routers(self) -> list[tuple[Workload, ContainerRun]]:
         return [(w, w.leader.router) for w in self.workloads if w.leader and w.leader.router]
+
+
+def _own_pods(obj: K8sObject) -> bool:
+    """Another controller than the kind's names and labels the pods (objects.DerivedObject.pods_by)."""
+    pods_by = getattr(obj, "pods_by", None)
+    return pods_by is not None and pods_by.own_pods
+
+
+def _controller_env(obj: K8sObject, group: int, rank: int) -> dict[str, tuple[str, str]]:
+    """Env a wrapper kind's controller injects besides the kind's own: name -> (value, source)."""
+    pods_by = getattr(obj, "pods_by", None)
+    if pods_by is None:
+        return {}
+    return {name: (value, pods_by.env_source) for name, value in pods_by.env(group, rank).items()}
 
 
 def build_model(render: Render, versions: dict[str, str | None] | None = None) -> Model:
@@ -369,9 +394,11 @@ def build_model(render: Render, versions: dict[str, str | None] | None = None) -
 
         return select_catalog(program, image or None, overrides.get(program))
 
-    workloads, unmodelled = [], []
+    workloads, unmodelled, derived_services = [], [], []
     for obj in adapters.expand(render.objects):  # wrapper kinds become the objects their controllers create
-        if obj.kind == LWS_KIND:
+        if obj.kind == "Service" and isinstance(obj, DerivedObject):
+            derived_services.append(obj)
+        elif obj.kind == LWS_KIND:
             workloads.append(_model_lws(obj, config_maps, catalog_for))
         elif obj.kind == "StatefulSet":
             workloads.append(_model_statefulset(obj, config_maps, catalog_for))
@@ -379,7 +406,7 @@ def build_model(render: Render, versions: dict[str, str | None] | None = None) -
             workloads.append(_model_plain(obj, config_maps, catalog_for))
         elif launches_sglang(obj):
             unmodelled.append(obj)
-    return Model(render, workloads, config_maps, unmodelled)
+    return Model(render, workloads, config_maps, unmodelled, derived_services)
 
 
 # How SGLang is started: the server module, the `sglang serve` CLI, the router package.
@@ -433,8 +460,17 @@ def _model_lws(obj: K8sObject, config_maps, catalog_for) -> Workload:
         template = dig(obj.doc, *tpl_path, default={})
         template = template if isinstance(template, dict) else {}
         group = 0
-        pod_name = lws_pod_name(obj.name, group, rank)
         labels = _mapping(dig(template, "metadata", "labels"))
+        annotations = _mapping(dig(template, "metadata", "annotations"))
+        if _own_pods(obj):  # another controller runs the groups (docs/adapters.md)
+            pods_by = obj.pods_by
+            labels.update(pods_by.labels(group, rank))
+            pod = PodRun(wl, group, rank, pods_by.pod_name(group, rank), template, tpl_path, labels, annotations,
+                         subdomain=pods_by.subdomain(group, rank))
+            _fill_containers(pod, obj, config_maps, catalog_for, _controller_env(obj, group, rank))
+            wl.pods.append(pod)
+            continue
+        pod_name = lws_pod_name(obj.name, group, rank)
         labels.update({
             LWS_NAME_LABEL: obj.name,
             LWS_GROUP_LABEL: str(group),
@@ -450,17 +486,17 @@ def _model_lws(obj: K8sObject, config_maps, catalog_for) -> Workload:
         if subgroup_size:
             labels[LWS_PREFIX + "subgroup-index"] = _subgroup_index(size, subgroup_size, rank)
             labels[LWS_PREFIX + "subgroup-key"] = "<subgroup-key>"
-        annotations = _mapping(dig(template, "metadata", "annotations"))
         annotations.update({LWS_PREFIX + "size": str(size), LWS_PREFIX + "replicas": str(replicas)})
         if rank == 0:
             annotations[LWS_PREFIX + "leader-name"] = pod_name
         subdomain = obj.name if subdomain_policy != "UniquePerReplica" else f"{obj.name}-{group}"
         injected = {
+            **_controller_env(obj, group, rank),
             "LWS_LEADER_ADDRESS": f"{lws_pod_name(obj.name, group, 0)}.{subdomain}.{namespace}",
             "LWS_GROUP_SIZE": str(size),
             "LWS_WORKER_INDEX": str(rank),
         }
-        pod = PodRun(wl, group, rank, pod_name, template, tpl_path, labels, annotations)
+        pod = PodRun(wl, group, rank, pod_name, template, tpl_path, labels, annotations, subdomain=subdomain)
         _fill_containers(pod, obj, config_maps, catalog_for, injected)
         wl.pods.append(pod)
     return wl
@@ -492,7 +528,7 @@ def _model_plain(obj: K8sObject, config_maps, catalog_for) -> Workload:
     labels.update(_controller_labels(obj))
     annotations = _mapping(dig(template, "metadata", "annotations"))
     pod = PodRun(wl, 0, 0, name, template, tpl_path, labels, annotations)
-    _fill_containers(pod, obj, config_maps, catalog_for, {})
+    _fill_containers(pod, obj, config_maps, catalog_for, _controller_env(obj, 0, 0))
     wl.pods.append(pod)
     return wl
 
@@ -524,19 +560,29 @@ def _model_statefulset(obj: K8sObject, config_maps, catalog_for) -> Workload:
     replicas = 1 if replicas is None else replicas
     start = as_int(dig(obj.doc, "spec", "ordinals", "start"), 0) or 0
     wl = Workload(obj, 1, replicas, worker_template_path=tpl_path)
+    service = dig(obj.doc, "spec", "serviceName")
+    own_pods = _own_pods(obj)  # another controller runs the pods (docs/adapters.md)
     for rank in modelled_ranks(max(replicas, 1)):
         name = f"{obj.name}-{start + rank}"
         labels = _mapping(dig(template, "metadata", "labels"))
-        labels.update({STS_POD_NAME_LABEL: name, STS_POD_INDEX_LABEL: str(start + rank),
-                       REVISION_HASH_LABEL: "<controller-revision-hash>"})
+        if not own_pods:
+            labels.update({STS_POD_NAME_LABEL: name, STS_POD_INDEX_LABEL: str(start + rank),
+                           REVISION_HASH_LABEL: "<controller-revision-hash>"})
+        else:
+            name = obj.pods_by.pod_name(0, rank)
+            labels.update(obj.pods_by.labels(0, rank))
+            service = obj.pods_by.subdomain(0, rank)
         annotations = _mapping(dig(template, "metadata", "annotations"))
-        pod = PodRun(wl, 0, rank, name, template, tpl_path, labels, annotations)
-        _fill_containers(pod, obj, config_maps, catalog_for, {})
+        pod = PodRun(wl, 0, rank, name, template, tpl_path, labels, annotations,
+                     subdomain=service if isinstance(service, str) and service else None)
+        _fill_containers(pod, obj, config_maps, catalog_for, _controller_env(obj, 0, rank))
         wl.pods.append(pod)
     return wl
 
 
-def _fill_containers(pod: PodRun, obj: K8sObject, config_maps, catalog_for, injected: dict[str, str]) -> None:
+def _fill_containers(pod: PodRun, obj: K8sObject, config_maps, catalog_for, injected: dict) -> None:
+    """`injected`: env the controllers put first, winning over the user's: name -> value (from LWS)
+    or (value, source)."""
     spec = pod.spec
     for key, target in (("containers", pod.containers), ("initContainers", pod.init_containers)):
         items = spec.get(key)
@@ -587,7 +633,8 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ca
             opaque.append(f"Secret/{source['secretRef'].get('name')}")
 
     for name, value in injected.items():
-        env[name] = EnvVar(name, value, "lws")
+        value, source = value if isinstance(value, tuple) else (value, "lws")
+        env[name] = EnvVar(name, value, source)
 
     entries = c.get("env")
     for j, entry in enumerate(entries if isinstance(entries, list) else []):
@@ -595,7 +642,7 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ca
             continue
         name = entry["name"]
         if name in injected:
-            continue  # LWS puts its own value first and drops the user's
+            continue  # LWS (and RBG) put their own value first and drop the user's
         epath = path + ("env", j)
         if "value" in entry and not isinstance(entry.get("valueFrom"), dict):
             raw = "" if entry["value"] is None else str(entry["value"])

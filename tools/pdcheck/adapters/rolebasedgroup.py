@@ -1,0 +1,366 @@
+"""SGLang RoleBasedGroup (workloads.x-k8s.io v1alpha1 and v1alpha2): the workload of every role.
+
+What the RBG controller does with `spec.roles[i]` (sgl-project/rbg, read at 07076724
+pkg/reconciler/roleinstanceset_reconciler.go, 07616da pkg/discovery/env_builder.go, 088a13a
+pkg/reconciler/pod_reconciler.go, 0393388 pkg/reconciler/roleinstance/utils/instance_utils.go,
+0d5af63 api/workloads/constants/label.go; the CRDs are ../shared/reference/wrappers/rbg-*.yaml at
+993491f, whose README notes the rest with sources):
+- the role's pod template is `standalonePattern.template` / `leaderWorkerPattern.template` (v1alpha2)
+  or `template` (v1alpha1), or the `spec.roleTemplates[]` entry `templateRef.name` names, patched with
+  `templateRef.patch` (v1alpha2) / `templatePatch` (v1alpha1); a leader-worker role's leader and
+  worker templates are that template strategic-merge-patched with `leaderTemplatePatch` /
+  `workerTemplatePatch` (v1alpha2) or `leaderWorkerSet.patchLeaderTemplate` / `patchWorkerTemplate`
+  (v1alpha1);
+- the workload is `<rbg>-<role>` of the type the role annotation
+  `rbg.workloads.x-k8s.io/role-workload-type` names (v1alpha2; default RoleInstanceSet) or
+  `spec.roles[].workload` (v1alpha1; default apps/v1 StatefulSet);
+- every pod template gets the labels `rbg.workloads.x-k8s.io/group-name`, `role-name` and `group-uid`
+  (applied last: they win), and every container the env RBG_GROUP_NAME, RBG_ROLE_NAME, plus
+  RBG_ROLE_INDEX for stateful roles (StatefulSet, LeaderWorkerSet, RoleInstanceSet), first;
+- RoleInstanceSet (what v1alpha2 roles run on unless annotated otherwise): instance `i` is
+  `<rbg>-<role>-<i>`; a standalone instance is one pod named like the instance, a leader-worker
+  instance the leader `<instance>-0` and workers `<instance>-1..`; pods carry role-instance-name/-index
+  and component-name/-id/-index/-size labels and the env RBG_ROLE_INSTANCE_NAME,
+  RBG_COMPONENT_NAME, RBG_COMPONENT_INDEX and, for leader-worker roles, RBG_LWP_LEADER_ADDRESS
+  (`<instance>-0.<svc>.<ns>`), RBG_LWP_WORKER_INDEX and RBG_LWP_GROUP_SIZE, RBG's replacement for
+  LWS_*; standalone pods and leaders (not workers) get `hostname: <pod>`, `subdomain: <svc>`;
+- RoleInstanceSet and StatefulSet roles get the headless Service `s-<rbg>-<role>` selecting
+  group-name and role-name, and also `component-name: leader` for a RoleInstanceSet leader-worker
+  role unless `sharedServiceSelection: All`; LeaderWorkerSet roles get the LWS's own Service
+  (`<rbg>-<role>`), Deployment roles none.
+
+How pdcheck models it: a LeaderWorkerSet role as that LeaderWorkerSet, a StatefulSet or Deployment
+role as that object, a RoleInstanceSet role as a LeaderWorkerSet (leader-worker) or a StatefulSet
+(standalone) whose pods RBG names, labels and wires (DerivedObject.pods_by), and the Service as a
+derived Service. Not modelled, said here and in docs/adapters.md:
+- `customComponentsPattern` / v1alpha1 `components` and the v1alpha1 `InstanceSet` workload: no
+  pods (the role is listed as unmodelled, so router rules stay silent about it);
+- `engineRuntimes`: the containers a ClusterEngineRuntimeProfile injects into leader/standalone pods
+  (a sidecar such as patio-runtime) are not added; the SGLang containers themselves are unchanged;
+- the legacy Service name `<rbg>-<role>`, which the controller keeps using only where such a
+  Service already exists; the ConfigMap `/etc/rbg/config.yaml`; exclusive-topology affinity;
+- `group-uid` is a hash of the group: the label value is `<group-uid>` (only known in the cluster);
+- the strategic merge patch follows Kubernetes' merge keys for the pod fields that carry them
+  (containers, env, ports, volumes, volumeMounts, ...); a finding inside a patched template points
+  at the base template.
+"""
+
+from __future__ import annotations
+
+from ..objects import DerivedObject, K8sObject
+
+KIND = "RoleBasedGroup"
+GROUP = "workloads.x-k8s.io"
+API_VERSIONS = (f"{GROUP}/v1alpha1", f"{GROUP}/v1alpha2")
+
+PREFIX = "rbg.workloads.x-k8s.io/"
+GROUP_NAME_LABEL = PREFIX + "group-name"
+ROLE_NAME_LABEL = PREFIX + "role-name"
+GROUP_UID_LABEL = PREFIX + "group-uid"
+INSTANCE_NAME_LABEL = PREFIX + "role-instance-name"
+INSTANCE_INDEX_LABEL = PREFIX + "role-instance-index"
+COMPONENT_NAME_LABEL = PREFIX + "component-name"
+COMPONENT_ID_LABEL = PREFIX + "component-id"
+COMPONENT_INDEX_LABEL = PREFIX + "component-index"
+COMPONENT_SIZE_LABEL = PREFIX + "component-size"
+WORKLOAD_TYPE_ANNOTATION = PREFIX + "role-workload-type"
+INSTANCE_PATTERN_ANNOTATION = PREFIX + "role-instance-pattern"
+
+ROLE_INSTANCE_SET = "workloads.x-k8s.io/v1alpha2/RoleInstanceSet"
+STATEFUL_SET = "apps/v1/StatefulSet"
+DEPLOYMENT = "apps/v1/Deployment"
+LEADER_WORKER_SET = "leaderworkerset.x-k8s.io/v1/LeaderWorkerSet"
+
+# Kubernetes' strategic-merge keys of the pod fields a template patch usually touches.
+MERGE_KEYS = {
+    "containers": "name", "initContainers": "name", "ephemeralContainers": "name", "env": "name",
+    "volumes": "name", "volumeMounts": "mountPath", "volumeDevices": "devicePath", "ports": "containerPort",
+    "imagePullSecrets": "name", "hostAliases": "ip", "tolerations": None, "args": None, "command": None,
+}
+
+
+def workload_name(group: str, role: str) -> str:
+    return f"{group}-{role}"
+
+
+def service_name(group: str, role: str) -> str:
+    return f"s-{group}-{role}"
+
+
+def common_labels(group: str, role: str) -> dict[str, str]:
+    return {GROUP_NAME_LABEL: group, ROLE_NAME_LABEL: role, GROUP_UID_LABEL: "<group-uid>"}
+
+
+def _mapping(value) -> dict:
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def strategic_merge(base, patch):
+    """`patch` merged into `base` like kubectl's strategic merge patch for pod templates: maps
+    recursively, lists with a merge key item by item, other lists replaced; `$patch: delete` drops."""
+    if not isinstance(patch, dict) or not isinstance(base, dict):
+        return patch if patch is not None else base
+    if patch.get("$patch") == "replace":
+        return {k: v for k, v in patch.items() if k != "$patch"}
+    out = dict(base)
+    for key, value in patch.items():
+        if key.startswith("$"):
+            continue
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, list) and isinstance(out.get(key), list) and MERGE_KEYS.get(key):
+            out[key] = _merge_list(out[key], value, MERGE_KEYS[key])
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = strategic_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _merge_list(base: list, patch: list, key: str) -> list:
+    out = list(base)
+    for item in patch:
+        if not isinstance(item, dict) or key not in item:
+            out.append(item)
+            continue
+        at = next((i for i, b in enumerate(out) if isinstance(b, dict) and b.get(key) == item[key]), None)
+        if item.get("$patch") == "delete":
+            if at is not None:
+                del out[at]
+        elif at is None:
+            out.append({k: v for k, v in item.items() if k != "$patch"})
+        else:
+            out[at] = strategic_merge(out[at], item)
+    return out
+
+
+class Role:
+    """One role of either version, read into what the controller uses."""
+
+    def __init__(self, group: str, namespace: str | None, spec: dict, spec_path: tuple, index: int, version: str):
+        self.group, self.namespace, self.spec_path, self.index = group, namespace, spec_path, index
+        self.path = spec_path + ("roles", index)
+        role = spec["roles"][index]
+        self.raw = role
+        self.name = role["name"]
+        self.replicas = role.get("replicas", 1) if isinstance(role.get("replicas"), int) else 1
+        self.annotations = _mapping(role.get("annotations"))
+        self.labels = _mapping(role.get("labels"))
+        templates = {t.get("name"): (i, t) for i, t in enumerate(spec.get("roleTemplates") or [])
+                     if isinstance(t, dict)}
+        self.size = 1
+        self.leader_patch = self.worker_patch = None
+        self.leader_only = False
+        self.template = self.template_path = None
+        if version.endswith("v1alpha2"):
+            self.workload = self.annotations.get(WORKLOAD_TYPE_ANNOTATION) or ROLE_INSTANCE_SET
+            for pattern in ("standalonePattern", "leaderWorkerPattern"):
+                body = role.get(pattern)
+                if isinstance(body, dict):
+                    self.pattern = pattern
+                    self._resolve(body, self.path + (pattern,), body.get("templateRef"), "patch", templates)
+                    if pattern == "leaderWorkerPattern":
+                        self.size = body.get("size", 1) if isinstance(body.get("size"), int) else 1
+                        self.leader_patch, self.worker_patch = body.get("leaderTemplatePatch"), body.get("workerTemplatePatch")
+                        selection = body.get("sharedServiceSelection")
+                        self.leader_only = self.workload == ROLE_INSTANCE_SET and selection != "All"
+                    break
+            else:
+                self.pattern = "customComponentsPattern" if "customComponentsPattern" in role else None
+        else:
+            workload = _mapping(role.get("workload"))
+            self.workload = (f"{workload.get('apiVersion', 'apps/v1')}/{workload.get('kind', 'StatefulSet')}"
+                             if workload else STATEFUL_SET)
+            self._resolve(role, self.path, role.get("templateRef"), None, templates)
+            lws = role.get("leaderWorkerSet")
+            self.pattern = "standalonePattern"
+            if isinstance(lws, dict):
+                self.pattern = "leaderWorkerPattern"
+                self.size = lws.get("size", 1) if isinstance(lws.get("size"), int) else 1
+                self.leader_patch, self.worker_patch = lws.get("patchLeaderTemplate"), lws.get("patchWorkerTemplate")
+            if "components" in role or workload.get("kind") == "InstanceSet":
+                self.pattern = "customComponentsPattern"
+
+    def _resolve(self, body: dict, body_path: tuple, ref, patch_key, templates) -> None:
+        """The role's pod template and where it is written: inline, or the named roleTemplate patched."""
+        if isinstance(body.get("template"), dict):
+            self.template, self.template_path = body["template"], body_path + ("template",)
+        elif isinstance(ref, dict) and ref.get("name") in templates:
+            i, entry = templates[ref["name"]]
+            patch = ref.get(patch_key) if patch_key else self.raw.get("templatePatch")
+            if isinstance(entry.get("template"), dict):
+                self.template = strategic_merge(entry["template"], patch) if isinstance(patch, dict) else entry["template"]
+                self.template_path = self.spec_path + ("roleTemplates", i, "template")
+
+    @property
+    def runs_on_role_instance_set(self) -> bool:
+        return self.workload == ROLE_INSTANCE_SET
+
+    @property
+    def stateful(self) -> bool:
+        if self.runs_on_role_instance_set:
+            return self.annotations.get(INSTANCE_PATTERN_ANNOTATION) != "Stateless"
+        return self.workload in (STATEFUL_SET, LEADER_WORKER_SET)
+
+    def instance(self, group: int) -> str:
+        return f"{workload_name(self.group, self.name)}-{group}"
+
+
+class RbgEnv:
+    """What RBG adds to the pods of a role run by another workload's controller (LWS, StatefulSet,
+    Deployment): the common RBG_* env, RBG_ROLE_INDEX from the pod-index label the kind sets."""
+
+    own_pods = False
+    env_source = "rbg"
+
+    def __init__(self, role: Role):
+        self.role = role
+
+    def env(self, group: int, rank: int) -> dict[str, str]:
+        env = {"RBG_GROUP_NAME": self.role.group, "RBG_ROLE_NAME": self.role.name}
+        if self.role.stateful:
+            # LWS: the leader StatefulSet's ordinal is the group, a worker's its rank (model.py)
+            env["RBG_ROLE_INDEX"] = str(group if rank == 0 else rank)
+        return env
+
+
+class RoleInstancePods(RbgEnv):
+    """Pods of a RoleInstanceSet role: named, labelled and wired by RBG itself."""
+
+    own_pods = True
+
+    def pod_name(self, group: int, rank: int) -> str:
+        if self.role.pattern == "leaderWorkerPattern":
+            return f"{self.role.instance(group)}-{rank}"
+        return self.role.instance(rank)  # standalone: modelled as a StatefulSet, one pod per instance
+
+    def _instance_of(self, group: int, rank: int) -> int:
+        return group if self.role.pattern == "leaderWorkerPattern" else rank
+
+    def labels(self, group: int, rank: int) -> dict[str, str]:
+        i = self._instance_of(group, rank)
+        labels = {**common_labels(self.role.group, self.role.name),
+                  INSTANCE_NAME_LABEL: self.role.instance(i), INSTANCE_INDEX_LABEL: str(i)}
+        if self.role.pattern == "leaderWorkerPattern":
+            labels.update({COMPONENT_NAME_LABEL: "leader" if rank == 0 else "worker",
+                           COMPONENT_ID_LABEL: str(max(rank - 1, 0)), COMPONENT_INDEX_LABEL: str(rank),
+                           COMPONENT_SIZE_LABEL: str(self.role.size)})
+        else:
+            labels.update({COMPONENT_NAME_LABEL: self.role.name, COMPONENT_ID_LABEL: "0", COMPONENT_SIZE_LABEL: "1"})
+        return labels
+
+    def subdomain(self, group: int, rank: int) -> str | None:
+        if self.role.pattern == "leaderWorkerPattern" and rank != 0:
+            return None  # the worker component has no serviceName: no hostname/subdomain
+        return service_name(self.role.group, self.role.name)
+
+    def env(self, group: int, rank: int) -> dict[str, str]:
+        i = self._instance_of(group, rank)
+        labels = self.labels(group, rank)
+        env = {"RBG_GROUP_NAME": self.role.group, "RBG_ROLE_NAME": self.role.name}
+        if self.role.stateful:
+            env["RBG_ROLE_INDEX"] = str(i)
+        env.update({"RBG_ROLE_INSTANCE_NAME": self.role.instance(i), "RBG_COMPONENT_NAME": labels[COMPONENT_NAME_LABEL],
+                    "RBG_COMPONENT_INDEX": labels[COMPONENT_ID_LABEL]})
+        if self.role.pattern == "leaderWorkerPattern":
+            namespace = self.role.namespace or "default"
+            env.update({
+                "RBG_LWP_LEADER_ADDRESS": f"{self.role.instance(i)}-0.{service_name(self.role.group, self.role.name)}.{namespace}",
+                "RBG_LWP_WORKER_INDEX": str(rank),
+                "RBG_LWP_GROUP_SIZE": str(self.role.size),
+            })
+        return env
+
+
+def _with_labels(template: dict, labels: dict) -> dict:
+    out = dict(template)
+    metadata = _mapping(template.get("metadata"))
+    metadata["labels"] = {**_mapping(metadata.get("labels")), **labels}
+    out["metadata"] = metadata
+    return out
+
+
+def _derived(obj: K8sObject, role: Role, doc: dict, path_map: tuple, pods_by=None) -> DerivedObject:
+    return DerivedObject(doc, obj.index, obj.origin, parent=obj, label=f"role {role.name}",
+                         path_map=path_map + ((("metadata", "name"), role.path + ("name",)), ((), role.path)),
+                         pods_by=pods_by)
+
+
+def _metadata(role: Role, name: str, extra: dict | None = None) -> dict:
+    metadata = {"name": name, "labels": {**role.labels, **common_labels(role.group, role.name)}}
+    if role.namespace:
+        metadata["namespace"] = role.namespace
+    annotations = {**role.annotations, **(extra or {})}
+    if annotations:
+        metadata["annotations"] = annotations
+    return metadata
+
+
+def _service(obj: K8sObject, role: Role) -> DerivedObject:
+    selector = {GROUP_NAME_LABEL: role.group, ROLE_NAME_LABEL: role.name}
+    if role.leader_only:
+        selector[COMPONENT_NAME_LABEL] = "leader"
+    doc = {"apiVersion": "v1", "kind": "Service",
+           "metadata": _metadata(role, service_name(role.group, role.name)),
+           "spec": {"clusterIP": "None", "publishNotReadyAddresses": True, "selector": selector}}
+    return _derived(obj, role, doc, ())
+
+
+def _role_children(obj: K8sObject, role: Role) -> list[DerivedObject]:
+    name = workload_name(role.group, role.name)
+    labels = common_labels(role.group, role.name)
+    base_at = role.template_path
+    if role.pattern == "leaderWorkerPattern" and role.workload in (ROLE_INSTANCE_SET, LEADER_WORKER_SET):
+        leader = strategic_merge(role.template, role.leader_patch) if isinstance(role.leader_patch, dict) else role.template
+        worker = strategic_merge(role.template, role.worker_patch) if isinstance(role.worker_patch, dict) else role.template
+        own = role.runs_on_role_instance_set
+        lwt = {"size": role.size, "workerTemplate": worker if own else _with_labels(worker, labels)}
+        if leader is not worker:
+            lwt["leaderTemplate"] = leader if own else _with_labels(leader, labels)
+        size_at = role.path + (("leaderWorkerPattern", "size") if role.raw.get("leaderWorkerPattern") else ("leaderWorkerSet", "size"))
+        doc = {"apiVersion": "leaderworkerset.x-k8s.io/v1", "kind": "LeaderWorkerSet", "metadata": _metadata(role, name),
+               "spec": {"replicas": role.replicas, "leaderWorkerTemplate": lwt}}
+        path_map = ((("spec", "leaderWorkerTemplate", "workerTemplate"), base_at),
+                    (("spec", "leaderWorkerTemplate", "leaderTemplate"), base_at),
+                    (("spec", "leaderWorkerTemplate", "size"), size_at),
+                    (("spec", "replicas"), role.path + ("replicas",)))
+        children = [_derived(obj, role, doc, path_map, RoleInstancePods(role) if own else RbgEnv(role))]
+        return children + ([_service(obj, role)] if own else [])
+    if role.pattern != "standalonePattern":
+        return []
+    kind = {ROLE_INSTANCE_SET: "StatefulSet", STATEFUL_SET: "StatefulSet", DEPLOYMENT: "Deployment"}.get(role.workload)
+    if kind is None:
+        return []
+    own = role.runs_on_role_instance_set
+    spec = {"replicas": role.replicas, "selector": {"matchLabels": dict(labels)},
+            "template": role.template if own else _with_labels(role.template, labels)}
+    if role.workload == STATEFUL_SET:
+        spec["serviceName"] = service_name(role.group, role.name)
+    doc = {"apiVersion": "apps/v1", "kind": kind, "metadata": _metadata(role, name), "spec": spec}
+    path_map = ((("spec", "template"), base_at), (("spec", "replicas"), role.path + ("replicas",)))
+    children = [_derived(obj, role, doc, path_map, RoleInstancePods(role) if own else RbgEnv(role))]
+    return children + ([_service(obj, role)] if kind == "StatefulSet" else [])
+
+
+def expand_group(obj: K8sObject, group: str, spec, spec_path: tuple, version: str) -> list[K8sObject]:
+    """The children of a RoleBasedGroup named `group` whose spec sits at `spec_path` in `obj`;
+    roles pdcheck cannot model are returned as `obj` itself, so the model lists it as unmodelled."""
+    roles = spec.get("roles") if isinstance(spec, dict) else None
+    out: list[K8sObject] = []
+    unmodelled = False
+    for i, raw in enumerate(roles if isinstance(roles, list) else []):
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            continue
+        role = Role(group, obj.namespace, spec, spec_path, i, version)
+        children = _role_children(obj, role) if isinstance(role.template, dict) else []
+        if not children:
+            from ..model import SGLANG_LAUNCH, _strings  # the model imports the adapters
+
+            unmodelled = unmodelled or any(SGLANG_LAUNCH.search(text) for text in _strings(raw))
+        out.extend(children)
+    return out + ([obj] if unmodelled else [])
+
+
+def expand(obj: K8sObject) -> list[K8sObject]:
+    """The workloads and Services of every well-formed role (malformed ones are the schema rule's)."""
+    return expand_group(obj, obj.name, obj.doc.get("spec"), ("spec",), obj.api_version)
