@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ruletest import FIXTURES, baseline, defect_tests, rules_fired, set_env, set_flag
+from ruletest import FIXTURES, baseline, defect_tests, run_rules, rules_fired, set_flag
 
 from pdcheck.adapters import rolebasedgroup as rbga
 from pdcheck.checker import Options, run
@@ -315,3 +315,20 @@ def test_bundled_schemas_are_generated_from_the_crds():
         schema = gen.schema_for("rbg-rolebasedgroup.yaml", version, "RoleBasedGroup", [("spec", "roles")])
         bundled_file = REPO / "tools" / "pdcheck" / "schemas" / f"rolebasedgroup-{version}.json"
         assert json.loads(bundled_file.read_text()) == json.loads(json.dumps(schema))
+
+
+def test_findings_about_patched_fields_point_at_the_patch():
+    d = docs()
+    worker_ib_devices_differ(d)
+    template = pattern(d, "prefill").pop("template")
+    d[0]["spec"]["roleTemplates"] = [{"name": "engine", "template": template}]
+    pattern(d, "prefill")["templateRef"] = {"name": "engine", "patch": {"spec": {"containers": [
+        {"name": "sglang", "readinessProbe": {"httpGet": {"path": "/health", "port": 28000}, "timeoutSeconds": 1}}]}}}
+    findings = {(f.rule, tuple(f.path)) for f in run_rules(d)}
+    role_at = ("spec", "roles")
+    assert findings == {
+        ("env-drift", role_at + (2, "leaderWorkerPattern", "template", "spec", "containers", 0, "env")),  # the leader's: the base
+        ("rdma-devices-rank-drift", role_at + (2, "leaderWorkerPattern", "workerTemplatePatch", "spec", "containers", 0, "args", 11)),
+        ("health-probe-timeout", role_at + (1, "leaderWorkerPattern", "templateRef", "patch", "spec", "containers", 0,
+                                            "readinessProbe", "timeoutSeconds")),
+    }

@@ -41,8 +41,8 @@ derived Service. Not modelled, said here and in docs/adapters.md:
   Service already exists; the ConfigMap `/etc/rbg/config.yaml`; exclusive-topology affinity;
 - `group-uid` is a hash of the group: the label value is `<group-uid>` (only known in the cluster);
 - the strategic merge patch follows Kubernetes' merge keys for the pod fields that carry them
-  (containers, env, ports, volumes, volumeMounts, ...); a finding inside a patched template points
-  at the base template.
+  (containers, env, ports, volumes, volumeMounts, ...); a finding about a field a patch set points
+  at the patch, any other at the base template.
 """
 
 from __future__ import annotations
@@ -64,6 +64,11 @@ COMPONENT_ID_LABEL = PREFIX + "component-id"
 COMPONENT_INDEX_LABEL = PREFIX + "component-index"
 COMPONENT_SIZE_LABEL = PREFIX + "component-size"
 WORKLOAD_TYPE_ANNOTATION = PREFIX + "role-workload-type"
+# Before v0.7 (v1alpha1 only) the controller labelled pods and injected env under other names
+# (sgl-project/rbg docs: the v1alpha1 -> v1alpha2 label and env tables): a v1alpha1 object may run
+# under either, so its pods get both and selectors or $(VAR)s written for either resolve.
+LEGACY_LABELS = ("rolebasedgroup.workloads.x-k8s.io/name", "rolebasedgroup.workloads.x-k8s.io/role")
+LEGACY_ENV = ("GROUP_NAME", "ROLE_NAME", "ROLE_INDEX")
 INSTANCE_PATTERN_ANNOTATION = PREFIX + "role-instance-pattern"
 
 ROLE_INSTANCE_SET = "workloads.x-k8s.io/v1alpha2/RoleInstanceSet"
@@ -134,6 +139,32 @@ def _merge_list(base: list, patch: list, key: str) -> list:
     return out
 
 
+def patched_paths(merged, patch, here: tuple, there: tuple) -> list[tuple[tuple, tuple]]:
+    """(path in the merged template, the same place in the patch) for everything the patch sets,
+    so a finding about a patched field points at the patch that wrote it."""
+    out: list[tuple[tuple, tuple]] = []
+    if not isinstance(patch, dict) or not isinstance(merged, dict):
+        return out
+    for key, value in patch.items():
+        if key.startswith("$") or key not in merged:
+            continue
+        merge_key = MERGE_KEYS.get(key)
+        if isinstance(value, list) and merge_key and isinstance(merged[key], list):
+            for j, item in enumerate(value):
+                if not isinstance(item, dict) or merge_key not in item:
+                    continue
+                at = next((i for i, m in enumerate(merged[key]) if isinstance(m, dict) and m.get(merge_key) == item[merge_key]), None)
+                if at is not None:
+                    out.extend(patched_paths(merged[key][at], item, here + (key, at), there + (key, j)))
+                    out.append((here + (key, at), there + (key, j)))
+        elif isinstance(value, dict):
+            out.extend(patched_paths(merged[key], value, here + (key,), there + (key,)))
+            out.append((here + (key,), there + (key,)))
+        else:
+            out.append((here + (key,), there + (key,)))
+    return out
+
+
 class Role:
     """One role of either version, read into what the controller uses."""
 
@@ -143,6 +174,7 @@ class Role:
         role = spec["roles"][index]
         self.raw = role
         self.name = role["name"]
+        self.legacy = version.endswith("v1alpha1")
         self.replicas = role.get("replicas", 1) if isinstance(role.get("replicas"), int) else 1
         self.annotations = _mapping(role.get("annotations"))
         self.labels = _mapping(role.get("labels"))
@@ -152,6 +184,7 @@ class Role:
         self.leader_patch = self.worker_patch = None
         self.leader_only = False
         self.template = self.template_path = None
+        self.layers: list[tuple[dict, tuple]] = []  # (patch, where it is written), in the order applied
         if version.endswith("v1alpha2"):
             self.workload = self.annotations.get(WORKLOAD_TYPE_ANNOTATION) or ROLE_INSTANCE_SET
             for pattern in ("standalonePattern", "leaderWorkerPattern"):
@@ -162,6 +195,8 @@ class Role:
                     if pattern == "leaderWorkerPattern":
                         self.size = body.get("size", 1) if isinstance(body.get("size"), int) else 1
                         self.leader_patch, self.worker_patch = body.get("leaderTemplatePatch"), body.get("workerTemplatePatch")
+                        self.leader_patch_path = self.path + (pattern, "leaderTemplatePatch")
+                        self.worker_patch_path = self.path + (pattern, "workerTemplatePatch")
                         selection = body.get("sharedServiceSelection")
                         self.leader_only = self.workload == ROLE_INSTANCE_SET and selection != "All"
                     break
@@ -178,6 +213,8 @@ class Role:
                 self.pattern = "leaderWorkerPattern"
                 self.size = lws.get("size", 1) if isinstance(lws.get("size"), int) else 1
                 self.leader_patch, self.worker_patch = lws.get("patchLeaderTemplate"), lws.get("patchWorkerTemplate")
+                self.leader_patch_path = self.path + ("leaderWorkerSet", "patchLeaderTemplate")
+                self.worker_patch_path = self.path + ("leaderWorkerSet", "patchWorkerTemplate")
             if "components" in role or workload.get("kind") == "InstanceSet":
                 self.pattern = "customComponentsPattern"
 
@@ -188,9 +225,27 @@ class Role:
         elif isinstance(ref, dict) and ref.get("name") in templates:
             i, entry = templates[ref["name"]]
             patch = ref.get(patch_key) if patch_key else self.raw.get("templatePatch")
+            patch_path = body_path + ("templateRef", patch_key) if patch_key else self.path + ("templatePatch",)
             if isinstance(entry.get("template"), dict):
                 self.template = strategic_merge(entry["template"], patch) if isinstance(patch, dict) else entry["template"]
                 self.template_path = self.spec_path + ("roleTemplates", i, "template")
+                if isinstance(patch, dict):
+                    self.layers.append((patch, patch_path))
+
+    def template_paths(self, merged: dict, child_prefix: tuple, extra: tuple = ()) -> tuple:
+        """path_map entries for a pod template of the child: the fields each patch set (the last
+        applied first), then the base template."""
+        out = []
+        for patch, at in reversed(self.layers + ([extra] if extra else [])):
+            out.extend(sorted(patched_paths(merged, patch, child_prefix, at), key=lambda pair: -len(pair[0])))
+        return tuple(out) + ((child_prefix, self.template_path),)
+
+    @property
+    def pod_labels(self) -> dict[str, str]:
+        labels = common_labels(self.group, self.name)
+        if self.legacy:
+            labels.update(dict(zip(LEGACY_LABELS, (self.group, self.name))))
+        return labels
 
     @property
     def runs_on_role_instance_set(self) -> bool:
@@ -221,6 +276,9 @@ class RbgEnv:
         if self.role.stateful:
             # LWS: the leader StatefulSet's ordinal is the group, a worker's its rank (model.py)
             env["RBG_ROLE_INDEX"] = str(group if rank == 0 else rank)
+        if self.role.legacy:
+            env.update({new: env[old] for new, old in zip(LEGACY_ENV, ("RBG_GROUP_NAME", "RBG_ROLE_NAME", "RBG_ROLE_INDEX"))
+                        if old in env})
         return env
 
 
@@ -308,8 +366,7 @@ def _service(obj: K8sObject, role: Role) -> DerivedObject:
 
 def _role_children(obj: K8sObject, role: Role) -> list[DerivedObject]:
     name = workload_name(role.group, role.name)
-    labels = common_labels(role.group, role.name)
-    base_at = role.template_path
+    labels = role.pod_labels
     if role.pattern == "leaderWorkerPattern" and role.workload in (ROLE_INSTANCE_SET, LEADER_WORKER_SET):
         leader = strategic_merge(role.template, role.leader_patch) if isinstance(role.leader_patch, dict) else role.template
         worker = strategic_merge(role.template, role.worker_patch) if isinstance(role.worker_patch, dict) else role.template
@@ -320,10 +377,11 @@ def _role_children(obj: K8sObject, role: Role) -> list[DerivedObject]:
         size_at = role.path + (("leaderWorkerPattern", "size") if role.raw.get("leaderWorkerPattern") else ("leaderWorkerSet", "size"))
         doc = {"apiVersion": "leaderworkerset.x-k8s.io/v1", "kind": "LeaderWorkerSet", "metadata": _metadata(role, name),
                "spec": {"replicas": role.replicas, "leaderWorkerTemplate": lwt}}
-        path_map = ((("spec", "leaderWorkerTemplate", "workerTemplate"), base_at),
-                    (("spec", "leaderWorkerTemplate", "leaderTemplate"), base_at),
-                    (("spec", "leaderWorkerTemplate", "size"), size_at),
-                    (("spec", "replicas"), role.path + ("replicas",)))
+        worker_extra = (role.worker_patch, role.worker_patch_path) if isinstance(role.worker_patch, dict) else ()
+        leader_extra = (role.leader_patch, role.leader_patch_path) if isinstance(role.leader_patch, dict) else ()
+        path_map = (role.template_paths(worker, ("spec", "leaderWorkerTemplate", "workerTemplate"), worker_extra)
+                    + role.template_paths(leader, ("spec", "leaderWorkerTemplate", "leaderTemplate"), leader_extra)
+                    + ((("spec", "leaderWorkerTemplate", "size"), size_at), (("spec", "replicas"), role.path + ("replicas",))))
         children = [_derived(obj, role, doc, path_map, RoleInstancePods(role) if own else RbgEnv(role))]
         return children + ([_service(obj, role)] if own else [])
     if role.pattern != "standalonePattern":
@@ -337,7 +395,7 @@ def _role_children(obj: K8sObject, role: Role) -> list[DerivedObject]:
     if role.workload == STATEFUL_SET:
         spec["serviceName"] = service_name(role.group, role.name)
     doc = {"apiVersion": "apps/v1", "kind": kind, "metadata": _metadata(role, name), "spec": spec}
-    path_map = ((("spec", "template"), base_at), (("spec", "replicas"), role.path + ("replicas",)))
+    path_map = role.template_paths(role.template, ("spec", "template")) + ((("spec", "replicas"), role.path + ("replicas",)),)
     children = [_derived(obj, role, doc, path_map, RoleInstancePods(role) if own else RbgEnv(role))]
     return children + ([_service(obj, role)] if kind == "StatefulSet" else [])
 
