@@ -139,30 +139,42 @@ def _merge_list(base: list, patch: list, key: str) -> list:
     return out
 
 
-def patched_paths(merged, patch, here: tuple, there: tuple) -> list[tuple[tuple, tuple]]:
-    """(path in the merged template, the same place in the patch) for everything the patch sets,
-    so a finding about a patched field points at the patch that wrote it."""
+def patched_paths(before, after, patch, here: tuple, there: tuple) -> list[tuple[tuple, tuple]]:
+    """(path in the patched template `after`, the same place in the patch) for what the patch wrote:
+    a field or list item the template did not have `before` wholly, a field it had only where the
+    patch replaced a value; so a finding about a patched field points at the patch that wrote it."""
     out: list[tuple[tuple, tuple]] = []
-    if not isinstance(patch, dict) or not isinstance(merged, dict):
+    if not isinstance(patch, dict) or not isinstance(after, dict):
         return out
+    before = before if isinstance(before, dict) else {}
     for key, value in patch.items():
-        if key.startswith("$") or key not in merged:
+        if key.startswith("$") or key not in after:
             continue
         merge_key = MERGE_KEYS.get(key)
-        if isinstance(value, list) and merge_key and isinstance(merged[key], list):
+        if key not in before:
+            out.append((here + (key,), there + (key,)))
+        elif isinstance(value, list) and merge_key and isinstance(after[key], list):
+            old = before[key] if isinstance(before[key], list) else []
             for j, item in enumerate(value):
                 if not isinstance(item, dict) or merge_key not in item:
                     continue
-                at = next((i for i, m in enumerate(merged[key]) if isinstance(m, dict) and m.get(merge_key) == item[merge_key]), None)
-                if at is not None:
-                    out.extend(patched_paths(merged[key][at], item, here + (key, at), there + (key, j)))
+                at = _index_of(after[key], merge_key, item[merge_key])
+                was = _index_of(old, merge_key, item[merge_key])
+                if at is None:
+                    continue
+                if was is None:
                     out.append((here + (key, at), there + (key, j)))
+                else:
+                    out.extend(patched_paths(old[was], after[key][at], item, here + (key, at), there + (key, j)))
         elif isinstance(value, dict):
-            out.extend(patched_paths(merged[key], value, here + (key,), there + (key,)))
-            out.append((here + (key,), there + (key,)))
+            out.extend(patched_paths(before[key], after[key], value, here + (key,), there + (key,)))
         else:
             out.append((here + (key,), there + (key,)))
     return out
+
+
+def _index_of(items: list, key: str, value):
+    return next((i for i, m in enumerate(items) if isinstance(m, dict) and m.get(key) == value), None)
 
 
 class Role:
@@ -222,22 +234,27 @@ class Role:
         """The role's pod template and where it is written: inline, or the named roleTemplate patched."""
         if isinstance(body.get("template"), dict):
             self.template, self.template_path = body["template"], body_path + ("template",)
+            self.base_template = self.template
         elif isinstance(ref, dict) and ref.get("name") in templates:
             i, entry = templates[ref["name"]]
             patch = ref.get(patch_key) if patch_key else self.raw.get("templatePatch")
             patch_path = body_path + ("templateRef", patch_key) if patch_key else self.path + ("templatePatch",)
             if isinstance(entry.get("template"), dict):
+                self.base_template = entry["template"]
                 self.template = strategic_merge(entry["template"], patch) if isinstance(patch, dict) else entry["template"]
                 self.template_path = self.spec_path + ("roleTemplates", i, "template")
                 if isinstance(patch, dict):
                     self.layers.append((patch, patch_path))
 
-    def template_paths(self, merged: dict, child_prefix: tuple, extra: tuple = ()) -> tuple:
-        """path_map entries for a pod template of the child: the fields each patch set (the last
-        applied first), then the base template."""
+    def template_paths(self, child_prefix: tuple, last: tuple = ()) -> tuple:
+        """path_map entries for a pod template of the child: what each patch wrote (the last applied
+        first), then the base template."""
         out = []
-        for patch, at in reversed(self.layers + ([extra] if extra else [])):
-            out.extend(sorted(patched_paths(merged, patch, child_prefix, at), key=lambda pair: -len(pair[0])))
+        template = self.base_template
+        for patch, at in self.layers + ([last] if last else []):
+            merged = strategic_merge(template, patch)
+            out[:0] = sorted(patched_paths(template, merged, patch, child_prefix, at), key=lambda pair: -len(pair[0]))
+            template = merged
         return tuple(out) + ((child_prefix, self.template_path),)
 
     @property
@@ -379,8 +396,8 @@ def _role_children(obj: K8sObject, role: Role) -> list[DerivedObject]:
                "spec": {"replicas": role.replicas, "leaderWorkerTemplate": lwt}}
         worker_extra = (role.worker_patch, role.worker_patch_path) if isinstance(role.worker_patch, dict) else ()
         leader_extra = (role.leader_patch, role.leader_patch_path) if isinstance(role.leader_patch, dict) else ()
-        path_map = (role.template_paths(worker, ("spec", "leaderWorkerTemplate", "workerTemplate"), worker_extra)
-                    + role.template_paths(leader, ("spec", "leaderWorkerTemplate", "leaderTemplate"), leader_extra)
+        path_map = (role.template_paths(("spec", "leaderWorkerTemplate", "workerTemplate"), worker_extra)
+                    + role.template_paths(("spec", "leaderWorkerTemplate", "leaderTemplate"), leader_extra)
                     + ((("spec", "leaderWorkerTemplate", "size"), size_at), (("spec", "replicas"), role.path + ("replicas",))))
         children = [_derived(obj, role, doc, path_map, RoleInstancePods(role) if own else RbgEnv(role))]
         return children + ([_service(obj, role)] if own else [])
@@ -395,7 +412,7 @@ def _role_children(obj: K8sObject, role: Role) -> list[DerivedObject]:
     if role.workload == STATEFUL_SET:
         spec["serviceName"] = service_name(role.group, role.name)
     doc = {"apiVersion": "apps/v1", "kind": kind, "metadata": _metadata(role, name), "spec": spec}
-    path_map = role.template_paths(role.template, ("spec", "template")) + ((("spec", "replicas"), role.path + ("replicas",)),)
+    path_map = role.template_paths(("spec", "template")) + ((("spec", "replicas"), role.path + ("replicas",)),)
     children = [_derived(obj, role, doc, path_map, RoleInstancePods(role) if own else RbgEnv(role))]
     return children + ([_service(obj, role)] if kind == "StatefulSet" else [])
 
