@@ -147,7 +147,7 @@ def test_kv_pool_tokens_from_free_memory_within_10_percent(name):
 @pytest.mark.parametrize("name", [n for n, c in CASES.items() if c.logged_free_after_weights_gib])
 def test_free_memory_after_weights_within_10_percent(name):
     # Start-up memory (GPU total minus the start-up overhead) minus the weights, against what the
-    # rank printed after loading: checks the overhead model on one GPU and across nodes.
+    # rank printed after loading: checks the overhead model on one GPU, PCIe-only nodes and across nodes.
     case = CASES[name]
     weights, _, _ = predict(case)
     start = case.gpu_mib / 1024 - ar.startup_overhead_gib(case.gpus_per_node, case.nvlink)
