@@ -51,6 +51,19 @@ def host_mount(d, host_path, mount_path, read_only=None):
     spec["containers"][0]["volumeMounts"].append(mount)
 
 
+def init_download(d, sidecar=False):
+    """The AIBrix idiom: an init container downloads the weights into the hostPath the engine reads
+    (read-only here, so only the init container's mount can be reported)."""
+    spec = pod_spec(d, "r1-decode")
+    spec["volumes"].append({"name": "models", "hostPath": {"path": "/root/models", "type": "DirectoryOrCreate"}})
+    spec["containers"][0]["volumeMounts"].append({"name": "models", "mountPath": "/models", "readOnly": True})
+    init = {"name": "download", "image": "busybox:1.36.1", "command": ["true"],
+            "volumeMounts": [{"name": "models", "mountPath": "/models"}]}
+    if sidecar:
+        init["restartPolicy"] = "Always"
+    spec["initContainers"] = [init]
+
+
 def model_writable(d):
     for m in engine(d, "r1-prefill")["volumeMounts"]:
         if m["name"] == "model":
@@ -130,6 +143,8 @@ CASES = [
     ("near-miss:site-cache", lambda d: host_mount(d, "/data1/sgl_cache", "/root/.cache"), set()),
     ("near-miss:device-path", lambda d: host_mount(d, "/dev/gdrdrv", "/dev/gdrdrv"), set()),
     ("near-miss:readonly", lambda d: host_mount(d, "/etc/ssl/certs", "/etc/ssl/certs", read_only=True), set()),
+    ("sidecar-writes-model-dir", lambda d: init_download(d, sidecar=True), {"hostpath-writable"}),
+    ("near-miss:init-container-downloads-model", init_download, set()),
 
     ("router-nodeport", lambda d: service_type(d, "r1-router", "NodePort"), {"exposed-without-auth"}),
     ("router-loadbalancer", lambda d: service_type(d, "r1-router", "LoadBalancer"), {"exposed-without-auth"}),
