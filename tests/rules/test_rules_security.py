@@ -11,7 +11,7 @@ import yaml
 
 from pdcheck.checker import Options, run
 from pdcheck.rules.security._common import image_pin_problem
-from ruletest import defect_tests, engine, find, lws, pod_spec, set_flag
+from ruletest import baseline, defect_tests, engine, find, lws, pod_spec, run_rules, set_flag
 
 REPO = Path(__file__).resolve().parents[2]
 DIGEST = "sha256:" + "0123456789abcdef" * 4
@@ -215,6 +215,18 @@ test_baseline_is_clean, test_defect_fires_its_rule_only = defect_tests(CASES)
 ])
 def test_image_pin_problem(ref, pinned):
     assert (image_pin_problem(ref) is None) == pinned
+
+
+@pytest.mark.parametrize("name, ref, names_sglang", [
+    ("r1-prefill", "lmsysorg/sglang:latest", True),
+    ("r1-router", "lmsysorg/sgl-router:latest", False),
+])
+def test_image_unpinned_fix_names_sglang_only_for_sglang(name, ref, names_sglang):
+    """The fix's example tag is SGLang's; another image (a router, a mock, a sidecar) gets none."""
+    docs = baseline()
+    image(docs, name, ref)
+    fixes = [f.fix for f in run_rules(docs) if f.rule == "image-unpinned"]
+    assert fixes and all(("lmsysorg/sglang" in fix) == names_sglang for fix in fixes)
 
 
 # --- the bundle --------------------------------------------------------------------------------------

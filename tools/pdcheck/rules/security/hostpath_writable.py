@@ -49,8 +49,8 @@ def check(model, ctx):
                     yield Problem(wl.obj, c.path + ("volumeMounts", j),
                                   f"{describe_pod(pod)}: container {c.name} mounts hostPath {host_path} at "
                                   f"{m.get('mountPath')} writable (readOnly not set)",
-                                  "set readOnly: true on the mount (model weights are only read); keep writable host "
-                                  "directories to a dedicated cache directory")
+                                  "set readOnly: true on the mount (model weights, drivers and libraries are only read); "
+                                  "keep writable host directories to a dedicated cache directory")
 
 
 RULE = Rule(
