@@ -21,12 +21,11 @@ directory of local copies (named as the document says), the rows are checked aga
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
-
-import os
 
 from pdcheck.checker import Context, Options, check_render, enabled_rules, run
 from pdcheck.config import Config
@@ -293,7 +292,7 @@ def test_corpus_local_copy(manifest):
     relative to PDCHECK_CORPUS_DIR) are the document's rows for it."""
     path = Path(CORPUS_DIR) / corpus_summary()[manifest][-7].strip("`")
     if not path.exists():
-        pytest.skip(f"no local copy of {manifest} in {base}")
+        pytest.skip(f"no local copy of {manifest}: {path} does not exist")
     got = {(f.rule, f.object, f.path_text, f.severity.name.lower())
            for f in run(Options(paths=[str(path)], no_cache=True)).findings}
     want = {(r["rule"], r["object"], r["path"], r["severity"]) for r in corpus_rows().get(manifest, [])}
@@ -329,11 +328,16 @@ def test_statefulset_shell_hostnetwork_idiom():
     assert _fired(_fixture("statefulset-shell-hostnetwork.yaml")) == {"hostnetwork-dns-policy", "exposed-without-auth"}
 
 
-def test_statefulset_shell_hostnetwork_near_miss():
+def _shell_hostnetwork_fixed() -> list[dict]:
+    """The near miss: the DNS policy the host network needs, and the serving Service kept in the cluster."""
     docs = _fixture("statefulset-shell-hostnetwork.yaml")
     docs[0]["spec"]["template"]["spec"]["dnsPolicy"] = "ClusterFirstWithHostNet"
     docs[2]["spec"]["type"] = "ClusterIP"
-    assert _fired(docs) == set()
+    return docs
+
+
+def test_statefulset_shell_hostnetwork_near_miss():
+    assert _fired(_shell_hostnetwork_fixed()) == set()
 
 
 @pytest.mark.parametrize("old, new, rule", [
@@ -341,9 +345,7 @@ def test_statefulset_shell_hostnetwork_near_miss():
     ("--node-rank $POD_INDEX", "--node-rank 0", "node-rank-collision"),  # $POD_INDEX is the pod index
 ])
 def test_statefulset_shell_script_is_understood(old, new, rule):
-    docs = _fixture("statefulset-shell-hostnetwork.yaml")
-    docs[0]["spec"]["template"]["spec"]["dnsPolicy"] = "ClusterFirstWithHostNet"
-    docs[2]["spec"]["type"] = "ClusterIP"
+    docs = _shell_hostnetwork_fixed()
     _replace_in_script(docs, old, new)
     assert _fired(docs) == {rule}
 
