@@ -326,3 +326,10 @@ def test_findings_about_patched_fields_point_at_the_patch():
         ("health-probe-timeout", role_at + (1, "leaderWorkerPattern", "templateRef", "patch", "spec", "containers", 0,
                                             "readinessProbe", "timeoutSeconds")),
     }
+
+
+def test_rank_fixes_name_the_env_rbg_injects():
+    d = docs()
+    set_flag(engine(d, "decode"), "--nnodes", "4")
+    [f] = [f for f in run_rules(d) if f.rule == "lws-size-nnodes"]
+    assert "$(RBG_LWP_GROUP_SIZE)" in f.fix and "LWS_" not in f.fix

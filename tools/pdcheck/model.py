@@ -325,6 +325,14 @@ class Workload:
         return self.is_lws and not _own_pods(self.obj)
 
     @property
+    def group_env(self) -> dict[str, str]:
+        """The env vars the controller running the groups injects for the leader's address, the group
+        size and each pod's rank: LWS_* for a LeaderWorkerSet, the wrapper's (RBG_LWP_*) otherwise."""
+        if _own_pods(self.obj) and getattr(self.obj.pods_by, "group_env", None):
+            return self.obj.pods_by.group_env
+        return dict(zip(("leader_address", "group_size", "worker_index"), LWS_INJECTED))
+
+    @property
     def leader(self) -> PodRun | None:
         return self.pods[0] if self.pods else None
 

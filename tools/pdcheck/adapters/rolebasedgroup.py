@@ -303,6 +303,8 @@ class RoleInstancePods(RbgEnv):
     """Pods of a RoleInstanceSet role: named, labelled and wired by RBG itself."""
 
     own_pods = True
+    group_env = {"leader_address": "RBG_LWP_LEADER_ADDRESS", "group_size": "RBG_LWP_GROUP_SIZE",
+                 "worker_index": "RBG_LWP_WORKER_INDEX"}
 
     def pod_name(self, group: int, rank: int) -> str:
         if self.role.pattern == "leaderWorkerPattern":
