@@ -309,6 +309,21 @@ def test_bundled_schemas_are_generated_from_the_crds():
         schema = gen.schema_for("rbg-rolebasedgroup.yaml", version, "RoleBasedGroup", [("spec", "roles")])
         bundled_file = REPO / "tools" / "pdcheck" / "schemas" / f"rolebasedgroup-{version}.json"
         assert json.loads(bundled_file.read_text()) == json.loads(json.dumps(schema))
+        profile = gen.schema_for("rbg-clusterengineruntimeprofile.yaml", version, "ClusterEngineRuntimeProfile")
+        bundled_file = REPO / "tools" / "pdcheck" / "schemas" / f"clusterengineruntimeprofile-{version}.json"
+        assert json.loads(bundled_file.read_text()) == json.loads(json.dumps(profile))
+
+
+def test_engine_runtime_profile_schema(bundled):
+    """The profile an engineRuntimes entry names is validated (its injected containers are not modelled)."""
+    profile = {"apiVersion": "workloads.x-k8s.io/v1alpha2", "kind": "ClusterEngineRuntimeProfile",
+               "metadata": {"name": "sglang-pd-runtime"},
+               "spec": {"updateStrategy": "NoUpdate",
+                        "containers": [{"name": "patio-runtime", "image": "example/patio:v1", "args": ["--x"]}],
+                        "volumes": [{"name": "cache", "emptyDir": {}}]}}
+    assert bundled.validate(profile) == []
+    profile["spec"]["containers"][0]["argz"] = []
+    assert [i.path for i in bundled.validate(profile) if i.kind == "invalid"] == [("spec", "containers", 0, "argz")]
 
 
 def test_findings_about_patched_fields_point_at_the_patch():

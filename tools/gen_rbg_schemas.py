@@ -1,4 +1,4 @@
-"""Write pdcheck's bundled RoleBasedGroup / RoleBasedGroupSet schemas from the upstream CRDs
+"""Write pdcheck's bundled RoleBasedGroup / RoleBasedGroupSet / ClusterEngineRuntimeProfile schemas from the upstream CRDs
 (../shared/reference/wrappers/rbg-*.yaml): strict where the CRD has a structural schema (unknown
 fields are errors), open where it preserves unknown fields (a role itself, template patches), pod
 templates and containers as $refs to the Kubernetes definitions (checked per Kubernetes version),
@@ -20,6 +20,7 @@ OUT = REPO / "tools" / "pdcheck" / "schemas"
 K8S = "https://kubernetes.io/api/_definitions.json#/$defs/io.k8s."
 POD_TEMPLATE = {"type": "object", "$ref": K8S + "api.core.v1.PodTemplateSpec"}
 CONTAINER = {"type": "object", "$ref": K8S + "api.core.v1.Container"}
+VOLUME = {"type": "object", "$ref": K8S + "api.core.v1.Volume"}
 OBJECT_META = {"type": "object", "$ref": K8S + "apimachinery.pkg.apis.meta.v1.ObjectMeta"}
 DROPPED = ("description", "x-kubernetes-validations", "x-kubernetes-list-map-keys", "x-kubernetes-list-type",
            "x-kubernetes-map-type", "format", "default")
@@ -33,6 +34,10 @@ def _is_container(node: dict) -> bool:
     return {"name", "image", "env", "args"} <= set(node.get("properties", {}))
 
 
+def _is_volume(node: dict) -> bool:
+    return {"name", "emptyDir", "hostPath", "persistentVolumeClaim"} <= set(node.get("properties", {}))
+
+
 def strict(node, key: str = ""):
     if isinstance(node, list):
         return [strict(n) for n in node]
@@ -42,6 +47,8 @@ def strict(node, key: str = ""):
         return dict(POD_TEMPLATE)
     if _is_container(node):
         return dict(CONTAINER)
+    if _is_volume(node):
+        return dict(VOLUME)
     out = {}
     for k, v in node.items():
         if k in DROPPED:
@@ -57,7 +64,7 @@ def strict(node, key: str = ""):
     return out
 
 
-def schema_for(crd_file: str, version: str, kind: str, role_paths) -> dict:
+def schema_for(crd_file: str, version: str, kind: str, role_paths=()) -> dict:
     crd = yaml.safe_load((CRDS / crd_file).read_text())
     [entry] = [v for v in crd["spec"]["versions"] if v["name"] == version]
     top = strict(entry["schema"]["openAPIV3Schema"])
@@ -92,6 +99,11 @@ def main() -> int:
             out = OUT / f"{kind.lower()}-{version}.json"
             out.write_text(json.dumps(schema, indent=1, sort_keys=True) + "\n")
             print(out.relative_to(REPO), out.stat().st_size)
+        # engineRuntimes[].profileName names one: its containers are injected into the role's pods
+        schema = schema_for("rbg-clusterengineruntimeprofile.yaml", version, "ClusterEngineRuntimeProfile")
+        out = OUT / f"clusterengineruntimeprofile-{version}.json"
+        out.write_text(json.dumps(schema, indent=1, sort_keys=True) + "\n")
+        print(out.relative_to(REPO), out.stat().st_size)
     return 0
 
 

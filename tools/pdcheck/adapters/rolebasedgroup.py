@@ -36,7 +36,9 @@ derived Service. Not modelled, said here and in docs/adapters.md:
 - `customComponentsPattern` / v1alpha1 `components` and the v1alpha1 `InstanceSet` workload: no
   pods (the role is listed as unmodelled, so router rules stay silent about it);
 - `engineRuntimes`: the containers a ClusterEngineRuntimeProfile injects into leader/standalone pods
-  (a sidecar such as patio-runtime) are not added; the SGLang containers themselves are unchanged;
+  (a sidecar such as patio-runtime) are not added (the profile is cluster-scoped, usually not in the
+  file, and an adapter sees one object); the SGLang containers themselves are unchanged. A profile in
+  the file is validated against its bundled schema;
 - the legacy Service name `<rbg>-<role>`, which the controller keeps using only where such a
   Service already exists; the ConfigMap `/etc/rbg/config.yaml`; exclusive-topology affinity;
 - `group-uid` is a hash of the group: the label value is `<group-uid>` (only known in the cluster);

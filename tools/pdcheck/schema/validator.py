@@ -46,6 +46,8 @@ PROJECT_SCHEMAS = {
     ("workloads.x-k8s.io/v1alpha2", "RoleBasedGroup"): "rolebasedgroup-v1alpha2.json",
     ("workloads.x-k8s.io/v1alpha1", "RoleBasedGroupSet"): "rolebasedgroupset-v1alpha1.json",
     ("workloads.x-k8s.io/v1alpha2", "RoleBasedGroupSet"): "rolebasedgroupset-v1alpha2.json",
+    ("workloads.x-k8s.io/v1alpha1", "ClusterEngineRuntimeProfile"): "clusterengineruntimeprofile-v1alpha1.json",
+    ("workloads.x-k8s.io/v1alpha2", "ClusterEngineRuntimeProfile"): "clusterengineruntimeprofile-v1alpha2.json",
     ("monitoring.coreos.com/v1", "PodMonitor"): "podmonitor-monitoring-v1.json",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor-monitoring-v1.json",
 }
