@@ -153,6 +153,7 @@ class EnvVar:
     source: str  # 'lws' | 'env' | 'envFrom:ConfigMap/x' | 'fieldRef' | 'configMapKeyRef' | 'secret' | ...
     path: tuple = ()  # field path of the definition inside the object (empty for injected ones)
     raw: str | None = None  # the value as written, before $(VAR) expansion
+    config_key: tuple[str, str] | None = None  # (ConfigMap name, key) it is read from (provenance.py)
 
     @property
     def display(self) -> str:
@@ -553,7 +554,8 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ca
             if isinstance(data, dict):
                 for key, value in data.items():
                     env[f"{prefix}{key}"] = EnvVar(f"{prefix}{key}", None if value is None else str(value),
-                                                   f"envFrom:ConfigMap/{cm_ref['name']}", path + ("envFrom", j))
+                                                   f"envFrom:ConfigMap/{cm_ref['name']}", path + ("envFrom", j),
+                                                   config_key=(cm_ref["name"], str(key)))
             else:
                 opaque.append(f"ConfigMap/{cm_ref['name']}")
         elif isinstance(source.get("secretRef"), dict):
@@ -585,7 +587,9 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ca
             ref = value_from["configMapKeyRef"]
             cm = config_maps.get((namespace, ref.get("name"))) if isinstance(ref.get("name"), str) else None
             value = dig(cm.doc, "data", ref.get("key")) if cm and isinstance(ref.get("key"), str) else None
-            env[name] = EnvVar(name, None if value is None else str(value), f"configMapKeyRef:{ref.get('name')}", epath)
+            config_key = (ref["name"], ref["key"]) if isinstance(ref.get("name"), str) and isinstance(ref.get("key"), str) else None
+            env[name] = EnvVar(name, None if value is None else str(value), f"configMapKeyRef:{ref.get('name')}", epath,
+                               config_key=config_key)
         elif isinstance(value_from.get("secretKeyRef"), dict):
             env[name] = EnvVar(name, None, f"secret:{value_from['secretKeyRef'].get('name')}", epath)
         else:

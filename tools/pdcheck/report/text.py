@@ -32,6 +32,11 @@ def report(result, stream, color: bool) -> None:
             stream.write(f"    {f.message}\n")
             if f.fix:
                 stream.write(f"    fix: {f.fix}\n")
+            for role, file, line, text in f.provenance:  # where the value was set (provenance.py)
+                place = f"{file}:{line}" if file and line else (file or "")
+                if role == "caused":  # a folded finding: its rule and object (the message is in JSON)
+                    text = text.split(": ", 1)[0]
+                stream.write(f"    {role}: {paint(place, _DIM)} {text}\n")
     errors, warnings = result.count(Severity.ERROR), result.count(Severity.WARNING)
     line = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {_plural(len(result.inputs), 'overlay')}"
     infos = result.count(Severity.INFO)

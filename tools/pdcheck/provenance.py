@@ -1,0 +1,629 @@
+"""Where a value that reaches a pod was set: the kustomize line that won, not the template that uses it.
+
+An engine's `--tp-size $(PD_TP)` is written once in a base template; the value 12 that breaks it
+was written in an overlay's component, as a configMapGenerator literal, a line of an env file, a
+`behavior: merge` or a patch of the ConfigMap; a Service port may be a copy a `replacements` entry
+made from such a key. This module walks an overlay's kustomization closure in kustomize's order and
+records, for every ConfigMap key, the line that set its final value, and for every replacement the
+value it copied and from which line (trace_overlay). explain() then follows a problem's field back
+to that line: argv and env values through the `$(VAR)`s written there and the env var that
+provides each (the model's EnvVar.config_key), replacement targets through their source key.
+
+The order followed is kustomize's (api/internal/target/kusttarget.go, v5.1+, kubectl >= 1.31):
+a kustomization accumulates its resources (each directory built whole), runs its generators, then
+its components in order (each the same way, recursively), then its transformers: patches, then
+replacements. kustomize < v5.1 ran components before generators; wherever the walk's final value
+of a key differs from the rendered ConfigMap, nothing is attributed to it, so a walk that got the
+order wrong says nothing rather than something wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from .discover import display_path, kustomization_file
+
+_VAR_REF = re.compile(r"(?<!\$)\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
+_HASH_SUFFIX = re.compile(r"-[a-z0-9]{10}$")  # kustomize's name hash for generated ConfigMaps
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One place that set a value: file, line and what is written there ('PD_TP=12')."""
+
+    file: str
+    line: int | None
+    text: str
+    how: str  # 'configMapGenerator sglang-decode (behavior: merge)', 'patch', ...
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass
+class Replacement:
+    """One `replacements` entry: what it copied, when it ran, where it is written."""
+
+    key: tuple[str, str]  # source (ConfigMap name, data key)
+    copied: str | None  # the value the source had when the replacement ran
+    copied_from: Setting | None  # the line that had set that value by then
+    entry: Setting  # the replacement entry in its kustomization
+    kustomization: str  # directory of the kustomization (component) that holds it
+    targets: list[tuple[dict, list[str]]]  # (select, fieldPaths)
+
+
+@dataclass
+class Trace:
+    """Result of trace_overlay(): every ConfigMap key's final value and setting, every replacement."""
+
+    overlay: str
+    keys: dict[tuple[str, str], tuple[str, Setting]] = field(default_factory=dict)
+    replacements: list[Replacement] = field(default_factory=list)
+    components: dict[str, Setting] = field(default_factory=dict)  # component dir -> its `components:` entry
+    config_maps: set[str] = field(default_factory=set)  # names the walk knows (before hashing)
+    patch_files: list[str] = field(default_factory=list)  # patch and resource files, in the order applied
+
+    def config_map_name(self, rendered: str) -> str | None:
+        """The name a rendered ConfigMap ('sglang-decode-6h7k9m2b4t') was generated or written as."""
+        if rendered in self.config_maps:
+            return rendered
+        base = _HASH_SUFFIX.sub("", rendered)
+        return base if base in self.config_maps else None
+
+    def setting(self, rendered_cm: str, key: str) -> tuple[str, Setting] | None:
+        name = self.config_map_name(rendered_cm)
+        return self.keys.get((name, key)) if name else None
+
+
+@dataclass
+class Explanation:
+    """How a problem's value was set: the bundle setting (ConfigMap key) and the line that won."""
+
+    variable: str  # the name the pod sees ($(PD_TP)), or the key a replacement copied
+    key: tuple[str, str]
+    value: str
+    setting: Setting
+    option: str | None = None  # the flag the value fills, when the problem points at one
+    via: str = ""  # 'replacement in profiles/wiring/kustomization.yaml:12' for copies
+
+
+# --- reading kustomizations with line numbers ---------------------------------------------------
+
+@lru_cache(maxsize=512)
+def _compose(path: str):
+    """The YAML documents of a file as nodes (they carry line numbers), or None when unreadable."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+        return [n for n in yaml.compose_all(text, Loader=_LOADER) if n is not None]
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+
+
+def _get(node, key: str):
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                return v
+    return None
+
+
+def _items(node) -> list:
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+
+def _text(node) -> str | None:
+    return node.value if isinstance(node, yaml.ScalarNode) else None
+
+
+def _line(node) -> int:
+    return node.start_mark.line + 1
+
+
+def _plain(node):
+    """A node as plain data (scalars stay strings)."""
+    if isinstance(node, yaml.MappingNode):
+        return {_text(k): _plain(v) for k, v in node.value}
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(v) for v in node.value]
+    return node.value if node is not None else None
+
+
+def _list_entries(node) -> list[tuple[str, int]]:
+    """(text, line) of the string items of a list node."""
+    return [(item.value, _line(item)) for item in _items(node) if isinstance(item, yaml.ScalarNode)]
+
+
+# --- the walk ---------------------------------------------------------------------------------
+
+class _Walk:
+    def __init__(self, trace: Trace):
+        self.trace = trace
+        self.seen_builds: set[str] = set()
+
+    def build(self, kdir: str) -> None:
+        kfile = kustomization_file(Path(kdir))
+        docs = _compose(str(kfile)) if kfile else None
+        if not docs:
+            return
+        k = docs[0]
+        shown = display_path(Path(kfile))
+        for entry, _line_no in _list_entries(_get(k, "resources")) + _list_entries(_get(k, "bases")):
+            path = os.path.normpath(os.path.join(kdir, entry))
+            if os.path.isdir(path):
+                self.build(path)
+            elif os.path.isfile(path):
+                self.resource_file(path)
+        for gen in _items(_get(k, "configMapGenerator")):
+            self.generator(kdir, shown, gen)
+        for entry, line_no in _list_entries(_get(k, "components")):
+            path = os.path.normpath(os.path.join(kdir, entry))
+            # The last listing wins: base/ may list a component that the overlay lists again.
+            self.trace.components[path] = Setting(shown, line_no, f"- {entry}", "components")
+            if os.path.isdir(path):
+                self.build(path)
+        for patch in _items(_get(k, "patchesStrategicMerge")):
+            self.patch(kdir, shown, patch, None)
+        for patch in _items(_get(k, "patches")) + _items(_get(k, "patchesJson6902")):
+            self.patch(kdir, shown, _get(patch, "path") or _get(patch, "patch") or patch, _get(patch, "target"))
+        for rep in _items(_get(k, "replacements")):
+            self.replacement(kdir, shown, rep)
+
+    # resources and generators
+
+    def resource_file(self, path: str) -> None:
+        self.trace.patch_files.append(path)
+        for doc in _compose(path) or []:
+            if _text(_get(doc, "kind")) == "ConfigMap":
+                name = _text(_get(_get(doc, "metadata"), "name"))
+                if name:
+                    self.trace.config_maps.add(name)
+                    self.set_data(name, path, _get(doc, "data"), "ConfigMap data")
+
+    def set_data(self, name: str, path: str, data, how: str) -> None:
+        shown = display_path(Path(path))
+        if isinstance(data, yaml.MappingNode):
+            for knode, vnode in data.value:
+                key, value = _text(knode), _text(vnode)
+                if key is not None and value is not None:
+                    self.trace.keys[(name, key)] = (value, Setting(shown, _line(knode), f"{key}: {value}", how))
+
+    def generator(self, kdir: str, shown: str, gen) -> None:
+        name = _text(_get(gen, "name"))
+        if not name:
+            return
+        behavior = _text(_get(gen, "behavior")) or "create"
+        how = f"configMapGenerator {name}" + (f", behavior: {behavior}" if behavior != "create" else "")
+        values: dict[str, tuple[str, Setting]] = {}
+        for env, _ in _list_entries(_get(gen, "envs")) + _list_entries(_get(gen, "env")):
+            env_path = os.path.join(kdir, env)
+            values.update(_env_file(env_path, how))
+        for spec, line_no in _list_entries(_get(gen, "files")):
+            key, _, file = spec.partition("=") if "=" in spec else (os.path.basename(spec), "", spec)
+            try:
+                content = Path(kdir, file).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            values[key] = (content, Setting(shown, line_no, spec, how))
+        for literal, line_no in _list_entries(_get(gen, "literals")):
+            key, sep, value = literal.partition("=")
+            if sep:
+                values[key] = (_unquote(value), Setting(shown, line_no, literal, how))
+        if behavior in ("create", "replace"):
+            for existing in [k for k in self.trace.keys if k[0] == name]:
+                del self.trace.keys[existing]
+        self.trace.config_maps.add(name)
+        for key, found in values.items():
+            self.trace.keys[(name, key)] = found
+
+    # transformers
+
+    def patch(self, kdir: str, shown: str, node, target) -> None:
+        """A patch that changes a ConfigMap's data: strategic merge (`data:`) or JSON 6902 (/data/KEY)."""
+        text = _text(node)
+        if text is None:
+            return
+        target_kind = _text(_get(target, "kind"))
+        target_name = _text(_get(target, "name"))
+        if "\n" not in text and os.path.isfile(os.path.join(kdir, text)):
+            path = os.path.join(kdir, text)
+            self.trace.patch_files.append(path)
+            docs, file, offset = _compose(path) or [], display_path(Path(path)), 0
+        else:
+            try:
+                docs = [n for n in yaml.compose_all(text, Loader=_LOADER) if n is not None]
+            except yaml.YAMLError:
+                return
+            # An inline block scalar starts on the line after `patch: |`.
+            file, offset = shown, _line(node) if node.style in ("|", ">") else _line(node) - 1
+        for doc in docs:
+            if isinstance(doc, yaml.SequenceNode):  # JSON 6902 operations
+                if target_kind != "ConfigMap" or not target_name:
+                    continue
+                for op in _items(doc):
+                    m = re.fullmatch(r"/data/([^/]+)", _text(_get(op, "path")) or "")
+                    value = _get(op, "value")
+                    if m and _text(_get(op, "op")) in ("add", "replace") and _text(value) is not None:
+                        key = m.group(1).replace("~1", "/").replace("~0", "~")
+                        self.trace.keys[(target_name, key)] = (
+                            _text(value), Setting(file, offset + _line(value), f"{key}: {_text(value)}", "JSON patch"))
+            elif _text(_get(doc, "kind")) == "ConfigMap" or (target_kind == "ConfigMap" and _get(doc, "data")):
+                name = _text(_get(_get(doc, "metadata"), "name")) or target_name
+                data = _get(doc, "data")
+                if name and isinstance(data, yaml.MappingNode):
+                    for knode, vnode in data.value:
+                        key, value = _text(knode), _text(vnode)
+                        if key is not None and value is not None:
+                            self.trace.keys[(name, key)] = (
+                                value, Setting(file, offset + _line(knode), f"{key}: {value}", "patch"))
+
+    def replacement(self, kdir: str, shown: str, rep) -> None:
+        path = _text(_get(rep, "path"))
+        if path:  # `- path: replacements.yaml`: a file holding a list of them
+            file = os.path.join(kdir, path)
+            for doc in _compose(file) or []:
+                for item in _items(doc):
+                    self.replacement(kdir, display_path(Path(file)), item)
+            return
+        source = _get(rep, "source")
+        m = re.fullmatch(r"data\.([^.\[\]]+)", _text(_get(source, "fieldPath")) or "")
+        name = _text(_get(source, "name"))
+        if _text(_get(source, "kind")) not in (None, "ConfigMap") or not m or not name:
+            return
+        key = (name, m.group(1))
+        copied, copied_from = self.trace.keys.get(key, (None, None))
+        targets = []
+        for target in _items(_get(rep, "targets")):
+            select = _plain(_get(target, "select")) or {}
+            paths = [p for p, _ in _list_entries(_get(target, "fieldPaths"))]
+            if isinstance(select, dict) and paths:
+                targets.append((select, paths))
+        entry = Setting(shown, _line(rep), f"replacement of {name} {_text(_get(source, 'fieldPath'))}", "replacements")
+        self.trace.replacements.append(Replacement(key, copied, copied_from, entry, kdir, targets))
+
+
+def _env_file(path: str, how: str) -> dict[str, tuple[str, Setting]]:
+    """KEY=VALUE lines of a kustomize env file, with their line numbers."""
+    out = {}
+    try:
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return out
+    shown = display_path(Path(path))
+    for number, raw in enumerate(lines, 1):
+        text = raw.strip()
+        if not text or text.startswith("#"):
+            continue
+        key, sep, value = text.partition("=")
+        if sep:
+            out[key.strip()] = (value, Setting(shown, number, text, how))
+    return out
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
+def trace_overlay(overlay: str | os.PathLike, rendered_config_maps: dict[str, dict] | None = None) -> Trace:
+    """Walk an overlay (see the module doc). rendered_config_maps (rendered name -> data): keys
+    whose walked value differs from the render are dropped, so nothing is attributed wrongly."""
+    trace = Trace(display_path(Path(overlay)))
+    _Walk(trace).build(os.path.normpath(os.path.abspath(overlay)))
+    if rendered_config_maps is not None:
+        rendered = {}
+        for cm_name, data in rendered_config_maps.items():
+            name = trace.config_map_name(cm_name)
+            if name and isinstance(data, dict):
+                rendered[name] = data
+        for (name, key), (value, _setting) in list(trace.keys.items()):
+            if name not in rendered or str(rendered[name].get(key)) != value:
+                del trace.keys[(name, key)]
+    return trace
+
+
+# --- from a problem to its setting ------------------------------------------------------------
+
+def variables_in(text: str) -> list[str]:
+    """The $(VAR) references kubelet expands in a command/args/env value."""
+    return _VAR_REF.findall(text)
+
+
+def explain(trace: Trace, model, obj, path: tuple) -> Explanation | None:
+    """The setting behind the value at `path` of `obj`, when it came from a ConfigMap key: through
+    a $(VAR) in an argv or env entry, or as a replacement's copy."""
+    container = _container_at(model, obj, path)
+    if container is not None:
+        rest = path[len(container.path):]
+        if len(rest) >= 2 and rest[0] in ("command", "args") and isinstance(rest[1], int):
+            index = rest[1] + (container.command_len if rest[0] == "args" else 0)
+            return _explain_argv(trace, container, index)
+        if len(rest) >= 2 and rest[0] == "env" and isinstance(rest[1], int):
+            entries = container.spec.get("env") if isinstance(container.spec.get("env"), list) else []
+            entry = entries[rest[1]] if rest[1] < len(entries) and isinstance(entries[rest[1]], dict) else {}
+            var = container.env.get(entry.get("name")) if isinstance(entry.get("name"), str) else None
+            return _explain_variable(trace, container, var.name) if var is not None else None
+    return _explain_copy(trace, obj, path)
+
+
+def _container_at(model, obj, path: tuple):
+    for wl in model.workloads if model is not None else []:
+        if wl.obj is not obj:
+            continue
+        for pod in wl.pods:
+            for c in pod.containers + pod.init_containers:
+                if path[: len(c.path)] == c.path:
+                    return c
+    return None
+
+
+def _explain_argv(trace: Trace, container, index: int) -> Explanation | None:
+    raw = container.raw_argv
+    if not 0 <= index < len(raw):
+        return None
+    option = None
+    names = variables_in(raw[index])
+    if raw[index].startswith("-"):
+        option = raw[index].split("=", 1)[0]
+        if not names and index + 1 < len(raw) and "=" not in raw[index]:
+            names = variables_in(raw[index + 1])  # the problem points at the option; its value follows
+    elif index > 0 and raw[index - 1].startswith("--") and "=" not in raw[index - 1]:
+        option = raw[index - 1]
+    for name in names:
+        found = _explain_variable(trace, container, name)
+        if found is not None:
+            found.option = option
+            return found
+    return None
+
+
+def _explain_variable(trace: Trace, container, name: str, depth: int = 0) -> Explanation | None:
+    var = container.env.get(name)
+    if var is None or depth > 5:
+        return None
+    if var.config_key is not None:
+        found = trace.setting(*var.config_key)
+        if found is None:
+            return None
+        return Explanation(name, (trace.config_map_name(var.config_key[0]), var.config_key[1]), found[0], found[1])
+    for inner in variables_in(var.raw or ""):  # NVSHMEM_HCA_LIST: $(PD_IB_DEVICES)
+        found = _explain_variable(trace, container, inner, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def _explain_copy(trace: Trace, obj, path: tuple) -> Explanation | None:
+    """The replacement that last wrote the field at `path` (or a field it lies in)."""
+    for rep in reversed(trace.replacements):
+        for field_path in replaced_paths(rep, obj):
+            if path[: len(field_path)] == field_path:
+                found = trace.keys.get(rep.key)
+                if found is None or rep.copied != found[0]:
+                    return None  # a stale copy: kustomize-replacement-order says so
+                return Explanation(rep.key[1], rep.key, found[0], found[1], via=f"replacement at {rep.entry.where}")
+    return None
+
+
+def replaced_paths(rep: Replacement, obj) -> list[tuple]:
+    """The concrete field paths of `obj` a replacement writes (none when it does not select obj)."""
+    out = []
+    for select, field_paths in rep.targets:
+        if not _selects(select, obj):
+            continue
+        for fp in field_paths:
+            resolved = _resolve(obj.doc, fp)
+            if resolved is not None:
+                out.append(resolved)
+    return out
+
+
+def _selects(select: dict, obj) -> bool:
+    for key, actual in (("kind", obj.kind), ("name", obj.name), ("namespace", obj.namespace)):
+        want = select.get(key)
+        if want is None:
+            continue
+        try:
+            if not re.fullmatch(str(want), str(actual or "")):
+                return False
+        except re.error:
+            if str(want) != str(actual):
+                return False
+    return True
+
+
+def _resolve(doc, field_path: str) -> tuple | None:
+    """A kustomize fieldPath ('spec.ports.[name=http].port') as the path in this rendered doc."""
+    parts = re.findall(r"\[[^\]]*\]|[^.\[\]]+", field_path)
+    node, out = doc, []
+    for part in parts:
+        if part.startswith("["):
+            inner = part[1:-1]
+            if "=" in inner and isinstance(node, list):
+                k, v = inner.split("=", 1)
+                idx = next((i for i, item in enumerate(node) if isinstance(item, dict) and str(item.get(k)) == v), None)
+                if idx is None:
+                    return None
+                out.append(idx)
+                node = node[idx]
+            elif isinstance(node, dict) and inner in node:  # annotations.[sglang.ai/bootstrap-port]
+                out.append(inner)
+                node = node[inner]
+            else:
+                return None
+        elif isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        else:
+            return None
+    return tuple(out)
+
+
+def stale_replacements(trace: Trace) -> list[Replacement]:
+    """Replacements whose copy is out of date: the source key changed after they ran and no later
+    replacement copied it again into the same targets."""
+    last: dict[tuple, Replacement] = {}
+    for rep in trace.replacements:
+        for select, paths in rep.targets:
+            for fp in paths:
+                last[(rep.key, tuple(sorted((str(k), str(v)) for k, v in select.items())), fp)] = rep
+    out = []
+    for rep in last.values():
+        final = trace.keys.get(rep.key)
+        if final is not None and rep.copied is not None and rep.copied != final[0] and rep not in out:
+            out.append(rep)
+    return out
+
+
+def component_of(trace: Trace, file: str) -> Setting | None:
+    """The `components:` entry that brought in the kustomization holding `file` (None: not a component)."""
+    directory = os.path.dirname(os.path.abspath(file))
+    return trace.components.get(directory)
+
+
+# --- findings: where the value was set, and one finding per cause -------------------------------
+
+REPLACEMENT_ORDER_RULE = "kustomize-replacement-order"
+
+
+class Attribution:
+    """Used by the locate stage: rewrites a finding whose value came through kustomize to point at
+    the line that set it (attach), then folds the findings one named cause explains into it (fold).
+    The overlay is walked on the first finding that needs it, never for a clean overlay."""
+
+    def __init__(self, render, model):
+        self.render, self.model = render, model
+        self.active = model is not None and render.source == "kustomize"
+        self.explained: dict[int, tuple[Explanation, bool]] = {}  # id(finding) -> (why, fix names a new value)
+
+    def trace(self) -> Trace:
+        return trace_of(self.model)
+
+    def attach(self, finding, problem):
+        if not self.active or problem.obj is None or problem.provenance:
+            return finding
+        why = explain(self.trace(), self.model, problem.obj, problem.path)
+        if why is None:
+            return finding
+        used_file, used_line, written = self._used_at(problem, why)
+        used = ("used", used_file or finding.file, used_line or finding.line, written or finding.path_text)
+        setting = why.setting
+        names = f"{why.option} is $({why.variable})" if why.option else (
+            f"{finding.path_text} is a copy of {why.variable}" if why.via else f"$({why.variable})")
+        finding.message = f"{finding.message} ({names}, {why.variable}={why.value})"
+        new = _suggested_value(finding.fix, why.option)
+        if new is not None:
+            finding.fix = f"set {why.variable} to {new} at {setting.where} ({names}); in flag terms: {finding.fix}"
+        else:
+            finding.fix = f"{finding.fix} ({names}, set at {setting.where})" if finding.fix else f"change {why.variable} at {setting.where}"
+        steps = [("set", setting.file, setting.line, f"{setting.text} ({setting.how})")]
+        if why.via:
+            rep_file, _, rep_line = why.via.removeprefix("replacement at ").rpartition(":")
+            steps.append(("copied", rep_file, int(rep_line) if rep_line.isdigit() else None,
+                          f"replacements copy {why.variable} into {finding.path_text}"))
+        finding.provenance = tuple(steps) + (used,)
+        finding.file, finding.line = setting.file, setting.line
+        self.explained[id(finding)] = (why, new is not None)
+        return finding
+
+    def _used_at(self, problem, why: Explanation) -> tuple[str | None, int | None, str | None]:
+        """The patch line that writes the `$(VAR)` the value arrives through (the last patch
+        applied that has it), e.g. base/engines/template.yaml for the engine command."""
+        if why.via:
+            return None, None, None
+        needle = f"$({why.variable})"
+        for file in reversed(self.trace().patch_files):
+            try:
+                lines = Path(file).read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError):
+                continue
+            for number, text in enumerate(lines, 1):
+                if needle in text and (why.option is None or why.option in text
+                                       or (number > 1 and why.option in lines[number - 2])):
+                    return display_path(Path(file)), number, text.strip()
+        return None, None, None
+
+    def fold(self, findings: list) -> list:
+        """Drop the findings a named cause explains, listing them in the cause's finding."""
+        if not self.active or not findings:
+            return findings
+        folded: set[int] = set()
+        for root in findings:
+            if root.rule == REPLACEMENT_ORDER_RULE and root.overlay == self.render.name:
+                for rep in stale_replacements(self.trace()):
+                    if rep.key[1] in root.message:
+                        self._fold_into(root, findings, folded, lambda f, rep=rep: self._copy_consequence(f, rep))
+        for root in findings:
+            entry = self.explained.get(id(root))
+            if entry is None or not entry[1] or id(root) in folded:
+                continue  # only a finding that names the setting's right value is a cause
+            self._fold_into(root, findings, folded, lambda f, why=entry[0], root=root: (
+                _rank(f.severity) <= _rank(root.severity) and self._value_consequence(f, root, why)))
+        return [f for f in findings if id(f) not in folded]
+
+    def _fold_into(self, root, findings, folded, is_consequence) -> None:
+        caused = [f for f in findings if f is not root and id(f) not in folded and is_consequence(f)]
+        if not caused:
+            return
+        folded.update(id(f) for f in caused)
+        rules = sorted({f.rule for f in caused})
+        root.message += f"; this also causes {len(caused)} other finding{'s' if len(caused) > 1 else ''} ({', '.join(rules)})"
+        root.provenance = tuple(root.provenance) + tuple(
+            ("caused", f.file, f.line, f"[{f.rule}] {f.object}: {f.message}") for f in caused)
+
+    def _value_consequence(self, finding, root, why: Explanation) -> bool:
+        """Another finding on the cause's object whose message names the setting's wrong value
+        (tp 12 also makes 12 attention-DP groups), or one traced to the same setting."""
+        other = self.explained.get(id(finding))
+        if other is not None and other[0].key == why.key:
+            return True
+        return (finding.object == root.object and why.value not in _COMMON_VALUES
+                and re.search(rf"(?<![\w.]){re.escape(why.value)}(?![\w.])", finding.message) is not None)
+
+    def _copy_consequence(self, finding, rep: Replacement) -> bool:
+        """A finding about a field the stale replacement wrote, or about a value of its source key,
+        that names the stale value."""
+        if rep.copied is None or not re.search(rf"(?<![\w.]){re.escape(rep.copied)}(?![\w.])", finding.message):
+            return False
+        entry = self.explained.get(id(finding))
+        if entry is not None and entry[0].key == rep.key:
+            return True
+        targets = {o.ref for o in self.render.objects if replaced_paths(rep, o)}
+        return finding.object in targets
+
+
+# Values too common in messages to say that a finding is about them.
+_COMMON_VALUES = {"", "0", "1", "true", "false", "True", "False"}
+
+
+def _rank(severity) -> int:
+    return ("info", "warning", "error").index(severity.value)
+
+
+def _suggested_value(fix: str, option: str | None) -> str | None:
+    """The value a rule's fix suggests for `option` ('... (e.g. --tp-size 16)' -> '16')."""
+    if not option or not fix:
+        return None
+    found = re.findall(rf"(?<![\w-]){re.escape(option)}(?:=| to | )(-?[0-9][^\s,;)]*)", fix)
+    return found[-1] if found else None  # the last: '... (e.g. --tp-size 16)' 
+
+
+def trace_of(model) -> Trace | None:
+    """The model's overlay walked once (None for plain YAML input), checked against its render."""
+    cached = getattr(model, "_provenance_trace", None)
+    if cached is None:
+        render = model.render
+        if render.source != "kustomize":
+            return None
+        rendered = {o.name: o.doc.get("data") for o in render.objects if o.kind == "ConfigMap"}
+        cached = trace_overlay(Path(render.name), rendered)
+        model._provenance_trace = cached
+    return cached
