@@ -516,14 +516,17 @@ class Attribution:
         used_file, used_line, written = self._used_at(problem, why)
         used = ("used", used_file or finding.file, used_line or finding.line, written or finding.path_text)
         setting = why.setting
-        names = f"{why.option} is $({why.variable})" if why.option else (
-            f"{finding.path_text} is a copy of {why.variable}" if why.via else f"$({why.variable})")
-        finding.message = f"{finding.message} ({names}, {why.variable}={why.value})"
+        if why.via:
+            names = f"the field is a copy of {why.variable} made by the {why.via}"
+            finding.message = f"{finding.message} (a copy of {why.variable}={why.value}, by the {why.via})"
+        else:
+            names = f"{why.option or 'the value'} is $({why.variable})"
+            finding.message = f"{finding.message} ({names}, {why.variable}={why.value})"
         new = _suggested_value(finding.fix, why.option)
         if new is not None:
             finding.fix = f"set {why.variable} to {new} at {setting.where} ({names}); in flag terms: {finding.fix}"
         else:
-            finding.fix = f"{finding.fix} ({names}, set at {setting.where})" if finding.fix else f"change {why.variable} at {setting.where}"
+            finding.fix = f"{finding.fix} ({names}: change {why.variable} at {setting.where})" if finding.fix else f"change {why.variable} at {setting.where}"
         steps = [("set", setting.file, setting.line, f"{setting.text} ({setting.how})")]
         if why.via:
             rep_file, _, rep_line = why.via.removeprefix("replacement at ").rpartition(":")
