@@ -146,9 +146,18 @@ def _list_entries(node) -> list[tuple[str, int]]:
 class _Walk:
     def __init__(self, trace: Trace):
         self.trace = trace
-        self.seen_builds: set[str] = set()
+        self.building: set[str] = set()
 
     def build(self, kdir: str) -> None:
+        if kdir in self.building:  # a cycle kustomize would refuse; the walk only follows it once
+            return
+        self.building.add(kdir)
+        try:
+            self._build(kdir)
+        finally:
+            self.building.discard(kdir)
+
+    def _build(self, kdir: str) -> None:
         kfile = kustomization_file(Path(kdir))
         docs = _compose(str(kfile)) if kfile else None
         if not docs:
@@ -508,8 +517,15 @@ class Attribution:
         return trace_of(self.model)
 
     def attach(self, finding, problem):
+        """The finding, pointing at where its value was set when that is known."""
         if not self.active or problem.obj is None or problem.provenance:
             return finding
+        try:
+            return self._attach(finding, problem)
+        except Exception:  # provenance only adds to a finding: a bug here must not lose the finding
+            return finding
+
+    def _attach(self, finding, problem):
         why = explain(self.trace(), self.model, problem.obj, problem.path)
         if why is None:
             return finding
@@ -558,6 +574,12 @@ class Attribution:
         """Drop the findings a named cause explains, listing them in the cause's finding."""
         if not self.active or not findings:
             return findings
+        try:
+            return self._fold(findings)
+        except Exception:  # as in attach(): never lose findings to a provenance bug
+            return findings
+
+    def _fold(self, findings: list) -> list:
         folded: set[int] = set()
         for root in findings:
             if root.rule == REPLACEMENT_ORDER_RULE and root.overlay == self.render.name:
