@@ -186,7 +186,9 @@ def run(options: Options) -> RunResult:
                 results = check(model, ctx, rules)  # check
                 origins = renderer.origins(render) if _points_into_objects(results) else None
                 checked.append(Checked(render, results, origins, model))
-            located = [locate(c.render, c.results, c.origins.result() if c.origins else None, c.model) for c in checked]
+            recheck = _recheck(versions, ctx, rules)
+            located = [locate(c.render, c.results, c.origins.result() if c.origins else None, c.model, recheck)
+                       for c in checked]
         renders = [c.render for c in checked]
         for index, result in zip(todo, located):
             done[index] = result
@@ -239,20 +241,30 @@ def _points_into_objects(results: list) -> bool:
                for rule, _, problems in (r for r in results if not isinstance(r, Finding)) for p in problems)
 
 
+def _recheck(versions: dict, ctx: Context, rules: list[tuple[Rule, Severity]]) -> Callable[[Render], set]:
+    """model + check of a changed copy of a render (provenance.Attribution.fold): the (rule id,
+    object, path) of every problem found in it."""
+    def still_found(render: Render) -> set:
+        results = check(build_model_or_finding(render, versions), ctx, rules)
+        return {(rule.id, p.obj.ref, tuple(p.path)) for rule, _, problems in (r for r in results if not isinstance(r, Finding))
+                for p in problems if p.obj is not None}
+    return still_found
+
+
 def locate(render: Render, results: list, origins: list[Origin] | None = None,
-           model: Model | Finding | None = None) -> tuple[list[Finding], int]:
+           model: Model | Finding | None = None, recheck: Callable[[Render], set] | None = None) -> tuple[list[Finding], int]:
     """Findings (with file and line) of check's results, and how many were suppressed.
 
     origins: the file each of render.objects came from, when the render itself does not carry
     them (an overlay built without origin annotations; see render.Renderer.origins).
     model: the render's model; with it, a value set through kustomize (a ConfigMap key, a
-    replacement's copy) is located where it was set, and findings one cause explains are folded
-    into it (provenance.py).
+    replacement's copy) is located where it was set; with recheck (see _recheck) too, the
+    findings that fixing a named cause removes are folded into it (provenance.Attribution).
     """
     from .provenance import Attribution
     from .sources import locate as source_line
 
-    attribution = Attribution(render, model if not isinstance(model, Finding) else None)
+    attribution = Attribution(render, model if not isinstance(model, Finding) else None, recheck)
 
     origin_of = {id(o): origin for o, origin in zip(render.objects, origins)} if origins is not None else {}
     findings, suppressed = [], 0
@@ -283,8 +295,9 @@ def locate(render: Render, results: list, origins: list[Origin] | None = None,
 def check_render(render: Render, ctx: Context, options: Options, rules: list[tuple[Rule, Severity]]) -> tuple[list[Finding], int]:
     """model -> check -> locate for one render that carries its origins (a YAML file, or an overlay
     built with annotations): the findings and the suppressed count."""
-    model = build_model_or_finding(render, _catalog_versions(options, ctx.config))
-    return locate(render, check(model, ctx, rules), model=model)
+    versions = _catalog_versions(options, ctx.config)
+    model = build_model_or_finding(render, versions)
+    return locate(render, check(model, ctx, rules), model=model, recheck=_recheck(versions, ctx, rules))
 
 
 def build_models(options: Options, config: Config | None = None) -> list[Model]:

@@ -353,6 +353,14 @@ class Model:
     def routers(self) -> list[tuple[Workload, ContainerRun]]:
         return [(w, w.leader.router) for w in self.workloads if w.leader and w.leader.router]
 
+    @cached_property
+    def kustomize_trace(self):
+        """provenance.Trace of the overlay rendered (where each ConfigMap key and replacement got
+        its value), walked on first use; None for plain YAML input."""
+        from .provenance import trace_render
+
+        return trace_render(self.render)
+
 
 def build_model(render: Render, versions: dict[str, str | None] | None = None) -> Model:
     """Model every workload of a render. `versions` overrides catalogs: {'sglang': '0.5.6.post2', ...}."""

@@ -19,6 +19,7 @@ order wrong says nothing rather than something wrong.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from pathlib import Path
 import yaml
 
 from .discover import display_path, kustomization_file
+from .model import dig
 
 _VAR_REF = re.compile(r"(?<!\$)\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 _HASH_SUFFIX = re.compile(r"-[a-z0-9]{10}$")  # kustomize's name hash for generated ConfigMaps
@@ -97,9 +99,18 @@ class Explanation:
 
 # --- reading kustomizations with line numbers ---------------------------------------------------
 
-@lru_cache(maxsize=512)
 def _compose(path: str):
-    """The YAML documents of a file as nodes (they carry line numbers), or None when unreadable."""
+    """The YAML documents of a file as nodes (they carry line numbers), or None when unreadable;
+    read once per version of the file (base/ and profiles/ are shared by every overlay)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return _compose_version(path, st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=512)
+def _compose_version(path: str, _mtime_ns: int, _size: int):
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
         return [n for n in yaml.compose_all(text, Loader=_LOADER) if n is not None]
@@ -505,13 +516,19 @@ REPLACEMENT_ORDER_RULE = "kustomize-replacement-order"
 
 class Attribution:
     """Used by the locate stage: rewrites a finding whose value came through kustomize to point at
-    the line that set it (attach), then folds the findings one named cause explains into it (fold).
-    The overlay is walked on the first finding that needs it, never for a clean overlay."""
+    the line that set it (attach), then folds into a finding that names a cause the findings that
+    fixing that cause removes (fold). The overlay is walked on the first finding that needs it.
 
-    def __init__(self, render, model):
-        self.render, self.model = render, model
+    Which findings follow from a cause is not guessed: fold() applies the fix the cause names to a
+    copy of the render (the setting at the value the fix suggests, a stale replacement's copies at
+    the final value) and checks it again with `recheck` (render -> the (rule, object, path) of
+    every problem found); a finding that disappears with the fix is folded into the cause, if it
+    is no more severe. Without recheck nothing is folded."""
+
+    def __init__(self, render, model, recheck=None):
+        self.render, self.model, self.recheck = render, model, recheck
         self.active = model is not None and render.source == "kustomize"
-        self.explained: dict[int, tuple[Explanation, bool]] = {}  # id(finding) -> (why, fix names a new value)
+        self.explained: dict[int, tuple[Explanation, str | None]] = {}  # id(finding) -> (why, the value its fix names)
 
     def trace(self) -> Trace:
         return trace_of(self.model)
@@ -550,7 +567,7 @@ class Attribution:
                           f"replacements copy {why.variable} into {finding.path_text}"))
         finding.provenance = tuple(steps) + (used,)
         finding.file, finding.line = setting.file, setting.line
-        self.explained[id(finding)] = (why, new is not None)
+        self.explained[id(finding)] = (why, new)
         return finding
 
     def _used_at(self, problem, why: Explanation) -> tuple[str | None, int | None, str | None]:
@@ -572,7 +589,7 @@ class Attribution:
 
     def fold(self, findings: list) -> list:
         """Drop the findings a named cause explains, listing them in the cause's finding."""
-        if not self.active or not findings:
+        if not self.active or not findings or self.recheck is None:
             return findings
         try:
             return self._fold(findings)
@@ -582,17 +599,57 @@ class Attribution:
     def _fold(self, findings: list) -> list:
         folded: set[int] = set()
         for root in findings:
-            if root.rule == REPLACEMENT_ORDER_RULE and root.overlay == self.render.name:
-                for rep in stale_replacements(self.trace()):
-                    if rep.key[1] in root.message:
-                        self._fold_into(root, findings, folded, lambda f, rep=rep: self._copy_consequence(f, rep))
-        for root in findings:
-            entry = self.explained.get(id(root))
-            if entry is None or not entry[1] or id(root) in folded:
-                continue  # only a finding that names the setting's right value is a cause
-            self._fold_into(root, findings, folded, lambda f, why=entry[0], root=root: (
-                _rank(f.severity) <= _rank(root.severity) and self._value_consequence(f, root, why)))
+            if id(root) in folded:
+                continue
+            fixed = self._fixed_render(root)
+            if fixed is None:
+                continue
+            remaining = self.recheck(fixed)
+            if (root.rule, root.object, tuple(root.path)) in remaining:
+                continue  # the named fix does not fix the cause itself: claim nothing
+            self._fold_into(root, findings, folded, lambda f, root=root, remaining=remaining: (
+                _rank(f.severity) <= _rank(root.severity) and (f.rule, f.object, tuple(f.path)) not in remaining))
         return [f for f in findings if id(f) not in folded]
+
+    def _fixed_render(self, root):
+        """The render as it would be with the cause `root` names fixed, or None when it names none:
+        a setting with the value its fix suggests, or a stale replacement's copies brought up to date."""
+        from .objects import K8sObject, Render
+
+        changes: dict[int, list[tuple[tuple, object]]] = {}  # object index -> (path, new value)
+        if root.rule == REPLACEMENT_ORDER_RULE:
+            obj = next((o for o in self.render.objects if o.ref == root.object), None)
+            for rep in stale_replacements(self.trace()) if obj is not None else []:
+                if tuple(root.path) not in replaced_paths(rep, obj):
+                    continue
+                final = self.trace().keys[rep.key][0]
+                for o in self.render.objects:
+                    for path in replaced_paths(rep, o):
+                        old = dig(o.doc, *path)
+                        new = int(final) if isinstance(old, int) and final.isdigit() else final
+                        changes.setdefault(o.index, []).append((path, new))
+        else:
+            entry = self.explained.get(id(root))
+            if entry is None or entry[1] is None or entry[0].via:
+                return None
+            why, new = entry
+            for o in self.render.objects:
+                if o.kind == "ConfigMap" and self.trace().config_map_name(o.name) == why.key[0]:
+                    changes.setdefault(o.index, []).append((("data", why.key[1]), new))
+        if not changes:
+            return None
+        objects = []
+        for o in self.render.objects:
+            if o.index not in changes:
+                objects.append(o)
+                continue
+            doc = copy.deepcopy(o.doc)
+            for path, value in changes[o.index]:
+                parent = dig(doc, *path[:-1])
+                if isinstance(parent, (dict, list)):
+                    parent[path[-1]] = value
+            objects.append(K8sObject(doc, o.index, o.origin, o.duplicates))
+        return Render(self.render.name, self.render.source, objects, self.render.non_objects, self.render.has_origins)
 
     def _fold_into(self, root, findings, folded, is_consequence) -> None:
         caused = [f for f in findings if f is not root and id(f) not in folded and is_consequence(f)]
@@ -603,30 +660,6 @@ class Attribution:
         root.message += f"; this also causes {len(caused)} other finding{'s' if len(caused) > 1 else ''} ({', '.join(rules)})"
         root.provenance = tuple(root.provenance) + tuple(
             ("caused", f.file, f.line, f"[{f.rule}] {f.object}: {f.message}") for f in caused)
-
-    def _value_consequence(self, finding, root, why: Explanation) -> bool:
-        """Another finding on the cause's object whose message names the setting's wrong value
-        (tp 12 also makes 12 attention-DP groups), or one traced to the same setting."""
-        other = self.explained.get(id(finding))
-        if other is not None and other[0].key == why.key:
-            return True
-        return (finding.object == root.object and why.value not in _COMMON_VALUES
-                and re.search(rf"(?<![\w.]){re.escape(why.value)}(?![\w.])", finding.message) is not None)
-
-    def _copy_consequence(self, finding, rep: Replacement) -> bool:
-        """A finding about a field the stale replacement wrote, or about a value of its source key,
-        that names the stale value."""
-        if rep.copied is None or not re.search(rf"(?<![\w.]){re.escape(rep.copied)}(?![\w.])", finding.message):
-            return False
-        entry = self.explained.get(id(finding))
-        if entry is not None and entry[0].key == rep.key:
-            return True
-        targets = {o.ref for o in self.render.objects if replaced_paths(rep, o)}
-        return finding.object in targets
-
-
-# Values too common in messages to say that a finding is about them.
-_COMMON_VALUES = {"", "0", "1", "true", "false", "True", "False"}
 
 
 def _rank(severity) -> int:
@@ -643,12 +676,12 @@ def _suggested_value(fix: str, option: str | None) -> str | None:
 
 def trace_of(model) -> Trace | None:
     """The model's overlay walked once (None for plain YAML input), checked against its render."""
-    cached = getattr(model, "_provenance_trace", None)
-    if cached is None:
-        render = model.render
-        if render.source != "kustomize":
-            return None
-        rendered = {o.name: o.doc.get("data") for o in render.objects if o.kind == "ConfigMap"}
-        cached = trace_overlay(Path(render.name), rendered)
-        model._provenance_trace = cached
-    return cached
+    return model.kustomize_trace
+
+
+def trace_render(render) -> Trace | None:
+    """trace_overlay for a render (see Model.kustomize_trace)."""
+    if render.source != "kustomize":
+        return None
+    rendered = {o.name: o.doc.get("data") for o in render.objects if o.kind == "ConfigMap"}
+    return trace_overlay(Path(render.name), rendered)
