@@ -118,6 +118,31 @@ def _compose_version(path: str, _mtime_ns: int, _size: int):
         return None
 
 
+def _shown(path: str) -> str:
+    """How a file is named in findings (discover.display_path), worked out once per path."""
+    return _shown_from(os.getcwd(), path)
+
+
+@lru_cache(maxsize=4096)
+def _shown_from(_cwd: str, path: str) -> str:
+    return display_path(Path(path))
+
+
+@lru_cache(maxsize=1024)
+def _kustomization_file(kdir: str) -> str | None:
+    found = kustomization_file(Path(kdir))
+    return str(found) if found else None
+
+
+@lru_cache(maxsize=512)
+def _compose_text(text: str) -> list:
+    """An inline patch's documents as nodes (lines counted from the patch's first line)."""
+    try:
+        return [n for n in yaml.compose_all(text, Loader=_LOADER) if n is not None]
+    except yaml.YAMLError:
+        return []
+
+
 def _get(node, key: str):
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
@@ -169,12 +194,12 @@ class _Walk:
             self.building.discard(kdir)
 
     def _build(self, kdir: str) -> None:
-        kfile = kustomization_file(Path(kdir))
-        docs = _compose(str(kfile)) if kfile else None
+        kfile = _kustomization_file(kdir)
+        docs = _compose(kfile) if kfile else None
         if not docs:
             return
         k = docs[0]
-        shown = display_path(Path(kfile))
+        shown = _shown(kfile)
         for entry, _line_no in _list_entries(_get(k, "resources")) + _list_entries(_get(k, "bases")):
             path = os.path.normpath(os.path.join(kdir, entry))
             if os.path.isdir(path):
@@ -208,7 +233,7 @@ class _Walk:
                     self.set_data(name, path, _get(doc, "data"), "ConfigMap data")
 
     def set_data(self, name: str, path: str, data, how: str) -> None:
-        shown = display_path(Path(path))
+        shown = _shown(path)
         if isinstance(data, yaml.MappingNode):
             for knode, vnode in data.value:
                 key, value = _text(knode), _text(vnode)
@@ -255,12 +280,9 @@ class _Walk:
         if "\n" not in text and os.path.isfile(os.path.join(kdir, text)):
             path = os.path.join(kdir, text)
             self.trace.patch_files.append(path)
-            docs, file, offset = _compose(path) or [], display_path(Path(path)), 0
+            docs, file, offset = _compose(path) or [], _shown(path), 0
         else:
-            try:
-                docs = [n for n in yaml.compose_all(text, Loader=_LOADER) if n is not None]
-            except yaml.YAMLError:
-                return
+            docs = _compose_text(text)
             # An inline block scalar starts on the line after `patch: |`.
             file, offset = shown, _line(node) if node.style in ("|", ">") else _line(node) - 1
         for doc in docs:
@@ -290,7 +312,7 @@ class _Walk:
             file = os.path.join(kdir, path)
             for doc in _compose(file) or []:
                 for item in _items(doc):
-                    self.replacement(kdir, display_path(Path(file)), item)
+                    self.replacement(kdir, _shown(file), item)
             return
         source = _get(rep, "source")
         m = re.fullmatch(r"data\.([^.\[\]]+)", _text(_get(source, "fieldPath")) or "")
@@ -311,19 +333,28 @@ class _Walk:
 
 def _env_file(path: str, how: str) -> dict[str, tuple[str, Setting]]:
     """KEY=VALUE lines of a kustomize env file, with their line numbers."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return {}
+    return {key: (value, Setting(_shown(path), number, text, how))
+            for key, (value, number, text) in _env_lines(path, st.st_mtime_ns, st.st_size).items()}
+
+
+@lru_cache(maxsize=512)
+def _env_lines(path: str, _mtime_ns: int, _size: int) -> dict[str, tuple[str, int, str]]:
     out = {}
     try:
         lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError):
         return out
-    shown = display_path(Path(path))
     for number, raw in enumerate(lines, 1):
         text = raw.strip()
         if not text or text.startswith("#"):
             continue
         key, sep, value = text.partition("=")
         if sep:
-            out[key.strip()] = (value, Setting(shown, number, text, how))
+            out[key.strip()] = (value, number, text)
     return out
 
 
@@ -584,7 +615,7 @@ class Attribution:
             for number, text in enumerate(lines, 1):
                 if needle in text and (why.option is None or why.option in text
                                        or (number > 1 and why.option in lines[number - 2])):
-                    return display_path(Path(file)), number, text.strip()
+                    return _shown(file), number, text.strip()
         return None, None, None
 
     def fold(self, findings: list) -> list:
