@@ -43,7 +43,7 @@ class Setting:
     file: str
     line: int | None
     text: str
-    how: str  # 'configMapGenerator sglang-decode (behavior: merge)', 'patch', ...
+    how: str  # 'configMapGenerator sglang-decode, behavior: merge', 'patch', ...
 
     @property
     def where(self) -> str:
@@ -56,7 +56,6 @@ class Replacement:
 
     key: tuple[str, str]  # source (ConfigMap name, data key)
     copied: str | None  # the value the source had when the replacement ran
-    copied_from: Setting | None  # the line that had set that value by then
     entry: Setting  # the replacement entry in its kustomization
     kustomization: str  # directory of the kustomization (component) that holds it
     targets: list[tuple[dict, list[str]]]  # (select, fieldPaths)
@@ -66,7 +65,6 @@ class Replacement:
 class Trace:
     """Result of trace_overlay(): every ConfigMap key's final value and setting, every replacement."""
 
-    overlay: str
     keys: dict[tuple[str, str], tuple[str, Setting]] = field(default_factory=dict)
     replacements: list[Replacement] = field(default_factory=list)
     components: dict[str, Setting] = field(default_factory=dict)  # component dir -> its `components:` entry
@@ -94,7 +92,7 @@ class Explanation:
     value: str
     setting: Setting
     option: str | None = None  # the flag the value fills, when the problem points at one
-    via: str = ""  # 'replacement in profiles/wiring/kustomization.yaml:12' for copies
+    copied_by: Setting | None = None  # the replacement entry, when the field is its copy
 
 
 # --- reading kustomizations with line numbers ---------------------------------------------------
@@ -320,7 +318,7 @@ class _Walk:
         if _text(_get(source, "kind")) not in (None, "ConfigMap") or not m or not name:
             return
         key = (name, m.group(1))
-        copied, copied_from = self.trace.keys.get(key, (None, None))
+        copied = self.trace.keys.get(key, (None, None))[0]
         targets = []
         for target in _items(_get(rep, "targets")):
             select = _plain(_get(target, "select")) or {}
@@ -328,7 +326,7 @@ class _Walk:
             if isinstance(select, dict) and paths:
                 targets.append((select, paths))
         entry = Setting(shown, _line(rep), f"replacement of {name} {_text(_get(source, 'fieldPath'))}", "replacements")
-        self.trace.replacements.append(Replacement(key, copied, copied_from, entry, kdir, targets))
+        self.trace.replacements.append(Replacement(key, copied, entry, kdir, targets))
 
 
 def _env_file(path: str, how: str) -> dict[str, tuple[str, Setting]]:
@@ -367,7 +365,7 @@ def _unquote(value: str) -> str:
 def trace_overlay(overlay: str | os.PathLike, rendered_config_maps: dict[str, dict] | None = None) -> Trace:
     """Walk an overlay (see the module doc). rendered_config_maps (rendered name -> data): keys
     whose walked value differs from the render are dropped, so nothing is attributed wrongly."""
-    trace = Trace(display_path(Path(overlay)))
+    trace = Trace()
     _Walk(trace).build(os.path.normpath(os.path.abspath(overlay)))
     if rendered_config_maps is not None:
         rendered = {}
@@ -460,7 +458,7 @@ def _explain_copy(trace: Trace, obj, path: tuple) -> Explanation | None:
                 found = trace.keys.get(rep.key)
                 if found is None or rep.copied != found[0]:
                     return None  # a stale copy: kustomize-replacement-order says so
-                return Explanation(rep.key[1], rep.key, found[0], found[1], via=f"replacement at {rep.entry.where}")
+                return Explanation(rep.key[1], rep.key, found[0], found[1], copied_by=rep.entry)
     return None
 
 
@@ -580,9 +578,10 @@ class Attribution:
         used_file, used_line, written = self._used_at(problem, why)
         used = ("used", used_file or finding.file, used_line or finding.line, written or finding.path_text)
         setting = why.setting
-        if why.via:
-            names = f"the field is a copy of {why.variable} made by the {why.via}"
-            finding.message = f"{finding.message} (a copy of {why.variable}={why.value}, by the {why.via})"
+        if why.copied_by:
+            names = f"the field is a copy of {why.variable} made by the replacement at {why.copied_by.where}"
+            finding.message = (f"{finding.message} (a copy of {why.variable}={why.value}, by the replacement at "
+                               f"{why.copied_by.where})")
         else:
             names = f"{why.option or 'the value'} is $({why.variable})"
             finding.message = f"{finding.message} ({names}, {why.variable}={why.value})"
@@ -592,9 +591,8 @@ class Attribution:
         else:
             finding.fix = f"{finding.fix} ({names}: change {why.variable} at {setting.where})" if finding.fix else f"change {why.variable} at {setting.where}"
         steps = [("set", setting.file, setting.line, f"{setting.text} ({setting.how})")]
-        if why.via:
-            rep_file, _, rep_line = why.via.removeprefix("replacement at ").rpartition(":")
-            steps.append(("copied", rep_file, int(rep_line) if rep_line.isdigit() else None,
+        if why.copied_by:
+            steps.append(("copied", why.copied_by.file, why.copied_by.line,
                           f"replacements copy {why.variable} into {finding.path_text}"))
         finding.provenance = tuple(steps) + (used,)
         finding.file, finding.line = setting.file, setting.line
@@ -604,7 +602,7 @@ class Attribution:
     def _used_at(self, problem, why: Explanation) -> tuple[str | None, int | None, str | None]:
         """The patch line that writes the `$(VAR)` the value arrives through (the last patch
         applied that has it), e.g. base/engines/template.yaml for the engine command."""
-        if why.via:
+        if why.copied_by:
             return None, None, None
         needle = f"$({why.variable})"
         for file in reversed(self.trace().patch_files):
@@ -661,7 +659,7 @@ class Attribution:
                         changes.setdefault(o.index, []).append((path, new))
         else:
             entry = self.explained.get(id(root))
-            if entry is None or entry[1] is None or entry[0].via:
+            if entry is None or entry[1] is None or entry[0].copied_by:
                 return None
             why, new = entry
             for o in self.render.objects:
@@ -702,7 +700,7 @@ def _suggested_value(fix: str, option: str | None) -> str | None:
     if not option or not fix:
         return None
     found = re.findall(rf"(?<![\w-]){re.escape(option)}(?:=| to | )(-?[0-9][^\s,;)]*)", fix)
-    return found[-1] if found else None  # the last: '... (e.g. --tp-size 16)' 
+    return found[-1] if found else None  # the last: '... (e.g. --tp-size 16)'
 
 
 def trace_of(model) -> Trace | None:
