@@ -58,7 +58,7 @@ class Replacement:
     copied: str | None  # the value the source had when the replacement ran
     entry: Setting  # the replacement entry in its kustomization
     kustomization: str  # directory of the kustomization (component) that holds it
-    targets: list[tuple[dict, list[str]]]  # (select, fieldPaths)
+    targets: list[tuple[dict, list[dict], list[str]]]  # (select, reject, fieldPaths)
 
 
 @dataclass
@@ -322,9 +322,10 @@ class _Walk:
         targets = []
         for target in _items(_get(rep, "targets")):
             select = _plain(_get(target, "select")) or {}
+            reject = [r for r in _plain(_get(target, "reject")) or [] if isinstance(r, dict)]
             paths = [p for p, _ in _list_entries(_get(target, "fieldPaths"))]
             if isinstance(select, dict) and paths:
-                targets.append((select, paths))
+                targets.append((select, reject, paths))
         entry = Setting(shown, _line(rep), f"replacement of {name} {_text(_get(source, 'fieldPath'))}", "replacements")
         self.trace.replacements.append(Replacement(key, copied, entry, kdir, targets))
 
@@ -465,8 +466,8 @@ def _explain_copy(trace: Trace, obj, path: tuple) -> Explanation | None:
 def replaced_paths(rep: Replacement, obj) -> list[tuple]:
     """The concrete field paths of `obj` a replacement writes (none when it does not select obj)."""
     out = []
-    for select, field_paths in rep.targets:
-        if not _selects(select, obj):
+    for select, reject, field_paths in rep.targets:
+        if not _selects(select, obj) or any(_selects(r, obj) for r in reject):
             continue
         for fp in field_paths:
             resolved = _resolve(obj.doc, fp)
@@ -521,7 +522,7 @@ def stale_replacements(trace: Trace) -> list[Replacement]:
     replacement copied it again into the same targets."""
     last: dict[tuple, Replacement] = {}
     for rep in trace.replacements:
-        for select, paths in rep.targets:
+        for select, _, paths in rep.targets:
             for fp in paths:
                 last[(rep.key, tuple(sorted((str(k), str(v)) for k, v in select.items())), fp)] = rep
     out = []
