@@ -40,7 +40,7 @@ class Finding:
     line: int | None = None
     overlay: str | None = None
     # How the value was set (provenance.py): (role, file, line, text) steps, role one of 'set',
-    # 'copied', 'used', 'caused' (a finding folded into this one).
+    # 'copied', 'used', 'listed' (a components: entry), 'caused' (a finding folded into this one).
     provenance: tuple = ()
 
     @property
