@@ -25,7 +25,7 @@ from ruletest import baseline, engine, set_flag
 REPO = Path(__file__).resolve().parents[1]
 SARIF_SCHEMA = Path(__file__).resolve().parent / "data" / "sarif" / "sarif-schema-2.1.0.json"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-SUMMARY = re.compile(r"^(\d+) errors?, (\d+) warnings? in (\d+) overlays?\b")
+SUMMARY = re.compile(r"^(\d+) errors?, (\d+) warnings? in (\d+) (?:overlays?|files?)\b")
 WIDGET = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}  # schema-unknown-kind
 
 runner = CliRunner()
@@ -185,7 +185,7 @@ def parse_command(line: str):
 
 
 def fake_result(findings: list[Finding]) -> RunResult:
-    return RunResult("0.0.0", ["x"], findings, 0, [object()], [])
+    return RunResult("0.0.0", ["x"], findings, 0, [object()], [], kinds=["kustomize"])
 
 
 def test_github_escapes_newlines_commas_colons_and_percent():
@@ -225,7 +225,7 @@ def test_github_output_of_a_real_run(inputs):
     tp = next(p for c, p, _ in parsed if p["title"].startswith("tp-gpu-mismatch "))
     assert tp["file"] == str(inputs["findings"]) and int(tp["line"]) > 0
     errors = sum(1 for c, _, _ in parsed if c == "error")
-    assert summary == f"pdcheck: {errors} error{'s' if errors != 1 else ''}, 1 warning in 1 overlay"
+    assert summary == f"pdcheck: {errors} error{'s' if errors != 1 else ''}, 1 warning in 1 file"
 
 
 def _capture(fmt: str, result: RunResult, color: bool = False) -> str:
@@ -240,14 +240,16 @@ def _capture(fmt: str, result: RunResult, color: bool = False) -> str:
 
 FINDING_TYPES = {"rule": str, "severity": str, "message": str, "fix": str, "object": str, "path": str,
                  "file": (str, type(None)), "line": (int, type(None)), "overlay": (str, type(None))}
-SUMMARY_TYPES = {"errors": int, "warnings": int, "infos": int, "suppressed": int, "overlays": int, "inputs": list}
+SUMMARY_TYPES = {"errors": int, "warnings": int, "infos": int, "suppressed": int, "overlays": int, "inputs": list,
+                 "inputErrors": int}
 
 
 def test_json_has_exactly_the_documented_keys_and_types(inputs):
     result = validate("--format", "json", inputs["findings"], inputs["clean"])
     assert result.exit_code == 1
     data = json.loads(result.stdout)
-    assert set(data) == {"version", "findings", "summary"} and isinstance(data["version"], str)
+    assert set(data) == {"version", "findings", "inputErrors", "summary"} and isinstance(data["version"], str)
+    assert data["inputErrors"] == []
     assert data["findings"]
     for finding in data["findings"]:
         assert set(finding) == set(FINDING_TYPES)
@@ -260,7 +262,7 @@ def test_json_has_exactly_the_documented_keys_and_types(inputs):
     severities = [f["severity"] for f in data["findings"]]
     assert data["summary"] == {"errors": severities.count("error"), "warnings": severities.count("warning"),
                                "infos": 0, "suppressed": 0, "overlays": 2,
-                               "inputs": [str(inputs["findings"]), str(inputs["clean"])]}
+                               "inputs": [str(inputs["findings"]), str(inputs["clean"])], "inputErrors": 0}
     assert {(f["rule"], f["severity"]) for f in data["findings"]} >= {("tp-gpu-mismatch", "error"),
                                                                       ("schema-unknown-kind", "warning")}
     assert all(isinstance(i, str) for i in data["summary"]["inputs"])
@@ -285,10 +287,10 @@ def test_text_summary_line_and_no_colour_when_not_a_tty(inputs):
     assert result.exit_code == 1
     last = result.stdout.splitlines()[-1]
     assert SUMMARY.match(last).groups() == ("1", "1", "2")
-    assert last == "1 error, 1 warning in 2 overlays"
+    assert last == "1 error, 1 warning in 2 files"  # YAML files are not called overlays
     assert not ANSI.search(result.stdout)
     clean = validate(inputs["clean"])
-    assert clean.stdout.splitlines()[-1] == "0 errors, 0 warnings in 1 overlay"
+    assert clean.stdout.splitlines()[-1] == "0 errors, 0 warnings in 1 file"
 
 
 def test_text_colour_options(inputs):

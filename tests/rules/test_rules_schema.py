@@ -66,3 +66,28 @@ def test_a_typo_is_still_schema_invalid():
 def test_the_default_floor_follows_the_support_window():
     floor, newest = default_k8s_versions()
     assert int(newest.split(".")[1]) - int(floor.split(".")[1]) == 6
+
+
+# --- ignore-unknown-rule ------------------------------------------------------------------------
+
+def with_ignore(docs, value, name=P):
+    find_lws = next(d for d in docs if d["kind"] == "LeaderWorkerSet" and d["metadata"]["name"] == name)
+    find_lws["metadata"].setdefault("annotations", {})["pdcheck.io/ignore"] = value
+    return docs
+
+
+def test_a_misspelt_ignore_id_is_reported_with_the_nearest_id():
+    (finding,) = findings(with_ignore(baseline(), "tp-gpu-missmatch, env-drift"))
+    rule, severity, path, message = finding
+    assert (rule, severity, path) == ("ignore-unknown-rule", "warning", "metadata.annotations.pdcheck.io/ignore")
+    assert "'tp-gpu-missmatch', which is not a pdcheck rule" in message and "did you mean 'tp-gpu-mismatch'?" in message
+
+
+def test_an_ignore_id_like_no_rule_gets_no_suggestion():
+    (finding,) = findings(with_ignore(baseline(), "xyzzy"))
+    assert finding[0] == "ignore-unknown-rule" and "did you mean" not in finding[3]
+
+
+@pytest.mark.parametrize("value", ["tp-gpu-mismatch", "all", " env-drift , tp-gpu-mismatch ", ""])
+def test_known_ignore_ids_and_all_are_clean(value):
+    assert findings(with_ignore(baseline(), value)) == []

@@ -12,6 +12,7 @@ SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 RULES_DOC = "https://github.com/sglang-pd/pdcheck/blob/main/docs/rules.md"
 STDIN = "<stdin>"  # Finding.file of standard input
+INPUT_ERROR = "input-error"  # descriptor id of an input that could not be checked
 
 
 def _uri(file: str) -> str:
@@ -21,6 +22,18 @@ def _uri(file: str) -> str:
     if path.is_absolute():
         return path.as_uri()
     return quote(path.as_posix(), safe="/")
+
+
+def _invocation(result) -> dict:
+    """Inputs that could not be checked, as tool execution notifications (SARIF 3.20.21): the run
+    did not succeed, but its results for the other inputs stand."""
+    notifications = []
+    for err in result.input_errors:
+        item = {"level": "error", "message": {"text": err.message}, "descriptor": {"id": INPUT_ERROR}}
+        if err.file and err.file != STDIN:
+            item["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": _uri(err.file)}}}]
+        notifications.append(item)
+    return {"executionSuccessful": not notifications, "toolExecutionNotifications": notifications}
 
 
 def report(result, stream, color: bool = False) -> None:
@@ -64,6 +77,7 @@ def report(result, stream, color: bool = False) -> None:
                 } for r in rules],
             }},
             "results": results,
+            "invocations": [_invocation(result)],
         }],
     }
     json.dump(log, stream, indent=2)
