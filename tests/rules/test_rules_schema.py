@@ -91,3 +91,16 @@ def test_an_ignore_id_like_no_rule_gets_no_suggestion():
 @pytest.mark.parametrize("value", ["tp-gpu-mismatch", "all", " env-drift , tp-gpu-mismatch ", ""])
 def test_known_ignore_ids_and_all_are_clean(value):
     assert findings(with_ignore(baseline(), value)) == []
+
+
+# --- which schema a schema-invalid finding names ------------------------------------------------
+
+def test_lws_fields_name_the_lws_schema_and_pod_template_fields_the_kubernetes_versions():
+    docs = baseline()
+    template = next(d for d in docs if d["kind"] == "LeaderWorkerSet")["spec"]["leaderWorkerTemplate"]
+    template["sizee"] = 2  # LWS's own field
+    template["workerTemplate"]["spec"]["containers"][0]["imagee"] = "x"  # the core PodTemplateSpec LWS embeds
+    by_path = {path: message for rule, _, path, message in findings(docs, ["1.29", "1.37"]) if rule == "schema-invalid"}
+    assert by_path["spec.leaderWorkerTemplate.sizee"].endswith("(LeaderWorkerSet leaderworkerset.x-k8s.io/v1 schema)")
+    assert "Kubernetes" not in by_path["spec.leaderWorkerTemplate.sizee"]
+    assert by_path["spec.leaderWorkerTemplate.workerTemplate.spec.containers[0].imagee"].endswith("(Kubernetes 1.29,1.37 schema)")
