@@ -150,6 +150,8 @@ def validate(
     finally:
         if progress is not None:
             progress.close()
+    for err in result.input_errors:  # one line each on standard error, whatever the format (docs/output.md)
+        typer.echo(f"pdcheck: error: {printable(err)}", err=True)
     REPORTERS[output_format.value](result, sys.stdout, _use_color(color, sys.stdout))
     if result.input_errors:
         raise typer.Exit(2)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from .escape import printable
 
 _COLORS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[36m"}
 _DIM, _BOLD, _RESET = "\033[2m", "\033[1m", "\033[0m"
@@ -61,6 +60,5 @@ def report(result, stream, color: bool) -> None:
             stream.write(f"    {f.message}\n")
             if f.fix:
                 stream.write(f"    fix: {f.fix}\n")
-    for err in result.input_errors:
-        stream.write(f"{paint('input error', _COLORS[Severity.ERROR])}: {printable(err)}\n")
+    # (input errors: on standard error, in every format; see cli.validate)
     stream.write(summary_line(result) + "\n")
