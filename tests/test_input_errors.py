@@ -155,3 +155,10 @@ def test_a_component_kustomization_file_gets_the_directorys_message():
             resolve_inputs([str(path)])
         messages.append(str(err.value))
     assert messages[0] == messages[1] and "is a Kustomize Component" in messages[0]
+
+
+def test_a_missing_kustomize_binary_is_one_input_error_not_one_per_overlay(tree):
+    result = validate("--format", "json", "--kustomize", tree / "no-such-kustomize", tree / "overlays")
+    assert result.exit_code == 2
+    (error,) = json.loads(result.stdout)["inputErrors"]
+    assert error["message"] == "kustomize/kubectl binary not found"

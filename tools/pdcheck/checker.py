@@ -197,7 +197,8 @@ def run(options: Options) -> RunResult:
             checked = {}  # input index -> Checked
             for index, render in zip(todo, renderer.outcomes()):  # render
                 if isinstance(render, InputError):  # reported, never cached: the other inputs go on
-                    input_errors.append(render)
+                    if str(render) not in map(str, input_errors):  # (a missing kustomize binary: once, not per overlay)
+                        input_errors.append(render)
                     continue
                 if options.progress is not None:
                     options.progress(render.name)
