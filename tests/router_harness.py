@@ -8,6 +8,7 @@ See docs/router-e2e.md for what is tested and the hostname mapping.
 
 from __future__ import annotations
 
+import copy
 import functools
 import http.client
 import json
@@ -104,7 +105,18 @@ def _render_cached(path: str) -> tuple:
 
 
 def render(path: Path) -> list[dict]:
-    return list(_render_cached(str(path)))
+    """The render as the controllers will see it: a DisaggregatedSet is followed by the
+    LeaderWorkerSets its controller creates (pdcheck's adapter), so its engines are found like
+    those of two LWSs."""
+    from pdcheck.adapters import disaggregatedset
+    from pdcheck.objects import K8sObject
+
+    out = []
+    for doc in _render_cached(str(path)):
+        out.append(doc)
+        if doc.get("kind") == disaggregatedset.KIND:
+            out += [copy.deepcopy(child.doc) for child in disaggregatedset.expand(K8sObject(doc, len(out)))]
+    return out
 
 
 def render_with_component(overlay: Path, component: Path, workdir: Path) -> list[dict]:

@@ -23,6 +23,32 @@ from pdcheck.rules._router import BACKOFF_RESET_S, registration_window
 REPO = Path(__file__).resolve().parents[1]
 OVERLAYS_DIR = REPO / "overlays"
 OVERLAYS = sorted(p.parent.name for p in OVERLAYS_DIR.glob("*/kustomization.yaml"))
+# Overlays that deploy another overlay as a DisaggregatedSet: the same resources and components,
+# then profiles/disaggregatedset. The LWS invariants below are checked on the other overlay (its
+# twin), and test_bundle_disaggregatedset.py proves both deploy the same pods.
+DISAGG_COMPONENT = "../../profiles/disaggregatedset"
+
+
+def _composition(overlay: str) -> tuple[str | None, tuple, tuple]:
+    """(namespace, resources, components) of an overlay, paths resolved."""
+    k = yaml.safe_load((OVERLAYS_DIR / overlay / "kustomization.yaml").read_text())
+
+    def paths(key: str) -> tuple:
+        return tuple((OVERLAYS_DIR / overlay / p).resolve() for p in k.get(key) or [])
+
+    return k.get("namespace"), paths("resources"), paths("components")
+
+
+def _disagg_twin(overlay: str) -> str | None:
+    namespace, resources, components = _composition(overlay)
+    if not components or components[-1] != (OVERLAYS_DIR / overlay / DISAGG_COMPONENT).resolve():
+        return None
+    (twin,) = [o for o in OVERLAYS if _composition(o) == (namespace, resources, components[:-1])]
+    return twin
+
+
+DISAGG_TWINS = {o: t for o in OVERLAYS if (t := _disagg_twin(o))}
+LWS_OVERLAYS = [o for o in OVERLAYS if o not in DISAGG_TWINS]
 GOLDEN_DIR = REPO / "tests" / "golden"
 REGEN_CMD = "python tools/regen_golden.py"
 
@@ -211,8 +237,8 @@ def test_objects_validate_against_kubernetes_strict_schema(overlay):
 
     for version in _k8s_versions():
         for obj in render(overlay):
-            if obj["kind"] == LWS_KIND:
-                continue  # a CRD: checked against the upstream schema below
+            if obj["kind"] in (LWS_KIND, "DisaggregatedSet"):
+                continue  # CRDs: checked against the upstream schemas (below, test_bundle_disaggregatedset.py)
             if obj["apiVersion"] == "monitoring.coreos.com/v1":
                 continue  # prometheus-operator's CRDs: tests/test_observability.py
             try:
@@ -255,7 +281,7 @@ def _lws_validator():
 
 
 @pytest.mark.slow  # compiling the upstream CRD with jsonschema takes seconds
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", LWS_OVERLAYS)
 def test_leaderworkersets_validate_against_upstream_crd(overlay):
     validator = _lws_validator()
     lwss = find(render(overlay), LWS_KIND)
@@ -394,7 +420,7 @@ def test_images_are_pinned_in_one_place(overlay):
     assert pin["newTag"] not in MOVING_TAGS
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", LWS_OVERLAYS)
 def test_leaders_and_workers_share_one_template(overlay):
     for lws in find(render(overlay), LWS_KIND):
         assert "leaderTemplate" not in lws["spec"]["leaderWorkerTemplate"], (
@@ -410,7 +436,7 @@ def test_leaders_and_workers_share_one_template(overlay):
         assert "LWS_WORKER_INDEX" not in names, "LWS (>= v0.6.0) injects LWS_WORKER_INDEX"
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", LWS_OVERLAYS)
 def test_every_variable_reference_resolves(overlay):
     objs = render(overlay)
     for lws in find(objs, LWS_KIND):
@@ -427,7 +453,7 @@ def test_every_variable_reference_resolves(overlay):
                 assert not VAR_REF.search(token), f"{dep['metadata']['name']}: {token}"
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", LWS_OVERLAYS)
 def test_configmap_sources_never_define_a_key_twice(overlay):
     # envFrom order decides duplicates silently; the bundle keeps each key in one place.
     objs = render(overlay)
@@ -443,7 +469,7 @@ def test_configmap_sources_never_define_a_key_twice(overlay):
             assert e["name"] not in seen, f"env {e['name']} shadows ConfigMap {seen.get(e['name'])}"
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", LWS_OVERLAYS)
 def test_parallelism_matches_group_size_and_gpus(overlay):
     objs = render(overlay)
     for lws in find(objs, LWS_KIND):
@@ -465,7 +491,7 @@ def test_parallelism_matches_group_size_and_gpus(overlay):
             assert chunk % int(f["--page-size"][0]) == 0
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", LWS_OVERLAYS)
 def test_prefill_and_decode_agree(overlay):
     objs = render(overlay)
     p = engine_flags(objs, one(objs, LWS_KIND, "sglang-prefill"))
@@ -484,7 +510,7 @@ def test_prefill_and_decode_agree(overlay):
     assert max(attn) % min(attn) == 0
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", LWS_OVERLAYS)
 def test_ports_and_services_are_wired(overlay):
     objs = render(overlay)
     common = common_data(objs)
@@ -512,7 +538,7 @@ def test_ports_and_services_are_wired(overlay):
             assert c[probe]["httpGet"] == {"path": "/health", "port": "http"}
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", LWS_OVERLAYS)
 def test_router_reaches_leaders_and_the_bootstrap_port(overlay):
     objs = render(overlay)
     common = common_data(objs)
@@ -564,7 +590,7 @@ def test_router_reaches_leaders_and_the_bootstrap_port(overlay):
     assert svc["spec"]["selector"] == dep["spec"]["selector"]["matchLabels"]
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", LWS_OVERLAYS)
 def test_pod_security_and_volumes(overlay):
     for lws in find(render(overlay), LWS_KIND):
         tpl = pod_template(lws)
@@ -585,7 +611,7 @@ def test_pod_security_and_volumes(overlay):
 PSA = "pod-security.kubernetes.io/"
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", LWS_OVERLAYS)
 def test_namespace_admits_what_the_engines_need(overlay):
     """Pod Security Admission's `baseline` forbids hostNetwork, hostPath volumes and privileged
     containers; the engines use them, so their namespace must enforce `privileged`."""
@@ -620,8 +646,9 @@ def test_overlay_lists_wiring_last(overlay):
     # kustomize >= v5.1 runs an overlay's own configMapGenerator BEFORE its components (so a
     # component would silently override it), older ones after (the render would depend on the
     # kubectl version); its patches run after the components (so wiring would miss a port).
+    # profiles/disaggregatedset copies the finished LeaderWorkerSets: it comes after wiring.
     k = yaml.safe_load((OVERLAYS_DIR / overlay / "kustomization.yaml").read_text())
-    assert k["components"][-1] == "../../profiles/wiring"
+    assert k["components"][-1] == (DISAGG_COMPONENT if overlay in DISAGG_TWINS else "../../profiles/wiring")
     assert "configMapGenerator" not in k, "put ConfigMap values in a component (see site/)"
 
 

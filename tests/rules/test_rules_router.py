@@ -25,6 +25,11 @@ def drop_bootstrap_token(d):
     del args[args.index("http://r1-prefill-leader:28000") + 1]
 
 
+# An object of a kind without an adapter whose controller starts a decode engine.
+OPERATOR_DECODE = {"apiVersion": "example.com/v1", "kind": "Server", "metadata": {"name": "decoder"},
+                   "spec": {"command": ["python3", "-m", "sglang.launch_server", "--disaggregation-mode", "decode"]}}
+
+
 def discovery(d, extra=(), rbac=True, selectors=True):
     """Turn the router into a service-discovery router (the qwen3-roce-sd wiring)."""
     c = engine(d, ROUTER)
@@ -97,6 +102,10 @@ CASES = [
     ("sd-selects-workers", lambda d: (discovery(d), sd_args(d).remove("leaderworkerset.sigs.k8s.io/worker-index=0")), {"router-sd-selector"}),
     ("sd-selects-nothing", lambda d: (discovery(d), replace_arg(d, "app.kubernetes.io/component=decode", "app.kubernetes.io/component=decoder")),
      {"router-sd-selector"}),
+    # near miss: the selected pods may come from a kind pdcheck cannot model; that kind's own warning says so
+    ("sd-selects-pods-of-an-unmodelled-kind", lambda d: (discovery(d), replace_arg(d, "app.kubernetes.io/component=decode", "app=decoder"),
+                                                         d.append(OPERATOR_DECODE)),
+     {"schema-unknown-kind", "wrapper-kind-not-checked"}),
     ("sd-port-default", lambda d: (discovery(d), sd_args(d).__delitem__(slice(2, 4))), {"router-sd-port"}),
     ("sd-port-wrong", lambda d: (discovery(d), replace_arg(d, "28000", "8000")), {"router-sd-port"}),
     ("sd-annotation-wrong", lambda d: (discovery(d), annotations(d).update({"sglang.ai/bootstrap-port": "9000"})),

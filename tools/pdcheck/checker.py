@@ -257,7 +257,7 @@ def check(model: Model | Finding, ctx: Context, rules: list[tuple[Rule, Severity
 
 def _points_into_objects(results: list) -> bool:
     """Whether some unsuppressed problem points into an object (and so needs its file)."""
-    return any(p.obj is not None and not p.obj.ignores(rule.id)
+    return any(p.obj is not None and not p.ignores(rule.id)
                for rule, _, problems in (r for r in results if not isinstance(r, Finding)) for p in problems)
 
 
@@ -277,7 +277,7 @@ def locate(render: Render, results: list, origins: list[Origin] | None = None) -
             continue
         rule, severity, problems = result
         for p in problems:
-            if p.obj is not None and p.obj.ignores(rule.id):
+            if p.ignores(rule.id):
                 suppressed += 1
                 continue
             if p.obj is not None:

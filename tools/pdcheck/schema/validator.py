@@ -2,8 +2,8 @@
 
 Where a schema comes from, first match wins:
   1. a CRD file given by the user (crd_files), for the group/version/kind it serves;
-  2. a project schema in pdcheck/schemas/ (LeaderWorkerSet; PodMonitor and ServiceMonitor, converted
-     from prometheus-operator's CRDs by tools/gen_monitoring_schemas.py);
+  2. a project schema in pdcheck/schemas/ (LeaderWorkerSet, DisaggregatedSet; PodMonitor and
+     ServiceMonitor, converted from prometheus-operator's CRDs by tools/gen_monitoring_schemas.py);
   3. kubernetes-validate's bundled strict schemas for core kinds.
 
 Every schema is compiled once per (apiVersion, kind, Kubernetes version), lazily, against one
@@ -41,9 +41,12 @@ PROJECT_SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 # (apiVersion, kind) -> file in PROJECT_SCHEMA_DIR
 PROJECT_SCHEMAS = {
     ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet"): "leaderworkerset-v1.json",
+    ("disaggregatedset.x-k8s.io/v1", "DisaggregatedSet"): "disaggregatedset-v1.json",
     ("monitoring.coreos.com/v1", "PodMonitor"): "podmonitor-monitoring-v1.json",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor-monitoring-v1.json",
 }
+# A project schema may take the $defs of others (a DisaggregatedSet role embeds a LeaderWorkerSetSpec).
+INCLUDE_DEFS = "x-pdcheck-include-defs"
 
 MAX_QUOTED_INSTANCE = 80
 
@@ -234,7 +237,10 @@ class _CompiledSchema:
 @lru_cache(maxsize=None)
 def _load_project_schema(file_name: str) -> dict:
     with open(PROJECT_SCHEMA_DIR / file_name, encoding="utf-8") as f:
-        return json.load(f)
+        schema = json.load(f)
+    for other in schema.pop(INCLUDE_DEFS, []):
+        schema["$defs"] = {**_load_project_schema(other)["$defs"], **schema.get("$defs", {})}
+    return schema
 
 
 def _type_meta_issue(obj) -> tuple[tuple, str] | None:

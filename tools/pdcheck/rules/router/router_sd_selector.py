@@ -24,7 +24,10 @@ def check(model, ctx):
                 yield Problem(wl.obj, flag_path(c, flag),
                               f"{flag} {text} also selects the worker pods (rank > 0) of {', '.join(workers)}, which the router would register as {role} workers although they serve no HTTP API",
                               f"add leaderworkerset.sigs.k8s.io/worker-index=0 to {flag}")
-            elif not engines and any(w.leader and w.leader.engine and may_share_namespace(ns_of(w.obj), ns) for w in model.workloads):
+            elif (not engines
+                  and any(w.leader and w.leader.engine and may_share_namespace(ns_of(w.obj), ns) for w in model.workloads)
+                  # pods of a kind pdcheck cannot model may match (wrapper-kind-not-checked)
+                  and not any(may_share_namespace(ns_of(o), ns) for o in model.unmodelled)):
                 yield Problem(wl.obj, flag_path(c, flag),
                               f"{flag} {text} selects no SGLang engine pod of the render, so the router never discovers a {role} worker",
                               f"use labels the {role} LWS's leader pods carry (e.g. app.kubernetes.io/component={role} leaderworkerset.sigs.k8s.io/worker-index=0)")

@@ -1,5 +1,6 @@
 from ...findings import Severity
 from .. import _links as L
+from .._k8s import may_share_namespace, ns_of
 from .._router import is_pd, static_urls, url_path, uses_discovery
 from ..base import Problem, Rule
 
@@ -16,6 +17,8 @@ def check(model, ctx):
             if not t.pods:
                 if t.maybe_more:
                     continue  # it may select pods by a label value only the cluster knows
+                if any(may_share_namespace(ns_of(o), t.namespace) for o in model.unmodelled):
+                    continue  # the pods may come from a kind pdcheck cannot model (wrapper-kind-not-checked)
                 yield Problem(wl.obj, url_path(c, ru),
                               f"{where}, whose selector {t.selector} matches no pod of the render",
                               f"make the Service select the leader pods of the {ru.role} LWS (leaderworkerset.sigs.k8s.io/name=<lws> and leaderworkerset.sigs.k8s.io/worker-index=0)")
