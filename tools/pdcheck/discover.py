@@ -121,12 +121,12 @@ def _resolve_path(raw: str, errors: list[InputError] | None) -> list[Input]:
         raise InputError(raw, "no such file or directory")
     if path.is_file():
         if path.name in KUSTOMIZATION_FILES:  # a kustomization file means its overlay
-            return [_overlay(path.parent, raw)]
+            return [_overlay(path.parent)]
         return [Input("file", path, display_path(path.resolve()))]
     if not path.is_dir():
         raise InputError(raw, "not a file or directory")
     if kustomization_file(path):
-        return [_overlay(path, raw)]
+        return [_overlay(path)]
     recorded = len(errors) if errors is not None else 0
     overlays = discover_overlays(path, errors)
     if not overlays and (errors is None or len(errors) == recorded):  # (a broken kustomization is its own error)
@@ -134,8 +134,8 @@ def _resolve_path(raw: str, errors: list[InputError] | None) -> list[Input]:
     return [Input("kustomize", o, display_path(o)) for o in overlays]
 
 
-def _overlay(directory: Path, raw: str) -> Input:
-    """The overlay in a directory holding a kustomization (raw: the path as given, for messages)."""
+def _overlay(directory: Path) -> Input:
+    """The overlay in a directory holding a kustomization."""
     if read_kustomization(kustomization_file(directory)).get("kind") == "Component":
         raise InputError(display_path(directory.resolve()),
                          "is a Kustomize Component, which cannot be built alone; validate an overlay that uses it")

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from ..errors import INPUT_ERROR_ID
 from ..findings import Severity
 from .escape import printable
 
-INPUT_ERROR = "input-error"
 
 
 def _finding_case(suite: ET.Element, f) -> str:
@@ -56,8 +56,8 @@ def report(result, stream, color: bool = False) -> None:
         counts[name]["failures"] += outcome == "failure"
     for err in result.input_errors:
         name = err.file or "<input>"
-        case = ET.SubElement(suite_of(name), "testcase", name=INPUT_ERROR, classname=printable(name))
-        ET.SubElement(case, "error", type=INPUT_ERROR, message=printable(err.message)).text = printable(err, True)
+        case = ET.SubElement(suite_of(name), "testcase", name=INPUT_ERROR_ID, classname=printable(name))
+        ET.SubElement(case, "error", type=INPUT_ERROR_ID, message=printable(err.message)).text = printable(err, True)
         counts[name]["tests"] += 1
         counts[name]["errors"] += 1
     for name, suite in suites.items():

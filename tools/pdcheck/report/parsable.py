@@ -9,9 +9,9 @@ the rule `input-error`. No summary line: every line has the same shape.
 
 from __future__ import annotations
 
+from ..errors import INPUT_ERROR_ID
 from .escape import printable
 
-INPUT_ERROR = "input-error"
 
 
 def _line(file: str, line: int | None, severity: str, rule: str, message: str) -> str:
@@ -26,4 +26,4 @@ def report(result, stream, color: bool = False) -> None:
             message += f"; fix: {f.fix}"
         stream.write(_line(f.file or f.overlay or "<input>", f.line, f.severity.value, f.rule, message))
     for err in result.input_errors:
-        stream.write(_line(err.file or "<input>", None, "error", INPUT_ERROR, err.message))
+        stream.write(_line(err.file or "<input>", None, "error", INPUT_ERROR_ID, err.message))

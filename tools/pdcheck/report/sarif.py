@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 from urllib.parse import quote
 
+from ..errors import INPUT_ERROR_ID
 from ..findings import Severity
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 RULES_DOC = "https://github.com/sglang-pd/pdcheck/blob/main/docs/rules.md"
 STDIN = "<stdin>"  # Finding.file of standard input
-INPUT_ERROR = "input-error"  # descriptor id of an input that could not be checked
 
 
 def _uri(file: str) -> str:
@@ -29,7 +29,7 @@ def _invocation(result) -> dict:
     did not succeed, but its results for the other inputs stand."""
     notifications = []
     for err in result.input_errors:
-        item = {"level": "error", "message": {"text": err.message}, "descriptor": {"id": INPUT_ERROR}}
+        item = {"level": "error", "message": {"text": err.message}, "descriptor": {"id": INPUT_ERROR_ID}}
         if err.file and err.file != STDIN:
             item["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": _uri(err.file)}}}]
         notifications.append(item)
