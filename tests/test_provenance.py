@@ -6,6 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
+import jsonschema
 from typer.testing import CliRunner
 
 from pdcheck.cli import app
@@ -293,3 +294,16 @@ def test_text_output_shows_where_it_was_set_and_used(tmp_path):
     assert "    set: " in out and "PD_TP=12 (configMapGenerator sglang-decode, behavior: merge)" in out
     assert "    used: base/engines/template.yaml:" in out
     assert "caused:" not in out
+
+
+def test_sarif_carries_the_provenance_as_related_locations(tmp_path):
+    overlay = bundle_overlay(tmp_path, DECODE_TP_12)
+    result = runner.invoke(app, ["validate", "--format", "sarif", "--no-cache", str(overlay)])
+    log = json.loads(result.stdout)
+    schema = json.loads((REPO / "tests" / "data" / "sarif" / "sarif-schema-2.1.0.json").read_text())
+    assert not list(jsonschema.Draft4Validator(schema).iter_errors(log))
+    (tp,) = [r for r in log["runs"][0]["results"] if r["ruleId"] == "tp-gpu-mismatch"]
+    related = tp["relatedLocations"]
+    assert related[0]["message"]["text"].startswith("set: PD_TP=12")
+    assert related[0]["physicalLocation"]["region"]["startLine"] == line_of(overlay / "site" / "kustomization.yaml", "PD_TP=12")
+    assert any(r["message"]["text"].startswith("used: ") for r in related)
