@@ -1,16 +1,18 @@
 """NVIDIA Dynamo DynamoGraphDeployment (nvidia.com/v1alpha1): one Deployment or LeaderWorkerSet per service.
 
 What the Dynamo operator does with `spec.services.<name>` (ai-dynamo/dynamo deploy/operator, read in
-the fork wxsms/dynamo @3057af0 internal/dynamo/backend_sglang.go, utils.go
+the fork wxsms/dynamo @3057af0 internal/dynamo/backend_sglang.go, component_common.go,
+component_worker.go, component_frontend.go, utils.go
 `injectFlagsIntoContainerCommand`, and the constants/shared-memory code found in the search index;
 structure note and CRD: ../shared/reference/wrappers/README.md "DynamoGraphDeployment", upstream @2a6da14):
 - each service becomes a DynamoComponentDeployment `<dgd>-<lower(name)>`, which renders to a
   Deployment of that name (`replicas`, default 1) or, with `multinode.nodeCount` > 1 and the LWS
   provider, to a LeaderWorkerSet `<dcd>-0` with `size = nodeCount`; pdcheck models the LWS
   provider (Grove renders the same pods as PodCliques `<name>-ldr`/`-wkr`; not modelled separately);
-- the pod is `extraPodSpec` with the container `main` built from the operator's default (command
-  `/bin/sh -c`, env DYN_NAMESPACE, DYN_COMPONENT, DYN_PARENT_DGD_K8S_NAME/_NAMESPACE, POD_NAME,
-  POD_NAMESPACE, POD_UID; for worker types also the `system` port 9090, liveness/readiness/startup
+- the pod is `extraPodSpec` with the container `main` built from the operator's default
+  (component_common.go: command `/bin/sh -c`, env DYN_NAMESPACE, DYN_COMPONENT (the componentType),
+  DYN_PARENT_DGD_K8S_NAME/_NAMESPACE, POD_NAME, POD_NAMESPACE, POD_UID, DYN_DISCOVERY_BACKEND; the
+  frontend's `python3 -m dynamo.frontend` on port 8000, component_frontend.go; for worker types also the `system` port 9090, liveness/readiness/startup
   probes on it and DYN_SYSTEM_* env, component_worker.go) overridden by `extraPodSpec.mainContainer` (user fields win, env merges
   by name); graph `spec.envs` then service `envs` are merged into its env; the service's
   `resources` (cpu, memory, gpu -> nvidia.com/gpu) become the container's unless it sets its own;
@@ -86,6 +88,7 @@ def _resources(service_resources) -> dict:
 
 WORKER_TYPES = ("worker", "prefill", "decode")
 SYSTEM_PORT = 9090  # consts.DynamoSystemPort, named "system"
+FRONTEND_PORT = 8000  # consts.DynamoServicePort, named "http"
 
 
 def _worker_defaults() -> dict:
@@ -111,17 +114,22 @@ def _main_container(obj: K8sObject, name: str, service: dict) -> dict:
                      else {"name": "DYN_PARENT_DGD_K8S_NAMESPACE", "value": obj.namespace})
     defaults = [
         {"name": "DYN_NAMESPACE", "value": str(service.get("dynamoNamespace") or "dynamo")},
-        {"name": "DYN_COMPONENT", "value": name},
+        {"name": "DYN_COMPONENT", "value": str(service.get("componentType") or "")},
         {"name": "DYN_PARENT_DGD_K8S_NAME", "value": obj.name},
         namespace_env,
         _field_env("POD_NAME", "metadata.name"), _field_env("POD_NAMESPACE", "metadata.namespace"),
         _field_env("POD_UID", "metadata.uid"),
+        {"name": "DYN_DISCOVERY_BACKEND", "value": "kubernetes"},  # unless the operator is configured for etcd
     ]
     spec = _mapping(obj.doc.get("spec"))
     base = {"name": MAIN, "command": ["/bin/sh", "-c"]}
     if service.get("componentType") in WORKER_TYPES:
         base.update(_worker_defaults())
         defaults += base.pop("env")
+    elif service.get("componentType") == "frontend":  # component_frontend.go (probes not modelled)
+        base.update(command=["python3"], args=["-m", "dynamo.frontend"],
+                    ports=[{"name": "http", "containerPort": FRONTEND_PORT, "protocol": "TCP"}])
+        defaults += [{"name": "DYNAMO_PORT", "value": str(FRONTEND_PORT)}, {"name": "DYN_HTTP_PORT", "value": str(FRONTEND_PORT)}]
     main = {**base, **user}
     main["name"] = MAIN
     main["env"] = _merge_env(defaults, spec.get("envs"), service.get("envs"), user.get("env"))
