@@ -15,7 +15,7 @@ structure note and CRD: ../shared/reference/wrappers/README.md "DynamoGraphDeplo
   frontend's `python3 -m dynamo.frontend` on port 8000, component_frontend.go; for worker types also the `system` port 9090, liveness/readiness/startup
   probes on it and DYN_SYSTEM_* env, component_worker.go) overridden by `extraPodSpec.mainContainer` (user fields win, env merges
   by name); graph `spec.envs` then service `envs` are merged into its env; the service's
-  `resources` (cpu, memory, gpu -> nvidia.com/gpu) become the container's unless it sets its own;
+  `resources` (cpu, memory, gpu -> nvidia.com/gpu) are merged into the container's (its own keys win);
 - a Memory emptyDir `shared-memory` of `sharedMemory.size` (default 8Gi) is mounted at /dev/shm
   unless `sharedMemory.disabled`;
 - pod labels: nvidia.com/selector=<dcd>, nvidia.com/dynamo-graph-deployment-name,
@@ -133,8 +133,10 @@ def _main_container(obj: K8sObject, name: str, service: dict) -> dict:
     main = {**base, **user}
     main["name"] = MAIN
     main["env"] = _merge_env(defaults, spec.get("envs"), service.get("envs"), user.get("env"))
-    if "resources" not in user and _resources(service.get("resources")):
-        main["resources"] = _resources(service.get("resources"))
+    service_resources = _resources(service.get("resources"))
+    if service_resources:  # merged like mergo.WithOverride: the main container's own keys win
+        own = _mapping(user.get("resources"))
+        main["resources"] = {**own, **{key: {**values, **_mapping(own.get(key))} for key, values in service_resources.items()}}
     shared = _mapping(service.get("sharedMemory"))
     if not shared.get("disabled"):
         mounts = [m for m in _list(user.get("volumeMounts")) if not (isinstance(m, dict) and m.get("mountPath") == "/dev/shm")]
