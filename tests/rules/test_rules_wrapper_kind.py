@@ -90,6 +90,17 @@ def test_modelled_kinds_are_not_reported():
     assert RULE not in rules_fired(baseline("disaggregatedset.yaml"))  # a kind with an adapter
 
 
+def test_dynamo_v1beta1_with_a_dynamo_sglang_worker_is_reported():
+    """DynamoGraphDeployment v1beta1 has no adapter yet: its `python3 -m dynamo.sglang` workers
+    are SGLang launches, so the kind is named; v1alpha1 has one and is not."""
+    dgd = {"apiVersion": "nvidia.com/v1beta1", "kind": "DynamoGraphDeployment", "metadata": {"name": "g"},
+           "spec": {"components": [{"name": "decode", "type": "decode", "podTemplate": {"spec": {"containers": [
+               {"name": "main", "image": "x", "command": ["python3", "-m", "dynamo.sglang"], "args": ["--tp", "2"]}]}}}]}}
+    [f] = warnings_of([dgd])
+    assert "nvidia.com/v1beta1 DynamoGraphDeployment" in f.message
+    assert RULE not in rules_fired(baseline("dynamographdeployment.yaml"))
+
+
 def test_a_version_the_adapter_does_not_know_is_reported():
     ds = copy.deepcopy(baseline("disaggregatedset.yaml")[0])
     ds["apiVersion"] = "disaggregatedset.x-k8s.io/v1alpha1"
