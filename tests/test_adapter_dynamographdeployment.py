@@ -239,3 +239,14 @@ def test_bundled_schema_has_the_fields_of_the_crd():
     assert set(our_service["properties"]) == set(up_service["properties"])
     assert set(our_service["properties"]["extraPodSpec"]["properties"]) == set(up_service["properties"]["extraPodSpec"]["properties"])
     assert our_service["additionalProperties"] is False
+
+
+def test_one_finding_for_a_template_both_ranks_share(tmp_path):
+    """The leader and worker pods of a multinode service come from one mainContainer: a problem in
+    it is reported once, not once per LWS template."""
+    d = docs()
+    main(d, "decode")["image"] = "my-registry/sglang-runtime:latest"
+    path = tmp_path / "dgd.yaml"
+    path.write_text(yaml.safe_dump_all(d, sort_keys=False))
+    findings = [f for f in run(Options(paths=[str(path)], no_cache=True)).findings if f.rule == "image-unpinned"]
+    assert [f.path_text for f in findings] == ["spec.services.decode.extraPodSpec.mainContainer.image"]

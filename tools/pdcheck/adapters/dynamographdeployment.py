@@ -15,7 +15,7 @@ structure note and CRD: ../shared/reference/wrappers/README.md "DynamoGraphDeplo
   frontend's `python3 -m dynamo.frontend` on port 8000, component_frontend.go; for worker types also the `system` port 9090, liveness/readiness/startup
   probes on it and DYN_SYSTEM_* env, component_worker.go) overridden by `extraPodSpec.mainContainer` (user fields win, env merges
   by name); graph `spec.envs` then service `envs` are merged into its env; the service's
-  `resources` (cpu, memory, gpu -> nvidia.com/gpu) are merged into the container's (its own keys win);
+  `resources` (cpu, memory, gpu -> `gpuType` or nvidia.com/gpu, `custom`) are merged into the container's (its own keys win);
 - a Memory emptyDir `shared-memory` of `sharedMemory.size` (default 8Gi) is mounted at /dev/shm
   unless `sharedMemory.disabled`;
 - pod labels: nvidia.com/selector=<dcd>, nvidia.com/dynamo-graph-deployment-name,
@@ -75,12 +75,15 @@ def _field_env(name: str, path: str) -> dict:
 
 
 def _resources(service_resources) -> dict:
-    """A Dynamo `resources` block ({requests, limits}: cpu, memory, gpu) as Kubernetes resources."""
+    """A Dynamo `resources` block ({requests, limits}: cpu, memory, gpu of `gpuType` (default
+    nvidia.com/gpu), `custom` names) as Kubernetes resources."""
     out = {}
     for key in ("requests", "limits"):
         block = _mapping(_mapping(service_resources).get(key))
-        converted = {("nvidia.com/gpu" if name == "gpu" else name): value
+        gpu_type = block.get("gpuType") if isinstance(block.get("gpuType"), str) and block.get("gpuType") else "nvidia.com/gpu"
+        converted = {(gpu_type if name == "gpu" else name): value
                      for name, value in block.items() if name in ("cpu", "memory", "gpu") and value not in (None, "")}
+        converted.update({name: value for name, value in _mapping(block.get("custom")).items() if isinstance(name, str)})
         if converted:
             out[key] = converted
     return out
