@@ -16,6 +16,7 @@ structure note and CRD: ../shared/reference/wrappers/README.md "DynamoGraphDeplo
   probes on it and DYN_SYSTEM_* env, component_worker.go) overridden by `extraPodSpec.mainContainer` (user fields win, env merges
   by name); graph `spec.envs` then service `envs` are merged into its env; the service's
   `resources` (cpu, memory, gpu -> `gpuType` or nvidia.com/gpu, `custom`) are merged into the container's (its own keys win);
+- the service's `volumeMounts` ({name, mountPoint}) mount the PVC of that name in main;
 - a Memory emptyDir `shared-memory` of `sharedMemory.size` (default 8Gi) is mounted at /dev/shm
   unless `sharedMemory.disabled`;
 - pod labels: nvidia.com/selector=<dcd>, nvidia.com/dynamo-graph-deployment-name,
@@ -25,9 +26,11 @@ structure note and CRD: ../shared/reference/wrappers/README.md "DynamoGraphDeplo
   gets `--dist-init-addr $(LWS_LEADER_ADDRESS):29500 --nnodes <n> --node-rank 0`, the workers
   `--node-rank $(LWS_WORKER_INDEX)`: appended to args when the command is python, else inserted
   right after the first `python ... sglang` word of the shell script; worker probes are removed.
-Not modelled: the per-component Services (workers are reached through Dynamo's own discovery and
-request plane, not Service URLs), the frontend (`dynamo.frontend` is not sglang_router: router
-rules do not apply), the planner, v1beta1 (`spec.components[]`: still the grouped not-checked notice).
+The frontend is modelled as a Deployment running `dynamo.frontend`, which is not sglang_router: Dynamo
+pairs prefill and decode workers through its own runtime (discovery, request plane), so no router rule
+applies. Not modelled: the per-component Services (no configuration names them: workers are found by
+discovery), Grove's PodCliques, the planner's scaling, `envFromSecret`, and v1beta1 (`spec.components[]`,
+which still gets the grouped not-checked notice).
 """
 
 from __future__ import annotations
@@ -140,11 +143,20 @@ def _main_container(obj: K8sObject, name: str, service: dict) -> dict:
     if service_resources:  # merged like mergo.WithOverride: the main container's own keys win
         own = _mapping(user.get("resources"))
         main["resources"] = {**own, **{key: {**values, **_mapping(own.get(key))} for key, values in service_resources.items()}}
+    mounts = _list(user.get("volumeMounts")) + [{"name": m["name"], "mountPath": m["mountPoint"]} for m in _pvc_mounts(service)]
     shared = _mapping(service.get("sharedMemory"))
     if not shared.get("disabled"):
-        mounts = [m for m in _list(user.get("volumeMounts")) if not (isinstance(m, dict) and m.get("mountPath") == "/dev/shm")]
-        main["volumeMounts"] = mounts + [{"name": "shared-memory", "mountPath": "/dev/shm"}]
+        mounts = [m for m in mounts if not (isinstance(m, dict) and m.get("mountPath") == "/dev/shm")]
+        mounts.append({"name": "shared-memory", "mountPath": "/dev/shm"})
+    if mounts:
+        main["volumeMounts"] = mounts
     return main
+
+
+def _pvc_mounts(service: dict) -> list[dict]:
+    """The service's `volumeMounts` ({name, mountPoint}): PVCs of `spec.pvcs` mounted in main."""
+    return [m for m in _list(service.get("volumeMounts"))
+            if isinstance(m, dict) and isinstance(m.get("name"), str) and isinstance(m.get("mountPoint"), str)]
 
 
 def _runs_sglang(obj: K8sObject, container: dict) -> bool:
@@ -175,10 +187,14 @@ def _pod_template(obj: K8sObject, name: str, service: dict, labels: dict, main: 
     pod_spec = {k: v for k, v in _mapping(service.get("extraPodSpec")).items() if k != "mainContainer"}
     sidecars = [c for c in _list(pod_spec.get("containers")) if not (isinstance(c, dict) and c.get("name") == MAIN)]
     pod_spec["containers"] = [main] + sidecars
+    volumes = _list(pod_spec.get("volumes")) + [{"name": m["name"], "persistentVolumeClaim": {"claimName": m["name"]}}
+                                                for m in _pvc_mounts(service)]
     shared = _mapping(service.get("sharedMemory"))
     if not shared.get("disabled"):
-        volume = {"name": "shared-memory", "emptyDir": {"medium": "Memory", "sizeLimit": shared.get("size") or DEFAULT_SHARED_MEMORY}}
-        pod_spec["volumes"] = [v for v in _list(pod_spec.get("volumes")) if not (isinstance(v, dict) and v.get("name") == "shared-memory")] + [volume]
+        volumes = [v for v in volumes if not (isinstance(v, dict) and v.get("name") == "shared-memory")]
+        volumes.append({"name": "shared-memory", "emptyDir": {"medium": "Memory", "sizeLimit": shared.get("size") or DEFAULT_SHARED_MEMORY}})
+    if volumes:
+        pod_spec["volumes"] = volumes
     pod_meta = _mapping(service.get("extraPodMetadata"))
     metadata = {"labels": {**_mapping(service.get("labels")), **_mapping(pod_meta.get("labels")), **labels}}
     if isinstance(pod_meta.get("annotations"), dict):
