@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ruletest import FIXTURES, baseline, defect_tests, rules_fired, set_flag
+from ruletest import FIXTURES, baseline, defect_tests, rules_fired, run_rules, set_flag
 
 from pdcheck.checker import Options, run
 from pdcheck.effective import effective_documents
@@ -72,6 +72,20 @@ def as_vllm(d, name):
              args=["--model", "/models/DeepSeek-R1", "--tensor-parallel-size", "3", "--is-prefill-worker"])
 
 
+def second_graph(d, global_namespace=False):
+    """A second DynamoGraphDeployment whose prefill and decode use page size 32: a Dynamo namespace of
+    its own (`<namespace>-<name>`), unless both graphs join the global one."""
+    other = copy.deepcopy(d[0])
+    other["metadata"]["name"] = "ds-r1-small"
+    for name in ("prefill", "decode"):
+        set_flag(other["spec"]["services"][name]["extraPodSpec"]["mainContainer"], "--page-size", "32")
+    d.append(other)
+    if global_namespace:
+        for graph in d:
+            for name in ("prefill", "decode"):
+                graph["spec"]["services"][name]["globalDynamoNamespace"] = True
+
+
 CASES = [
     # (id, mutation, rules that fire)
     ("tp-not-the-gpus-of-the-group", lambda d: service(d, "decode")["resources"]["limits"].update(gpu="4"), {"tp-gpu-mismatch"}),
@@ -88,8 +102,8 @@ CASES = [
     ("near-miss-dynamo-flags", lambda d: main(d, "prefill")["args"].extend(
         ["--no-use-sglang-tokenizer", "--request-plane", "tcp", "--connector", "nixl", "lmcache", "--endpoint",
          "dyn://ds-r1.prefill.generate"]), set()),
-    ("near-miss-page-size-differs-across-dynamo-namespaces", lambda d: set_flag(main(d, "decode"), "--page-size", "32")
-     or service(d, "decode").update(dynamoNamespace="other"), set()),
+    ("graphs-sharing-the-global-dynamo-namespace", lambda d: second_graph(d, global_namespace=True), {"pd-page-size-mismatch"}),
+    ("near-miss-second-graph-with-another-page-size", second_graph, set()),
     ("near-miss-two-decode-groups", lambda d: service(d, "decode").update(replicas=2), set()),
     ("near-miss-ignore-annotation", lambda d: d[0]["metadata"].update(annotations={"pdcheck.io/ignore": "tp-gpu-mismatch"})
      or service(d, "decode")["resources"]["limits"].update(gpu="4"), set()),
@@ -121,7 +135,7 @@ def test_each_service_is_the_workload_the_operator_creates():
     assert worker.engine.argv[-6:] == ["--dist-init-addr", "ds-r1-decode-0-0.ds-r1-decode-0.serving:29500",
                                        "--nnodes", "2", "--node-rank", "1"]
     assert leader.engine.argv[-1] == "0"
-    assert worker.engine.env_value("DYN_NAMESPACE") == "ds-r1"
+    assert worker.engine.env_value("DYN_NAMESPACE") == "serving-ds-r1"
     assert worker.engine.env_value("DYN_COMPONENT") == "worker"
     assert worker.engine.env_value("NCCL_IB_HCA") == "mlx5_0,mlx5_1"  # graph-level envs
     assert worker.engine.spec["resources"]["limits"] == {"rdma/hca_shared_devices_a": "1", "nvidia.com/gpu": "8"}
@@ -250,3 +264,73 @@ def test_one_finding_for_a_template_both_ranks_share(tmp_path):
     path.write_text(yaml.safe_dump_all(d, sort_keys=False))
     findings = [f for f in run(Options(paths=[str(path)], no_cache=True)).findings if f.rule == "image-unpinned"]
     assert [f.path_text for f in findings] == ["spec.services.decode.extraPodSpec.mainContainer.image"]
+
+
+# --- v1beta1 ----------------------------------------------------------------------------------
+
+def as_v1beta1(graph: dict) -> dict:
+    """The v1alpha1 fixture written as v1beta1: `spec.components[]`, each with a `podTemplate` whose
+    `main` container is the v1alpha1 mainContainer plus the service's resources."""
+    spec = graph["spec"]
+    components = []
+    for name, svc in spec["services"].items():
+        main_container = {"name": "main", **svc["extraPodSpec"]["mainContainer"]}
+        gpus = svc.get("resources", {}).get("limits", {}).get("gpu")
+        if gpus:
+            limits = main_container.setdefault("resources", {}).setdefault("limits", {})
+            limits["nvidia.com/gpu"] = gpus
+        pod = {k: v for k, v in svc["extraPodSpec"].items() if k != "mainContainer"}
+        pod["containers"] = [main_container]
+        component = {"name": name, "type": svc["subComponentType"] if "subComponentType" in svc else svc["componentType"],
+                     "replicas": svc["replicas"], "podTemplate": {"spec": pod}}
+        for key in ("multinode",):
+            if key in svc:
+                component[key] = svc[key]
+        if "sharedMemory" in svc:
+            component["sharedMemorySize"] = svc["sharedMemory"]["size"]
+        components.append(component)
+    return {"apiVersion": "nvidia.com/v1beta1", "kind": "DynamoGraphDeployment", "metadata": graph["metadata"],
+            "spec": {"backendFramework": spec["backendFramework"], "env": spec["envs"], "components": components}}
+
+
+def test_v1beta1_runs_the_same_pods_as_v1alpha1():
+    def effective(d):
+        objects, _ = objects_from_stream(yaml.safe_dump_all(d, sort_keys=False), "dgd.yaml", None)
+        return [doc for doc in effective_documents(build_model(Render("dgd.yaml", "file", objects, [])))]
+
+    def same_parts(doc):  # DYN_COMPONENT is the component type: `worker` in the v1alpha1 fixture, `prefill` in v1beta1
+        return {**{k: v for k, v in doc.items() if k != "object"}, "env": {k: v for k, v in doc["env"].items() if k != "DYN_COMPONENT"}}
+
+    alpha = docs()
+    beta = [as_v1beta1(alpha[0])]
+    assert [same_parts(doc) for doc in effective(beta)] == [same_parts(doc) for doc in effective(alpha)]
+    assert [doc["env"]["DYN_COMPONENT"] for doc in effective(beta)] == ["frontend", "prefill", "decode", "decode"]
+    assert rules_fired(beta) == set()
+
+
+def test_v1beta1_defects_point_into_the_component():
+    beta = as_v1beta1(docs()[0])
+    decode = next(c for c in beta["spec"]["components"] if c["name"] == "decode")
+    decode["podTemplate"]["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] = "4"
+    findings = run_rules([beta])
+    assert {f.rule for f in findings} == {"tp-gpu-mismatch"}
+    assert all(f.path_text.startswith("spec.components[2].podTemplate.spec.containers[0].") for f in findings)
+    assert SchemaValidator().validate(beta) == []
+
+
+def test_bundled_v1beta1_schema_has_the_fields_of_the_crd(upstream):
+    from pdcheck.schema.validator import _load_project_schema
+
+    crd = yaml.safe_load(dgd_crd().read_text())
+    [version] = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta1"]
+    upstream_spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    ours = _load_project_schema("dynamographdeployment-v1beta1.json")["properties"]["spec"]
+    assert set(ours["properties"]) == set(upstream_spec["properties"])
+    up_component, our_component = upstream_spec["properties"]["components"]["items"], ours["properties"]["components"]["items"]
+    assert set(our_component["properties"]) == set(up_component["properties"])
+    assert our_component["additionalProperties"] is False
+    beta = as_v1beta1(docs()[0])
+    assert upstream.validate(beta) == []
+    beta["spec"]["components"][0].update(replica=2)
+    for validator in (SchemaValidator(), upstream):
+        assert [i.path for i in validator.validate(beta) if i.kind == "invalid"][:1] == [("spec", "components", 0, "replica")]

@@ -90,14 +90,14 @@ def test_modelled_kinds_are_not_reported():
     assert RULE not in rules_fired(baseline("disaggregatedset.yaml"))  # a kind with an adapter
 
 
-def test_dynamo_v1beta1_with_a_dynamo_sglang_worker_is_reported():
-    """DynamoGraphDeployment v1beta1 has no adapter yet: its `python3 -m dynamo.sglang` workers
-    are SGLang launches, so the kind is named; v1alpha1 has one and is not."""
-    dgd = {"apiVersion": "nvidia.com/v1beta1", "kind": "DynamoGraphDeployment", "metadata": {"name": "g"},
-           "spec": {"components": [{"name": "decode", "type": "decode", "podTemplate": {"spec": {"containers": [
-               {"name": "main", "image": "x", "command": ["python3", "-m", "dynamo.sglang"], "args": ["--tp", "2"]}]}}}]}}
-    [f] = warnings_of([dgd])
-    assert "nvidia.com/v1beta1 DynamoGraphDeployment" in f.message
+def test_a_dynamo_component_deployment_is_reported():
+    """A standalone DynamoComponentDeployment has no adapter: its `python3 -m dynamo.sglang` worker is
+    an SGLang launch, so the kind is named; a DynamoGraphDeployment has one and is not."""
+    dcd = {"apiVersion": "nvidia.com/v1beta1", "kind": "DynamoComponentDeployment", "metadata": {"name": "decode"},
+           "spec": {"backendFramework": "sglang", "type": "decode", "podTemplate": {"spec": {"containers": [
+               {"name": "main", "image": "x", "command": ["python3", "-m", "dynamo.sglang"], "args": ["--tp", "2"]}]}}}}
+    [f] = warnings_of([dcd])
+    assert "nvidia.com/v1beta1 DynamoComponentDeployment" in f.message
     assert RULE not in rules_fired(baseline("dynamographdeployment.yaml"))
 
 

@@ -1,4 +1,4 @@
-"""NVIDIA Dynamo DynamoGraphDeployment (nvidia.com/v1alpha1): one Deployment or LeaderWorkerSet per service.
+"""NVIDIA Dynamo DynamoGraphDeployment (nvidia.com/v1alpha1, v1beta1): one Deployment or LeaderWorkerSet per service.
 
 What the Dynamo operator does with `spec.services.<name>` (ai-dynamo/dynamo deploy/operator, read in
 the fork wxsms/dynamo @3057af0 internal/dynamo/backend_sglang.go, component_common.go,
@@ -21,7 +21,10 @@ structure note and CRD: ../shared/reference/wrappers/README.md "DynamoGraphDeplo
   unless `sharedMemory.disabled`;
 - pod labels: nvidia.com/selector=<dcd>, nvidia.com/dynamo-graph-deployment-name,
   nvidia.com/dynamo-component, nvidia.com/dynamo-component-type, nvidia.com/dynamo-sub-component-type,
-  nvidia.com/dynamo-namespace (over the user's `labels` and `extraPodMetadata.labels`);
+  nvidia.com/dynamo-namespace (over the user's `labels` and `extraPodMetadata.labels`); the Dynamo
+  namespace (DYN_NAMESPACE and that label) is `<namespace>-<dgd>`, or `dynamo` with
+  `globalDynamoNamespace` (ComputeDynamoNamespace, found in the search index; pdcheck pairs prefill and
+  decode workers only within one);
 - SGLang multinode (backendFramework sglang, or a main container that runs dynamo.sglang): the leader
   gets `--dist-init-addr $(LWS_LEADER_ADDRESS):29500 --nnodes <n> --node-rank 0`, the workers
   `--node-rank $(LWS_WORKER_INDEX)`: appended to args when the command is python, else inserted
@@ -29,23 +32,27 @@ structure note and CRD: ../shared/reference/wrappers/README.md "DynamoGraphDeplo
 The frontend is modelled as a Deployment running `dynamo.frontend`, which is not sglang_router: Dynamo
 pairs prefill and decode workers through its own runtime (discovery, request plane), so no router rule
 applies. Not modelled: the per-component Services (no configuration names them: workers are found by
-discovery), Grove's PodCliques, the planner's scaling, `envFromSecret`, and v1beta1 (`spec.components[]`,
-which still gets the grouped not-checked notice).
+discovery), Grove's PodCliques, the planner's scaling, `envFromSecret`.
+v1beta1 (`spec.components[]`, storage version) is read as the v1alpha1 service it converts to: `type`
+is the componentType, `podTemplate` the pod with its `main` container, `sharedMemorySize` ("0" turns
+it off) the shared memory, `spec.env` the graph env.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from ..objects import DerivedObject, K8sObject
 
 KIND = "DynamoGraphDeployment"
-API_VERSIONS = ("nvidia.com/v1alpha1",)
+API_VERSIONS = ("nvidia.com/v1alpha1", "nvidia.com/v1beta1")
 
 LABEL_PREFIX = "nvidia.com/"
 SGLANG_DIST_PORT = "29500"  # backend_sglang.go SglangPort
 DEFAULT_SHARED_MEMORY = "8Gi"  # consts.DefaultSharedMemorySize
 MAIN = "main"
+GLOBAL_DYNAMO_NAMESPACE = "dynamo"
 _PYTHON = re.compile(r"^(.*/)?(python\d*(\.\d+)*)$")  # backend_sglang.go isPythonCommand
 # utils.go injectFlagsIntoPythonCommand, with framework "sglang"
 _SGLANG_IN_SCRIPT = re.compile(r"(python[0-9.]*\s+[^|&;]*sglang[^|&;]*?)(\s|$|[|&;])")
@@ -53,6 +60,15 @@ _SGLANG_IN_SCRIPT = re.compile(r"(python[0-9.]*\s+[^|&;]*sglang[^|&;]*?)(\s|$|[|
 
 def component_name(dgd: str, service: str) -> str:
     return f"{dgd}-{service.lower()}"
+
+
+def dynamo_namespace(obj: K8sObject, service: dict) -> str:
+    """ComputeDynamoNamespace: `<namespace>-<dgd>`, or `dynamo` with `globalDynamoNamespace` (the
+    v1alpha1 `dynamoNamespace` field is not read). An object without a namespace lands in the
+    namespace of the apply, written `default` here as elsewhere in pdcheck."""
+    if service.get("globalDynamoNamespace") is True:
+        return GLOBAL_DYNAMO_NAMESPACE
+    return f"{obj.namespace or 'default'}-{obj.name}"
 
 
 def _mapping(value) -> dict:
@@ -114,12 +130,12 @@ def _worker_defaults() -> dict:
     }
 
 
-def _main_container(obj: K8sObject, name: str, service: dict) -> dict:
+def _main_container(obj: K8sObject, name: str, service: dict, graph_env) -> dict:
     user = _mapping(_mapping(service.get("extraPodSpec")).get("mainContainer"))
     namespace_env = (_field_env("DYN_PARENT_DGD_K8S_NAMESPACE", "metadata.namespace") if obj.namespace is None
                      else {"name": "DYN_PARENT_DGD_K8S_NAMESPACE", "value": obj.namespace})
     defaults = [
-        {"name": "DYN_NAMESPACE", "value": str(service.get("dynamoNamespace") or "dynamo")},
+        {"name": "DYN_NAMESPACE", "value": dynamo_namespace(obj, service)},
         {"name": "DYN_COMPONENT", "value": str(service.get("componentType") or "")},
         {"name": "DYN_PARENT_DGD_K8S_NAME", "value": obj.name},
         namespace_env,
@@ -127,7 +143,6 @@ def _main_container(obj: K8sObject, name: str, service: dict) -> dict:
         _field_env("POD_UID", "metadata.uid"),
         {"name": "DYN_DISCOVERY_BACKEND", "value": "kubernetes"},  # unless the operator is configured for etcd
     ]
-    spec = _mapping(obj.doc.get("spec"))
     base = {"name": MAIN, "command": ["/bin/sh", "-c"]}
     if service.get("componentType") in WORKER_TYPES:
         base.update(_worker_defaults())
@@ -138,7 +153,7 @@ def _main_container(obj: K8sObject, name: str, service: dict) -> dict:
         defaults += [{"name": "DYNAMO_PORT", "value": str(FRONTEND_PORT)}, {"name": "DYN_HTTP_PORT", "value": str(FRONTEND_PORT)}]
     main = {**base, **user}
     main["name"] = MAIN
-    main["env"] = _merge_env(defaults, spec.get("envs"), service.get("envs"), user.get("env"))
+    main["env"] = _merge_env(defaults, graph_env, service.get("envs"), user.get("env"))
     service_resources = _resources(service.get("resources"))
     if service_resources:  # merged like mergo.WithOverride: the main container's own keys win
         own = _mapping(user.get("resources"))
@@ -183,7 +198,7 @@ def _inject_flags(container: dict, flags: list[str]) -> dict:
     return out
 
 
-def _pod_template(obj: K8sObject, name: str, service: dict, labels: dict, main: dict) -> dict:
+def _pod_template(service: dict, labels: dict, main: dict) -> dict:
     pod_spec = {k: v for k, v in _mapping(service.get("extraPodSpec")).items() if k != "mainContainer"}
     sidecars = [c for c in _list(pod_spec.get("containers")) if not (isinstance(c, dict) and c.get("name") == MAIN)]
     pod_spec["containers"] = [main] + sidecars
@@ -202,12 +217,12 @@ def _pod_template(obj: K8sObject, name: str, service: dict, labels: dict, main: 
     return {"metadata": metadata, "spec": pod_spec}
 
 
-def system_labels(dgd: str, name: str, service: dict) -> dict[str, str]:
+def system_labels(obj: K8sObject, name: str, service: dict) -> dict[str, str]:
     labels = {
-        LABEL_PREFIX + "selector": component_name(dgd, name),
-        LABEL_PREFIX + "dynamo-graph-deployment-name": dgd,
+        LABEL_PREFIX + "selector": component_name(obj.name, name),
+        LABEL_PREFIX + "dynamo-graph-deployment-name": obj.name,
         LABEL_PREFIX + "dynamo-component": name,
-        LABEL_PREFIX + "dynamo-namespace": str(service.get("dynamoNamespace") or "dynamo"),
+        LABEL_PREFIX + "dynamo-namespace": dynamo_namespace(obj, service),
     }
     for key, field in (("dynamo-component-type", "componentType"), ("dynamo-sub-component-type", "subComponentType")):
         if isinstance(service.get(field), str):
@@ -215,60 +230,115 @@ def system_labels(dgd: str, name: str, service: dict) -> dict[str, str]:
     return labels
 
 
-def _path_map(template_paths: list[tuple], at: tuple, sidecar_indexes: list[int]) -> tuple:
+@dataclass(frozen=True)
+class _Where:
+    """Where the parts of one service sit in the DynamoGraphDeployment."""
+
+    service: tuple
+    main: tuple
+    sidecars: tuple  # the wrapper path of each sidecar, in the order the pod lists them
+    pod_spec: tuple
+    pod_metadata: tuple
+
+
+def _path_map(template_paths: list[tuple], where: _Where) -> tuple:
     pairs = []
     for template in template_paths:
         containers = template + ("spec", "containers")
-        pairs.append((containers + (0,), at + ("extraPodSpec", "mainContainer")))
-        pairs += [(containers + (k + 1,), at + ("extraPodSpec", "containers", j)) for k, j in enumerate(sidecar_indexes)]
-        pairs.append((template + ("spec",), at + ("extraPodSpec",)))
-        pairs.append((template + ("metadata",), at + ("extraPodMetadata",)))
-    return tuple(pairs) + ((("spec",), at), ((), at))
+        pairs.append((containers + (0,), where.main))
+        pairs += [(containers + (k + 1,), sidecar) for k, sidecar in enumerate(where.sidecars)]
+        pairs.append((template + ("spec",), where.pod_spec))
+        pairs.append((template + ("metadata",), where.pod_metadata))
+    return tuple(pairs) + ((("spec",), where.service), ((), where.service))
 
 
-def expand(obj: K8sObject) -> list[DerivedObject]:
-    """The Deployment or LeaderWorkerSet of every well-formed service (malformed ones are the schema rule's)."""
-    spec = obj.doc.get("spec")
-    services = spec.get("services") if isinstance(spec, dict) else None
-    out = []
+def _v1alpha1_services(obj: K8sObject):
+    """(name, service, where) of every `spec.services` entry."""
+    services = _mapping(obj.doc.get("spec")).get("services")
     for name, service in (services.items() if isinstance(services, dict) else ()):
         if not isinstance(name, str) or not isinstance(service, dict):
             continue
         extra = service.get("extraPodSpec")
         if extra is not None and not isinstance(extra, dict):
             continue
-        dcd = component_name(obj.name, name)
-        labels = system_labels(obj.name, name, service)
-        main = _main_container(obj, name, service)
-        replicas = service.get("replicas") if isinstance(service.get("replicas"), int) else 1
-        node_count = _mapping(service.get("multinode")).get("nodeCount")
         at = ("spec", "services", name)
-        sidecar_indexes = [j for j, c in enumerate(_list(_mapping(extra).get("containers")))
-                           if not (isinstance(c, dict) and c.get("name") == MAIN)]
-        metadata = {"name": dcd, "labels": dict(labels)}
-        if obj.namespace:
-            metadata["namespace"] = obj.namespace
-        if isinstance(node_count, int) and node_count > 1:
-            leader_main, worker_main = main, main
-            if _runs_sglang(obj, main):
-                common = ["--dist-init-addr", f"$(LWS_LEADER_ADDRESS):{SGLANG_DIST_PORT}", "--nnodes", str(node_count)]
-                leader_main = _inject_flags(main, common + ["--node-rank", "0"])
-                worker_main = _inject_flags(main, common + ["--node-rank", "$(LWS_WORKER_INDEX)"])
-                worker_main = {k: v for k, v in worker_main.items() if k not in ("livenessProbe", "readinessProbe", "startupProbe")}
-            metadata["name"] = f"{dcd}-0"
-            doc = {"apiVersion": "leaderworkerset.x-k8s.io/v1", "kind": "LeaderWorkerSet", "metadata": metadata, "spec": {
-                "replicas": replicas, "startupPolicy": "LeaderCreated",
-                "leaderWorkerTemplate": {
-                    "size": node_count,
-                    "leaderTemplate": _pod_template(obj, name, service, {**labels, "role": "leader"}, leader_main),
-                    "workerTemplate": _pod_template(obj, name, service, {**labels, "role": "worker"}, worker_main),
-                }}}
-            templates = [("spec", "leaderWorkerTemplate", "leaderTemplate"), ("spec", "leaderWorkerTemplate", "workerTemplate")]
-        else:
-            doc = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata, "spec": {
-                "replicas": replicas, "selector": {"matchLabels": {LABEL_PREFIX + "selector": dcd}},
-                "template": _pod_template(obj, name, service, labels, main)}}
-            templates = [("spec", "template")]
-        out.append(DerivedObject(doc, obj.index, obj.origin, parent=obj, label=f"service {name}",
-                                 path_map=_path_map(templates, at, sidecar_indexes)))
-    return out
+        sidecars = tuple(at + ("extraPodSpec", "containers", j) for j, c in enumerate(_list(_mapping(extra).get("containers")))
+                         if not (isinstance(c, dict) and c.get("name") == MAIN))
+        yield name, service, _Where(at, at + ("extraPodSpec", "mainContainer"), sidecars, at + ("extraPodSpec",),
+                                    at + ("extraPodMetadata",))
+
+
+def _v1beta1_services(obj: K8sObject):
+    """(name, service, where) of every `spec.components[]` item, written as the v1alpha1 service the
+    operator's conversion makes of it (type -> componentType, podTemplate -> extraPodSpec with its
+    `main` container as mainContainer, sharedMemorySize "0" -> shared memory disabled)."""
+    components = _mapping(obj.doc.get("spec")).get("components")
+    for i, component in enumerate(components if isinstance(components, list) else []):
+        if not isinstance(component, dict) or not isinstance(component.get("name"), str):
+            continue
+        template = component.get("podTemplate", {})
+        if not isinstance(template, dict) or not isinstance(template.get("spec", {}), dict):
+            continue
+        pod_spec = _mapping(template.get("spec"))
+        at = ("spec", "components", i)
+        containers = list(enumerate(_list(pod_spec.get("containers"))))
+        main_index = next((j for j, c in containers if isinstance(c, dict) and c.get("name") == MAIN), None)
+        service = {key: component[key] for key in ("replicas", "multinode", "globalDynamoNamespace") if key in component}
+        if isinstance(component.get("type"), str):
+            service["componentType"] = component["type"]
+        size = component.get("sharedMemorySize")
+        if size is not None:
+            service["sharedMemory"] = {"disabled": True} if str(size) == "0" else {"size": size}
+        service["extraPodSpec"] = {**{k: v for k, v in pod_spec.items() if k != "containers"},
+                                   "containers": [c for j, c in containers if j != main_index]}
+        if main_index is not None:
+            service["extraPodSpec"]["mainContainer"] = containers[main_index][1]
+        if isinstance(template.get("metadata"), dict):
+            service["extraPodMetadata"] = template["metadata"]
+        pt = at + ("podTemplate",)
+        main_at = pt + ("spec", "containers", main_index) if main_index is not None else pt + ("spec",)
+        sidecars = tuple(pt + ("spec", "containers", j) for j, _ in containers if j != main_index)
+        yield component["name"], service, _Where(at, main_at, sidecars, pt + ("spec",), pt + ("metadata",))
+
+
+def expand(obj: K8sObject) -> list[DerivedObject]:
+    """The Deployment or LeaderWorkerSet of every well-formed service (malformed ones are the schema rule's)."""
+    spec = _mapping(obj.doc.get("spec"))
+    if obj.api_version == "nvidia.com/v1beta1":
+        services, graph_env = _v1beta1_services(obj), spec.get("env")
+    else:
+        services, graph_env = _v1alpha1_services(obj), spec.get("envs")
+    return [_expand_service(obj, name, service, graph_env, where) for name, service, where in services]
+
+
+def _expand_service(obj: K8sObject, name: str, service: dict, graph_env, where: _Where) -> DerivedObject:
+    dcd = component_name(obj.name, name)
+    labels = system_labels(obj, name, service)
+    main = _main_container(obj, name, service, graph_env)
+    replicas = service.get("replicas") if isinstance(service.get("replicas"), int) else 1
+    node_count = _mapping(service.get("multinode")).get("nodeCount")
+    metadata = {"name": dcd, "labels": dict(labels)}
+    if obj.namespace:
+        metadata["namespace"] = obj.namespace
+    if isinstance(node_count, int) and node_count > 1:
+        leader_main, worker_main = main, main
+        if _runs_sglang(obj, main):
+            common = ["--dist-init-addr", f"$(LWS_LEADER_ADDRESS):{SGLANG_DIST_PORT}", "--nnodes", str(node_count)]
+            leader_main = _inject_flags(main, common + ["--node-rank", "0"])
+            worker_main = _inject_flags(main, common + ["--node-rank", "$(LWS_WORKER_INDEX)"])
+            worker_main = {k: v for k, v in worker_main.items() if k not in ("livenessProbe", "readinessProbe", "startupProbe")}
+        metadata["name"] = f"{dcd}-0"
+        doc = {"apiVersion": "leaderworkerset.x-k8s.io/v1", "kind": "LeaderWorkerSet", "metadata": metadata, "spec": {
+            "replicas": replicas, "startupPolicy": "LeaderCreated",
+            "leaderWorkerTemplate": {
+                "size": node_count,
+                "leaderTemplate": _pod_template(service, {**labels, "role": "leader"}, leader_main),
+                "workerTemplate": _pod_template(service, {**labels, "role": "worker"}, worker_main),
+            }}}
+        templates = [("spec", "leaderWorkerTemplate", "leaderTemplate"), ("spec", "leaderWorkerTemplate", "workerTemplate")]
+    else:
+        doc = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata, "spec": {
+            "replicas": replicas, "selector": {"matchLabels": {LABEL_PREFIX + "selector": dcd}},
+            "template": _pod_template(service, labels, main)}}
+        templates = [("spec", "template")]
+    return DerivedObject(doc, obj.index, obj.origin, parent=obj, label=f"service {name}", path_map=_path_map(templates, where))
