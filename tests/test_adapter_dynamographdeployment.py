@@ -3,11 +3,11 @@ LeaderWorkerSet the Dynamo operator creates, `python3 -m dynamo.sglang` is parse
 Dynamo's own flags, findings point into the DynamoGraphDeployment, and its schema matches the CRD."""
 
 import copy
-import os
 from pathlib import Path
 
 import pytest
 import yaml
+from reference_material import shared_path
 from ruletest import FIXTURES, baseline, defect_tests, rules_fired, run_rules, set_flag
 
 from pdcheck.checker import Options, run
@@ -18,16 +18,11 @@ from pdcheck.render import objects_from_stream
 from pdcheck.schema import SchemaValidator
 
 FIXTURE = "dynamographdeployment.yaml"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-DGD_CRD = SHARED / "reference" / "wrappers" / "dynamo-dynamographdeployment.yaml"
 
 
 def dgd_crd() -> Path:
-    if not DGD_CRD.is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"{DGD_CRD} is missing (CI must have ../shared)")
-        pytest.skip(f"the upstream DynamoGraphDeployment CRD is not available: {DGD_CRD}")
-    return DGD_CRD
+    """The upstream CRD (../shared/reference/wrappers; skips without ../shared, fails in CI)."""
+    return shared_path("reference", "wrappers", "dynamo-dynamographdeployment.yaml")
 
 
 def docs() -> list[dict]:
