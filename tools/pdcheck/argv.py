@@ -361,8 +361,8 @@ _SCRIPTS = {
 def split_launcher(argv: list[str]) -> tuple[str | None, list[str]]:
     """('sglang' | 'sglang-router' | DYNAMO_SGLANG | None, the flag part) for a container command+args.
 
-    Recognises `python3 -m sglang.launch_server ...`, `python3 -m dynamo.sglang ...`, `python -m sglang_router.launch_router
-    ...`, `python -m sglang_router launch ...`, `sglang serve ...`, `sglang-router|smg launch
+    Recognises `python3 -m sglang.launch_server ...`, `python3 -m dynamo.sglang ...`, `python -m
+    sglang_router.launch_router ...`, `python -m sglang_router launch ...`, `sglang serve ...`, `sglang-router|smg launch
     ...`, optionally behind `exec`/`env VAR=x`. Shell scripts (`sh -c "..."`) are read by
     shell.find_launch, which hands the command it finds to this function.
     """

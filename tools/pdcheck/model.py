@@ -728,7 +728,8 @@ def _parse_program(run: ContainerRun, catalog_for, hostname: str) -> None:
     # A Dynamo image's tag (nvcr.io/nvidia/ai-dynamo/sglang-runtime:0.6.1) names a Dynamo release, not SGLang's.
     catalog, note, guessed = catalog_for(run.program, "" if dynamo else run.image)
     if dynamo and note is not None:
-        note = f"the tag of Dynamo's image {run.image!r} names a Dynamo release, not SGLang's; using sglang catalog {catalog.version}"
+        note = (f"the tag of Dynamo's image {run.image!r} names a Dynamo release, not SGLang's; "
+                f"using sglang catalog {catalog.version}")
     run.catalog_note = note
     run.catalog_guessed = guessed
     run.parsed = parse_argv(flags, with_dynamo_options(catalog) if dynamo else catalog)

@@ -1,6 +1,6 @@
 """Which prefill and decode engines work together: per PD router the engines it reaches on each
-side; without a PD router, every prefill with every decode engine of the render (same namespace, and for NVIDIA Dynamo workers
-the same Dynamo namespace)."""
+side; without a PD router, every prefill with every decode engine of the render (same namespace,
+and for NVIDIA Dynamo workers the same Dynamo namespace)."""
 
 from __future__ import annotations
 
