@@ -1,41 +1,43 @@
-"""NVIDIA Dynamo DynamoGraphDeployment (nvidia.com/v1alpha1, v1beta1): one Deployment or LeaderWorkerSet per service.
+"""NVIDIA Dynamo DynamoGraphDeployment (nvidia.com/v1alpha1, v1beta1): a Deployment or LeaderWorkerSet per service.
 
 What the Dynamo operator does with `spec.services.<name>` (ai-dynamo/dynamo deploy/operator, read in
-the fork wxsms/dynamo @3057af0 internal/dynamo/backend_sglang.go, component_common.go,
-component_worker.go, component_frontend.go, utils.go
-`injectFlagsIntoContainerCommand`, and the constants/shared-memory code found in the search index;
-structure note and CRD: ../shared/reference/wrappers/README.md "DynamoGraphDeployment", upstream @2a6da14):
-- each service becomes a DynamoComponentDeployment `<dgd>-<lower(name)>`, which renders to a
-  Deployment of that name (`replicas`, default 1) or, with `multinode.nodeCount` > 1 and the LWS
-  provider, to a LeaderWorkerSet `<dcd>-0` with `size = nodeCount`; pdcheck models the LWS
-  provider (Grove renders the same pods as PodCliques `<name>-ldr`/`-wkr`; not modelled separately);
-- the pod is `extraPodSpec` with the container `main` built from the operator's default
-  (component_common.go: command `/bin/sh -c`, env DYN_NAMESPACE, DYN_COMPONENT (the componentType),
-  DYN_PARENT_DGD_K8S_NAME/_NAMESPACE, POD_NAME, POD_NAMESPACE, POD_UID, DYN_DISCOVERY_BACKEND; the
-  frontend's `python3 -m dynamo.frontend` on port 8000, component_frontend.go; for worker types also the `system` port 9090, liveness/readiness/startup
-  probes on it and DYN_SYSTEM_* env, component_worker.go) overridden by `extraPodSpec.mainContainer` (user fields win, env merges
-  by name); graph `spec.envs` then service `envs` are merged into its env; the service's
-  `resources` (cpu, memory, gpu -> `gpuType` or nvidia.com/gpu, `custom`) are merged into the container's (its own keys win);
-- the service's `volumeMounts` ({name, mountPoint}) mount the PVC of that name in main;
+the fork wxsms/dynamo @3057af0: internal/dynamo/backend_sglang.go, component_common.go,
+component_worker.go, component_frontend.go, utils.go `injectFlagsIntoContainerCommand`; lws.go,
+the shared-memory code and ComputeDynamoNamespace as found in the search index; structure note and
+CRD: ../shared/reference/wrappers/README.md "DynamoGraphDeployment", upstream @2a6da14):
+- each service becomes a DynamoComponentDeployment `<dgd>-<lower(name)>`, rendered as a Deployment
+  of that name (`replicas`, default 1) or, with `multinode.nodeCount` > 1 and the LWS provider, as a
+  LeaderWorkerSet `<dcd>-0` with `size = nodeCount` (Grove runs the same containers as PodCliques
+  `<name>-ldr`/`-wkr` with GROVE_* env; pdcheck models the LWS provider);
+- the pod is `extraPodSpec`; its container `main` is the operator's default (component_common.go:
+  command `/bin/sh -c`, env DYN_NAMESPACE, DYN_COMPONENT (the componentType), DYN_PARENT_DGD_K8S_NAME
+  and _NAMESPACE, POD_NAME, POD_NAMESPACE, POD_UID, DYN_DISCOVERY_BACKEND; a frontend runs
+  `python3 -m dynamo.frontend` on port 8000; a worker type gets the `system` port 9090, liveness,
+  readiness and startup probes on it and DYN_SYSTEM_* env, component_worker.go) overridden by
+  `extraPodSpec.mainContainer` (user fields win, env merges by name); graph `spec.envs` then service
+  `envs` are merged into its env, `envFromSecret` becomes an envFrom secretRef, the service's
+  `resources` (cpu, memory, gpu as `gpuType` or nvidia.com/gpu, `custom`) are merged into the
+  container's (its own keys win), and the service's `volumeMounts` ({name, mountPoint}) mount the
+  PVC of that name;
 - a Memory emptyDir `shared-memory` of `sharedMemory.size` (default 8Gi) is mounted at /dev/shm
   unless `sharedMemory.disabled`;
 - pod labels: nvidia.com/selector=<dcd>, nvidia.com/dynamo-graph-deployment-name,
-  nvidia.com/dynamo-component, nvidia.com/dynamo-component-type, nvidia.com/dynamo-sub-component-type,
-  nvidia.com/dynamo-namespace (over the user's `labels` and `extraPodMetadata.labels`); the Dynamo
+  nvidia.com/dynamo-component, nvidia.com/dynamo-component-type, nvidia.com/dynamo-sub-component-type
+  and nvidia.com/dynamo-namespace, over the user's `labels` and `extraPodMetadata.labels`. The Dynamo
   namespace (DYN_NAMESPACE and that label) is `<namespace>-<dgd>`, or `dynamo` with
-  `globalDynamoNamespace` (ComputeDynamoNamespace, found in the search index; pdcheck pairs prefill and
-  decode workers only within one);
+  `globalDynamoNamespace` (the v1alpha1 `dynamoNamespace` field is not read); pdcheck pairs prefill
+  and decode workers only within one;
 - SGLang multinode (backendFramework sglang, or a main container that runs dynamo.sglang): the leader
   gets `--dist-init-addr $(LWS_LEADER_ADDRESS):29500 --nnodes <n> --node-rank 0`, the workers
-  `--node-rank $(LWS_WORKER_INDEX)`: appended to args when the command is python, else inserted
-  right after the first `python ... sglang` word of the shell script; worker probes are removed.
+  `--node-rank $(LWS_WORKER_INDEX)`, appended to args when the command is python, else inserted right
+  after the first `python ... sglang` word of the shell script; worker probes are removed.
 The frontend is modelled as a Deployment running `dynamo.frontend`, which is not sglang_router: Dynamo
 pairs prefill and decode workers through its own runtime (discovery, request plane), so no router rule
 applies. Not modelled: the per-component Services (no configuration names them: workers are found by
-discovery), Grove's PodCliques, the planner's scaling, `envFromSecret`.
-v1beta1 (`spec.components[]`, storage version) is read as the v1alpha1 service it converts to: `type`
-is the componentType, `podTemplate` the pod with its `main` container, `sharedMemorySize` ("0" turns
-it off) the shared memory, `spec.env` the graph env.
+discovery), Grove's PodCliques, the planner's scaling.
+v1beta1 (`spec.components[]`, the storage version) is read as the v1alpha1 service it converts to:
+`type` is the componentType, `podTemplate` the pod with its `main` container, `sharedMemorySize`
+("0" turns it off) the shared memory, `spec.env` the graph env.
 """
 
 from __future__ import annotations
@@ -154,6 +156,8 @@ def _main_container(obj: K8sObject, name: str, service: dict, graph_env) -> dict
     main = {**base, **user}
     main["name"] = MAIN
     main["env"] = _merge_env(defaults, graph_env, service.get("envs"), user.get("env"))
+    if isinstance(service.get("envFromSecret"), str) and service["envFromSecret"]:  # every key of the Secret as env
+        main["envFrom"] = _list(user.get("envFrom")) + [{"secretRef": {"name": service["envFromSecret"]}}]
     service_resources = _resources(service.get("resources"))
     if service_resources:  # merged like mergo.WithOverride: the main container's own keys win
         own = _mapping(user.get("resources"))
