@@ -290,6 +290,7 @@ def locate(render: Render, results: list, origins: list[Origin] | None = None,
 
     origin_of = {id(o): origin for o, origin in zip(render.objects, origins)} if origins is not None else {}
     findings, suppressed = [], 0
+    seen = set()  # (rule, object, path, message): a wrapper's one template may yield the same problem in two children
     for result in results:
         if isinstance(result, Finding):
             findings.append(result)
@@ -299,6 +300,10 @@ def locate(render: Render, results: list, origins: list[Origin] | None = None,
             if p.ignores(rule.id):
                 suppressed += 1
                 continue
+            key = (rule.id, p.obj.ref if p.obj is not None else "", tuple(p.path), p.message)
+            if key in seen:
+                continue
+            seen.add(key)
             if p.obj is not None:
                 origin = origin_of.get(id(p.obj))
                 file, line = source_line(replace(p.obj, origin=origin) if origin is not None else p.obj, p.path)

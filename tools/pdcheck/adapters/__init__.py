@@ -12,8 +12,12 @@ from collections.abc import Iterable, Iterator
 
 from ..objects import K8sObject
 from . import disaggregatedset
+from . import dynamographdeployment
 
-_ADAPTERS = (disaggregatedset,)
+_ADAPTERS = (
+    disaggregatedset,
+    dynamographdeployment,
+)
 
 # (apiVersion, kind) -> the adapter's expand function
 EXPANDERS = {(api_version, module.KIND): module.expand for module in _ADAPTERS for api_version in module.API_VERSIONS}
