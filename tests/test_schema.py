@@ -328,3 +328,15 @@ def test_fast_check_agrees_with_jsonschema(validator, widget_validator, core_doc
                 decided += 1
                 assert fast == (next(compiled.jsonschema_validator.iter_errors(mutated), None) is None), path
     assert decided > 300
+
+
+@pytest.mark.parametrize("path, value, schema", [
+    ("spec.colour", "red", "Widget example.com/v1 schema of the CRD in "),  # the CRD's own field
+    ("metadata.labelz", {}, None),  # the core ObjectMeta the CRD refers to: a Kubernetes version's
+])
+def test_crd_issues_name_the_crd_unless_in_an_embedded_core_type(widget_validator, path, value, schema):
+    [issue] = widget_validator.validate(mutate(WIDGET, path, value))
+    if schema is None:
+        assert issue.schema is None
+    else:
+        assert issue.schema.startswith(schema) and issue.schema.endswith("widget-crd.yaml")

@@ -9,7 +9,7 @@ An input's findings are a pure function of
 - the checker: every file of the pdcheck package (path, size and mtime, so an edited rule or
   catalog is a miss even when the version string is unchanged), kubernetes-validate's schema
   directories, the configuration file's content, the CRD files' contents and the
-  --k8s-version/--sglang-version/--router-version options.
+  --k8s-version/--sglang-version/--router-version/--enable/--disable options.
 
 When every input hits, a run reads a few small files and prints: no kustomize, no schemas, no
 rules. Inputs that miss go through the normal pipeline and their results are stored. stdin, remote
@@ -100,6 +100,7 @@ def _checker_fingerprint(options, config: Config) -> str:
         "config": _content(config.path) if config.path else None,
         "crds": [(str(c), _content(c)) for c in crds],
         "k8s": options.k8s_versions, "sglang": options.sglang_version, "router": options.router_version,
+        "enable": sorted(options.enable), "disable": sorted(options.disable),
     }
     return text_sha256(json.dumps(material, sort_keys=True, default=str))
 
@@ -137,8 +138,8 @@ def _content(path: Path) -> str:
 def _encode(findings: list[Finding], suppressed: int) -> bytes:
     return json.dumps({
         "suppressed": suppressed,
-        "findings": [[f.rule, f.severity.value, f.message, f.fix, f.object, list(f.path), f.file, f.line, f.overlay]
-                     for f in findings],
+        "findings": [[f.rule, f.severity.value, f.message, f.fix, f.object, list(f.path), f.file, f.line, f.overlay,
+                      [list(step) for step in f.provenance]] for f in findings],
     }).encode("utf-8")
 
 
@@ -146,8 +147,9 @@ def _decode(payload: bytes) -> tuple[list[Finding], int] | None:
     """The stored result, or None for anything malformed (a miss: the input is checked again)."""
     try:
         data = json.loads(payload)
-        findings = [Finding(rule, Severity(severity), message, fix, obj, tuple(path), file, line, overlay)
-                    for rule, severity, message, fix, obj, path, file, line, overlay in data["findings"]]
+        findings = [Finding(rule, Severity(severity), message, fix, obj, tuple(path), file, line, overlay,
+                            tuple(tuple(step) for step in provenance))
+                    for rule, severity, message, fix, obj, path, file, line, overlay, provenance in data["findings"]]
         suppressed = data["suppressed"]
     except (ValueError, KeyError, TypeError):
         return None

@@ -48,6 +48,10 @@ class Options:
     cache_dir: str | None = None  # render cache location (default: see cache.open_cache)
     no_cache: bool = False
     inputs: list | None = None  # already resolved (the CLI resolves first to say what it found)
+    input_errors: list = field(default_factory=list)  # the paths that resolved to no input, when already resolved
+    enable: list[str] = field(default_factory=list)  # --enable RULE: on at its default severity, whatever the configuration says
+    disable: list[str] = field(default_factory=list)  # --disable RULE: off
+    progress: Callable[[str], None] | None = None  # told each input's name as it is checked
 
 
 @dataclass
@@ -86,6 +90,10 @@ class RunResult:
     suppressed: int
     renders: list[Render]  # the renders this run made (none for inputs answered from the results cache)
     enabled_rules: list[Rule] | Callable[[], list[Rule]]  # a callable: worked out when a reporter asks
+    # Inputs that could not be checked (a path that names nothing, YAML that does not parse, a
+    # failed kustomize build): each reported in every format, the run exits 2. The others are checked.
+    input_errors: list[InputError] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # per input: 'kustomize' | 'file' | 'stdin'
 
     @property
     def rules(self) -> list[Rule]:
@@ -107,6 +115,7 @@ class Checked:
     render: Render
     results: list
     origins: Future | None = None
+    model: Model | Finding | None = None  # for provenance (where a value that reached the pod was set)
 
 
 # --- configuration --------------------------------------------------------------------------------
@@ -116,14 +125,20 @@ def load_run_config(options: Options) -> Config:
     return load_config(locate_config(options.config_path, options.paths))
 
 
-def enabled_rules(config: Config) -> list[tuple[Rule, Severity]]:
+def enabled_rules(config: Config, options: Options | None = None) -> list[tuple[Rule, Severity]]:
+    """The rules that run and their severity: the configuration's, then --enable/--disable."""
     from .rules import all_rules
 
     rules = all_rules()
     config.check_rule_ids({rule.id for rule in rules})
+    enable, disable = (options.enable, options.disable) if options is not None else ((), ())
     out = []
     for rule in rules:
         severity = config.rule_severity.get(rule.id, rule.severity)
+        if rule.id in enable:
+            severity = severity or rule.severity
+        if rule.id in disable:
+            severity = None
         if severity is not None:
             out.append((rule, severity))
     return out
@@ -157,7 +172,8 @@ def run(options: Options) -> RunResult:
     from .cache import open_cache
     from .kustomize import kustomize_command
 
-    inputs = options.inputs if options.inputs is not None else resolve_inputs(options.paths)
+    input_errors: list[InputError] = list(options.input_errors)
+    inputs = options.inputs if options.inputs is not None else resolve_inputs(options.paths, input_errors)
     command = kustomize_command(options.kustomize) if any(i.kind == "kustomize" for i in inputs) else None
     config = load_run_config(options)
     cache = open_cache(options.cache_dir, options.no_cache)
@@ -176,26 +192,35 @@ def run(options: Options) -> RunResult:
         # The builds start now, on worker threads: setting up the checker and checking each render overlap them.
         with Renderer([inputs[i] for i in todo], command, options.jobs, cache,
                       hasher=stored.hasher if stored is not None else None) as renderer:
-            rules = enabled_rules(config)
+            rules = enabled_rules(config, options)
             ctx = make_context(config, options)
             versions = _catalog_versions(options, config)
-            checked = []
-            for render in renderer:  # render
+            checked = {}  # input index -> Checked
+            for index, render in zip(todo, renderer.outcomes()):  # render
+                if isinstance(render, InputError):  # reported, never cached: the other inputs go on
+                    if str(render) not in map(str, input_errors):  # (a missing kustomize binary: once, not per overlay)
+                        input_errors.append(render)
+                    continue
+                if options.progress is not None:
+                    options.progress(render.name)
                 model = build_model_or_finding(render, versions)  # model
                 results = check(model, ctx, rules)  # check
                 origins = renderer.origins(render) if _points_into_objects(results) else None
-                checked.append(Checked(render, results, origins))
-            located = [locate(c.render, c.results, c.origins.result() if c.origins else None) for c in checked]
-        renders = [c.render for c in checked]
-        for index, result in zip(todo, located):
+                checked[index] = Checked(render, results, origins, model)
+            recheck = _recheck(versions, ctx, rules)
+            located = {index: locate(c.render, c.results, c.origins.result() if c.origins else None, c.model, recheck)
+                       for index, c in checked.items()}
+        renders = [c.render for c in checked.values()]
+        for index, result in located.items():
             done[index] = result
             if stored is not None:
                 stored.store(index, *result)  # the results cache, for the next run
 
-    findings = sorted((f for index in range(len(inputs)) for f in done[index][0]), key=Finding.sort_key)
-    suppressed = sum(done[index][1] for index in range(len(inputs)))
-    enabled = [r for r, _ in rules] if rules is not None else lambda: [r for r, _ in enabled_rules(config)]
-    return RunResult(__version__, [i.display for i in inputs], findings, suppressed, renders, enabled)
+    findings = sorted((f for result in done.values() for f in result[0]), key=Finding.sort_key)
+    suppressed = sum(result[1] for result in done.values())
+    enabled = [r for r, _ in rules] if rules is not None else lambda: [r for r, _ in enabled_rules(config, options)]
+    return RunResult(__version__, [i.display for i in inputs], findings, suppressed, renders, enabled,
+                     input_errors, [i.kind for i in inputs])
 
 
 def build_model_or_finding(render: Render, versions: dict) -> Model | Finding:
@@ -238,16 +263,34 @@ def _points_into_objects(results: list) -> bool:
                for rule, _, problems in (r for r in results if not isinstance(r, Finding)) for p in problems)
 
 
-def locate(render: Render, results: list, origins: list[Origin] | None = None) -> tuple[list[Finding], int]:
+def _recheck(versions: dict, ctx: Context, rules: list[tuple[Rule, Severity]]) -> Callable[[Render], set]:
+    """model + check of a changed copy of a render (provenance.Attribution.fold): the (rule id,
+    object, path) of every problem found in it."""
+    def still_found(render: Render) -> set:
+        results = check(build_model_or_finding(render, versions), ctx, rules)
+        return {(rule.id, p.obj.ref, tuple(p.path)) for rule, _, problems in (r for r in results if not isinstance(r, Finding))
+                for p in problems if p.obj is not None}
+    return still_found
+
+
+def locate(render: Render, results: list, origins: list[Origin] | None = None,
+           model: Model | Finding | None = None, recheck: Callable[[Render], set] | None = None) -> tuple[list[Finding], int]:
     """Findings (with file and line) of check's results, and how many were suppressed.
 
     origins: the file each of render.objects came from, when the render itself does not carry
     them (an overlay built without origin annotations; see render.Renderer.origins).
+    model: the render's model; with it, a value set through kustomize (a ConfigMap key, a
+    replacement's copy) is located where it was set; with recheck (see _recheck) too, the
+    findings that fixing a named cause removes are folded into it (provenance.Attribution).
     """
+    from .provenance import Attribution
     from .sources import locate as source_line
+
+    attribution = Attribution(render, model if not isinstance(model, Finding) else None, recheck)
 
     origin_of = {id(o): origin for o, origin in zip(render.objects, origins)} if origins is not None else {}
     findings, suppressed = [], 0
+    seen = set()  # (rule, object, path, message): a wrapper's one template may yield the same problem in two children
     for result in results:
         if isinstance(result, Finding):
             findings.append(result)
@@ -257,23 +300,31 @@ def locate(render: Render, results: list, origins: list[Origin] | None = None) -
             if p.ignores(rule.id):
                 suppressed += 1
                 continue
+            key = (rule.id, p.obj.ref if p.obj is not None else "", tuple(p.path), p.message)
+            if key in seen:
+                continue
+            seen.add(key)
             if p.obj is not None:
                 origin = origin_of.get(id(p.obj))
                 file, line = source_line(replace(p.obj, origin=origin) if origin is not None else p.obj, p.path)
             else:
                 file, line = (render.name if render.source != "kustomize" else None), None
-            findings.append(Finding(
+            if p.provenance:  # the rule says where the cause was written (a kustomization line)
+                file, line = p.provenance[0][1], p.provenance[0][2]
+            findings.append(attribution.attach(Finding(
                 rule.id, severity.capped(p.at_most), p.message, p.fix,
                 object=p.obj.ref if p.obj is not None else "", path=p.path,
-                file=file, line=line, overlay=render.name,
-            ))
-    return findings, suppressed
+                file=file, line=line, overlay=render.name, provenance=p.provenance,
+            ), p))
+    return attribution.fold(findings), suppressed
 
 
 def check_render(render: Render, ctx: Context, options: Options, rules: list[tuple[Rule, Severity]]) -> tuple[list[Finding], int]:
     """model -> check -> locate for one render that carries its origins (a YAML file, or an overlay
     built with annotations): the findings and the suppressed count."""
-    return locate(render, check(build_model_or_finding(render, _catalog_versions(options, ctx.config)), ctx, rules))
+    versions = _catalog_versions(options, ctx.config)
+    model = build_model_or_finding(render, versions)
+    return locate(render, check(model, ctx, rules), model=model, recheck=_recheck(versions, ctx, rules))
 
 
 def build_models(options: Options, config: Config | None = None) -> list[Model]:

@@ -12,10 +12,14 @@ from collections.abc import Iterable, Iterator
 
 from ..objects import K8sObject
 from . import disaggregatedset
+from . import dynamographdeployment
 from . import rolebasedgroup, rolebasedgroupset
 
-_ADAPTERS = (disaggregatedset,
-             rolebasedgroup, rolebasedgroupset)
+_ADAPTERS = (
+    disaggregatedset,
+    dynamographdeployment,
+    rolebasedgroup, rolebasedgroupset,
+)
 
 # (apiVersion, kind) -> the adapter's expand function
 EXPANDERS = {(api_version, module.KIND): module.expand for module in _ADAPTERS for api_version in module.API_VERSIONS}
