@@ -348,3 +348,11 @@ def test_rank_fixes_name_the_env_rbg_injects():
     set_flag(engine(d, "decode"), "--nnodes", "4")
     [f] = [f for f in run_rules(d) if f.rule == "lws-size-nnodes"]
     assert "$(RBG_LWP_GROUP_SIZE)" in f.fix and "LWS_" not in f.fix
+
+
+def test_host_network_ranks_resolving_the_rbg_leader_address_need_cluster_dns():
+    d = docs()
+    template = pattern(d, "decode")["template"]["spec"]
+    template["dnsPolicy"] = "ClusterFirst"  # hostNetwork pods then resolve with the node's DNS
+    [f] = run_rules(d)
+    assert f.rule == "hostnetwork-dns-policy" and "RBG_LWP_LEADER_ADDRESS" in f.message
