@@ -264,7 +264,7 @@ def test_effective_pods_match_the_same_deployment_as_two_leaderworkersets():
         assert w["argv"] == [a.replace(f"r1-{p['role']}-0.r1-{p['role']}.default", leader) for a in p["argv"]]
         user_env = {k: v for k, v in w["env"].items() if not k.startswith("RBG_")}
         assert user_env == {k: v for k, v in p["env"].items() if not k.startswith("LWS_")}
-        assert w["object"] == f"RoleBasedGroup/r1 role {p['role']} (LeaderWorkerSet r1-{p['role']})"
+        assert w["object"] == f"RoleBasedGroup/r1 role {p['role']} (RoleInstanceSet r1-{p['role']})"
 
 
 # --- schema -----------------------------------------------------------------------------------

@@ -111,6 +111,7 @@ class DerivedObject(K8sObject):
     # modelled as a LeaderWorkerSet or StatefulSet), and `pod_name(group, rank)`, `labels(group, rank)`,
     # `subdomain(group, rank)` replace the kind's own names, labels and DNS. None: nothing added.
     pods_by: object = None
+    shown_kind: str = ""  # the kind the controller really creates, when modelled as another (RoleInstanceSet)
 
     def source(self, path: tuple) -> tuple[K8sObject, tuple]:
         """The parent object and the path in it that holds what `path` names here."""
@@ -121,4 +122,4 @@ class DerivedObject(K8sObject):
 
     @property
     def ref(self) -> str:
-        return f"{self.parent.ref} {self.label} ({self.kind} {self.name})"
+        return f"{self.parent.ref} {self.label} ({self.shown_kind or self.kind} {self.name})"

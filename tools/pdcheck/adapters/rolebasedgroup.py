@@ -362,7 +362,7 @@ def _with_labels(template: dict, labels: dict) -> dict:
 def _derived(obj: K8sObject, role: Role, doc: dict, path_map: tuple, pods_by=None) -> DerivedObject:
     return DerivedObject(doc, obj.index, obj.origin, parent=obj, label=f"role {role.name}",
                          path_map=path_map + ((("metadata", "name"), role.path + ("name",)), ((), role.path)),
-                         pods_by=pods_by)
+                         pods_by=pods_by, shown_kind="RoleInstanceSet" if getattr(pods_by, "own_pods", False) else "")
 
 
 def _metadata(role: Role, name: str, extra: dict | None = None) -> dict:
