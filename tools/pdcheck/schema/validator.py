@@ -42,6 +42,9 @@ PROJECT_SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 PROJECT_SCHEMAS = {
     ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet"): "leaderworkerset-v1.json",
     ("disaggregatedset.x-k8s.io/v1", "DisaggregatedSet"): "disaggregatedset-v1.json",
+    ("ome.io/v1beta1", "InferenceService"): "inferenceservice-ome-v1beta1.json",
+    ("ome.io/v1beta1", "ServingRuntime"): "servingruntime-ome-v1beta1.json",
+    ("ome.io/v1beta1", "ClusterServingRuntime"): "clusterservingruntime-ome-v1beta1.json",
     ("monitoring.coreos.com/v1", "PodMonitor"): "podmonitor-monitoring-v1.json",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor-monitoring-v1.json",
 }
