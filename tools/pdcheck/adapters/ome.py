@@ -6,8 +6,8 @@ under pkg/controller/v1beta1/inferenceservice/: 291ce9c utils/merging.go, 60580c
 reconcilers/common/podspec_reconciler.go, 01bcab5 components/engine.go, 0b063e0 components/base.go,
 00ba46d components/router.go, 5d52bb3 reconcilers/lws/lws_reconciler.go, 16ed895
 reconcilers/multinode/multinode_reconciler.go, 0074cb4 reconcilers/service/service_reconciler.go,
-529c7a8 reconcilers/rbac/rbac_reconciler.go, 61947886 utils GetServingRuntime; pkg/constants at
-01bcab5; the CRDs are ../shared/reference/wrappers/ome-*.yaml, upstream 17b77ed):
+529c7a8 reconcilers/rbac/rbac_reconciler.go, utils GetServingRuntime, the pod webhook's RDMA profiles
+(pkg/webhook/admission/pod/rdma_injector.go, search id 40663236258); pkg/constants at 01bcab5; the CRDs are ../shared/reference/wrappers/ome-*.yaml, upstream 17b77ed):
 - runtime: `spec.runtime.name` is looked up as a ServingRuntime in the InferenceService's namespace,
   then as a ClusterServingRuntime (`GetServingRuntime`); `spec.runtime.kind` narrows it to that kind.
   With no `spec.runtime` the controller auto-selects one from the model: pdcheck does so only when
@@ -36,6 +36,10 @@ reconcilers/multinode/multinode_reconciler.go, 0074cb4 reconcilers/service/servi
   leaders add `app=<isvc>-<component>`, LWS leaders `ray.io/node-type=head`;
 - Services `<isvc>-<component>`: selector `app` (Deployment) or `app` + `ray.io/node-type=head`
   (LWS), a port per port of the first container of the (leader) pod, else port 80 -> 8080;
+- the OME pod webhook: a pod annotated `rdma.ome.io/auto-inject: "true"` (the component's
+  `annotations` reach the pod templates) gets the RDMA profile's env, /dev/shm and /dev/infiniband
+  volumes, IPC_LOCK and CAP_SYS_ADMIN and privileged (when unset) in its `rdma.ome.io/container-name`
+  container (default `ome-container`);
 - router: a Deployment `<isvc>-router` whose pod runs as ServiceAccount `<isvc>-router`, bound by a
   Role/RoleBinding `<isvc>-router` to get/list/watch pods; each `config` entry becomes an env var.
 A runtime that no InferenceService of the render uses is modelled as if an InferenceService named
@@ -83,7 +87,14 @@ POD_SPEC_FIELDS = frozenset((
 PLACEHOLDER = re.compile(r"\{\{-?\s*\.(Name|Namespace)\s*-?\}\}")
 
 _ABSENT = object()
-Source = tuple  # (K8sObject, path in it)
+Source = tuple  # (K8sObject, path in it), or (K8sObject, path, INJECTED) for what the controller added
+
+
+INJECTED = "injected"
+
+
+def _injected(src: Source) -> Source:
+    return (src[0], src[1], INJECTED)
 
 
 @dataclass
@@ -97,8 +108,8 @@ class OmeDerived(DerivedObject):
         path = tuple(path)
         for n in range(len(path), -1, -1):
             hit = self.provenance.get(path[:n])
-            if hit is not None:
-                return hit[0], hit[1] + path[n:]
+            if hit is not None:  # what the controller injected points at what made it do so, whole
+                return (hit[0], hit[1]) if len(hit) > 2 else (hit[0], hit[1] + path[n:])
         return self.fallback if self.fallback is not None else (self.parent, ())
 
 
@@ -323,7 +334,7 @@ def _sub_provenance(prov: dict, at: tuple) -> dict:
     return out
 
 
-def _pod_spec(part: dict, at: tuple, prov: dict, ctx: _Ctx, edit=None) -> tuple[dict | None, dict]:
+def _pod_spec(part: dict, at: tuple, prov: dict, ctx: _Ctx, edit=None, model_src: Source | None = None) -> tuple[dict | None, dict]:
     """The pod spec the controller builds from the part of a merged component at `at` (the component
     itself, its `leader` or its `worker`), and the pod spec's provenance. None when it has no container."""
     pod = {k: v for k, v in part.items() if k in POD_SPEC_FIELDS}
@@ -359,11 +370,68 @@ def _pod_spec(part: dict, at: tuple, prov: dict, ctx: _Ctx, edit=None) -> tuple[
     pod_prov = {p: s for p, s in pod_prov.items() if p[:2] != ("containers", index)}
     pod_prov.update({("containers", index) + p: s for p, s in container_prov.items()})
     path = _model_path(ctx)
-    if edit is not None and path:  # UpdatePodSpecVolumes: the model's hostPath
+    if model_src is not None and path:  # UpdatePodSpecVolumes: the model's hostPath
         volumes = pod["volumes"] = list(pod.get("volumes") or [])
         volumes.append({"name": ctx.model.name, "hostPath": {"path": path}})
-        pod_prov[("volumes", len(volumes) - 1)] = pod_prov.get((), ctx.fallback)
+        pod_prov[("volumes", len(volumes) - 1)] = model_src
     return pod, pod_prov
+
+
+# The OME pod webhook's RDMA profiles (pkg/webhook/admission/pod/rdma_injector.go at the commit below)
+RDMA_PROFILES = {
+    "oci-roce": {
+        "env": {"NCCL_NET_PLUGIN": "none", "NCCL_DEBUG": "INFO", "NCCL_CROSS_NIC": "2", "NCCL_SOCKET_NTHREADS": "16",
+                "NCCL_CUMEM_ENABLE": "0", "NCCL_IB_SPLIT_DATA_ON_QPS": "0", "NCCL_IB_QPS_PER_CONNECTION": "16",
+                "NCCL_IB_GID_INDEX": "3",
+                "NCCL_IB_HCA": "=mlx5_0,mlx5_1,mlx5_3,mlx5_4,mlx5_5,mlx5_6,mlx5_7,mlx5_8,mlx5_9,mlx5_10,mlx5_12,mlx5_13,"
+                               "mlx5_14,mlx5_15,mlx5_16,mlx5_17",
+                "NCCL_IB_TC": "41", "NCCL_IB_SL": "0", "NCCL_IB_TIMEOUT": "22", "HCOLL_ENABLE_MCAST_ALL": "0",
+                "coll_hcoll_enable": "0", "UCX_TLS": "tcp", "UCX_NET_DEVICES": "eth0", "RX_QUEUE_LEN": "8192",
+                "IB_RX_QUEUE_LEN": "8192", "NCCL_SOCKET_IFNAME": "eth0", "NCCL_IGNORE_CPU_AFFINITY": "1",
+                "GLOO_SOCKET_IFNAME": "eth0"},
+        "mounts": [{"name": "dshm", "mountPath": "/dev/shm"}, {"name": "devinf", "mountPath": "/dev/infiniband"}],
+        "volumes": [{"name": "dshm", "emptyDir": {"medium": "Memory"}},
+                    {"name": "devinf", "hostPath": {"path": "/dev/infiniband"}}],
+        "capabilities": ["IPC_LOCK", "CAP_SYS_ADMIN"],
+    },
+}
+RDMA_INJECT = "rdma.ome.io/auto-inject"
+
+
+def _inject_rdma(pod: dict, pod_prov: dict, annotations: dict, src: Source) -> None:
+    """What OME's pod webhook does to a pod annotated rdma.ome.io/auto-inject: "true" (InjectRDMA): the
+    profile's volumes (when missing) and, in the target container, its env (appended), mounts (when
+    missing), capabilities and privileged (when unset)."""
+    if annotations.get(RDMA_INJECT) != "true":
+        return
+    profile = RDMA_PROFILES.get(annotations.get("rdma.ome.io/profile") or "oci-roce")
+    target = annotations.get("rdma.ome.io/container-name") or "ome-container"
+    containers = pod.get("containers") if isinstance(pod.get("containers"), list) else []
+    index = next((i for i, c in enumerate(containers) if isinstance(c, dict) and c.get("name") == target), None)
+    if profile is None or index is None:  # an unknown profile fails admission; no target: the webhook skips the pod
+        return
+    volumes = pod["volumes"] = list(pod.get("volumes") or [])
+    for volume in profile["volumes"]:
+        if not any(isinstance(v, dict) and v.get("name") == volume["name"] for v in volumes):
+            volumes.append(copy.deepcopy(volume))
+            pod_prov[("volumes", len(volumes) - 1)] = src
+    container = containers[index] = copy.deepcopy(containers[index])
+    at = ("containers", index)
+    env = container["env"] = list(container.get("env") or [])
+    for name in sorted(profile["env"]):
+        env.append({"name": name, "value": profile["env"][name]})
+        pod_prov[at + ("env", len(env) - 1)] = src
+    mounts = container["volumeMounts"] = list(container.get("volumeMounts") or [])
+    for mount in profile["mounts"]:
+        if not any(isinstance(m, dict) and m.get("name") == mount["name"] for m in mounts):
+            mounts.append(dict(mount))
+            pod_prov[at + ("volumeMounts", len(mounts) - 1)] = src
+    security = container["securityContext"] = dict(_dict(container.get("securityContext")))
+    capabilities = security["capabilities"] = dict(_dict(security.get("capabilities")))
+    add = capabilities["add"] = list(capabilities.get("add") or [])
+    add.extend(c for c in profile["capabilities"] if c not in add)
+    security.setdefault("privileged", True)
+    pod_prov.setdefault(at + ("securityContext",), src)
 
 
 def _labels(ctx: _Ctx, component: str, merged: dict) -> dict:
@@ -436,14 +504,16 @@ def _engine_children(component: str, merged: dict, prov: dict, ctx: _Ctx) -> lis
     worker_size = size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else 0
 
     def edit(runner, runner_prov):
-        _edit_runner(runner, runner_prov, ctx, worker_size, fallback)
+        _edit_runner(runner, runner_prov, ctx, worker_size, _injected(fallback))
 
     if isinstance(leader, dict):
-        head, head_prov = _pod_spec(leader, ("leader",), prov, ctx, edit)
+        head, head_prov = _pod_spec(leader, ("leader",), prov, ctx, edit, _injected(fallback))
     else:
-        head, head_prov = _pod_spec(merged, (), prov, ctx, edit)
+        head, head_prov = _pod_spec(merged, (), prov, ctx, edit, _injected(fallback))
     if head is None:
         return []
+    rdma_src = _injected(prov.get(("annotations", RDMA_INJECT), fallback))
+    _inject_rdma(head, head_prov, annotations, rdma_src)
     out = []
     if not multinode:
         doc = _deployment(name, ctx, labels, annotations, _replicas(merged), head)
@@ -451,9 +521,12 @@ def _engine_children(component: str, merged: dict, prov: dict, ctx: _Ctx) -> lis
         out.append(_child(doc, ctx, component, out_prov, component))
         selector = {"app": name}
     else:
-        work, work_prov = _pod_spec(worker, ("worker",), prov, ctx, edit) if isinstance(worker, dict) else (None, {})
+        work, work_prov = (_pod_spec(worker, ("worker",), prov, ctx, edit, _injected(fallback)) if isinstance(worker, dict)
+                           else (None, {}))
         if work is None:  # the controller fails on a worker without containers; a leader alone is a group of one
             work, work_prov = copy.deepcopy(head), dict(head_prov)
+        else:
+            _inject_rdma(work, work_prov, annotations, rdma_src)
         lws = f"lws-{name[-50:]}"
         leader_labels = {**labels, "app": name[:63], HEAD_LABEL: "head"}
         template_meta = {"annotations": annotations} if annotations else {}
@@ -489,7 +562,7 @@ def _router_children(merged: dict, prov: dict, ctx: _Ctx) -> list[OmeDerived]:
         if isinstance(env, list):
             for k, v in config.items():
                 env.append({"name": k, "value": v})
-                runner_prov[("env", len(env) - 1)] = prov.get(("config", k), fallback)
+                runner_prov[("env", len(env) - 1)] = _injected(prov.get(("config", k), fallback))
 
     pod, pod_prov = _pod_spec(merged, (), prov, ctx, edit)
     if pod is None:
