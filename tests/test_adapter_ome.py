@@ -3,11 +3,11 @@ as the LeaderWorkerSets, Deployments, Services and RBAC the OME controller creat
 at the runtime or the InferenceService, whichever set the value; the schemas match the CRDs."""
 
 import copy
-import os
 from pathlib import Path
 
 import pytest
 import yaml
+from reference_material import shared_path
 from ruletest import FIXTURES, baseline, defect_tests, rules_fired, run_rules, set_env, set_flag
 
 from pdcheck.adapters import ome
@@ -19,18 +19,12 @@ from pdcheck.render import objects_from_stream
 from pdcheck.schema import SchemaValidator
 
 FIXTURE = "ome.yaml"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-CRDS = {kind: SHARED / "reference" / "wrappers" / f"ome-{kind.lower()}.yaml"
-        for kind in ("InferenceService", "ServingRuntime", "ClusterServingRuntime")}
+KINDS = ("InferenceService", "ServingRuntime", "ClusterServingRuntime")
 
 
 def crd(kind: str) -> Path:
-    path = CRDS[kind]
-    if not path.is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"{path} is missing (CI must have ../shared)")
-        pytest.skip(f"the upstream OME CRD is not available: {path}")
-    return path
+    """The upstream CRD (skips without ../shared; CI fails without it, conftest.py)."""
+    return shared_path("reference", "wrappers", f"ome-{kind.lower()}.yaml")
 
 
 def docs() -> list[dict]:
@@ -327,7 +321,7 @@ def _fields(node: dict) -> set:
     return set(node.get("properties", {}))
 
 
-@pytest.mark.parametrize("kind", list(CRDS))
+@pytest.mark.parametrize("kind", KINDS)
 def test_bundled_schema_has_the_fields_of_the_crd(kind):
     """Every level the bundled schema writes out has the CRD's fields; $ref'd levels are Kubernetes types."""
     from pdcheck.schema.validator import PROJECT_SCHEMAS, _load_project_schema

@@ -70,7 +70,6 @@ RUNTIME_LABEL = "serving-runtime"
 HEAD_LABEL = "ray.io/node-type"
 ENGINE_COMPONENTS = ("engine", "decoder")
 RUNTIME_KINDS = ("ServingRuntime", "ClusterServingRuntime")
-MODEL_KINDS = ("BaseModel", "ClusterBaseModel")
 GPU = "nvidia.com/gpu"
 
 # Strategic-merge keys of the PodSpec / Container lists (k8s.io/api core/v1 patchMergeKey tags)
@@ -190,6 +189,10 @@ def _dict(value) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _ome(objects, kinds) -> list[K8sObject]:
     return [o for o in objects if o.api_version in API_VERSIONS and o.kind in kinds and o.name]
 
@@ -239,7 +242,7 @@ def resolve_runtime(isvc: K8sObject, objects) -> tuple[K8sObject | None, str]:
         rspec = _dict(obj.doc.get("spec"))
         if rspec.get("disabled") is True or (obj.kind == "ServingRuntime" and not _same_namespace(obj, isvc)):
             continue
-        formats = [f for f in rspec.get("supportedModelFormats") or [] if isinstance(f, dict)]
+        formats = [f for f in _list(rspec.get("supportedModelFormats")) if isinstance(f, dict)]
         priorities = [f.get("priority") if isinstance(f.get("priority"), int) else 0
                       for f in formats if f.get("autoSelect") is True and _formats_match(f, model)]
         if priorities:
@@ -371,7 +374,7 @@ def _pod_spec(part: dict, at: tuple, prov: dict, ctx: _Ctx, edit=None, model_src
     pod_prov.update({("containers", index) + p: s for p, s in container_prov.items()})
     path = _model_path(ctx)
     if model_src is not None and path:  # UpdatePodSpecVolumes: the model's hostPath
-        volumes = pod["volumes"] = list(pod.get("volumes") or [])
+        volumes = pod["volumes"] = list(_list(pod.get("volumes")))
         volumes.append({"name": ctx.model.name, "hostPath": {"path": path}})
         pod_prov[("volumes", len(volumes) - 1)] = model_src
     return pod, pod_prov
@@ -410,25 +413,25 @@ def _inject_rdma(pod: dict, pod_prov: dict, annotations: dict, src: Source) -> N
     index = next((i for i, c in enumerate(containers) if isinstance(c, dict) and c.get("name") == target), None)
     if profile is None or index is None:  # an unknown profile fails admission; no target: the webhook skips the pod
         return
-    volumes = pod["volumes"] = list(pod.get("volumes") or [])
+    volumes = pod["volumes"] = list(_list(pod.get("volumes")))
     for volume in profile["volumes"]:
         if not any(isinstance(v, dict) and v.get("name") == volume["name"] for v in volumes):
             volumes.append(copy.deepcopy(volume))
             pod_prov[("volumes", len(volumes) - 1)] = src
     container = containers[index] = copy.deepcopy(containers[index])
     at = ("containers", index)
-    env = container["env"] = list(container.get("env") or [])
+    env = container["env"] = list(_list(container.get("env")))
     for name in sorted(profile["env"]):
         env.append({"name": name, "value": profile["env"][name]})
         pod_prov[at + ("env", len(env) - 1)] = src
-    mounts = container["volumeMounts"] = list(container.get("volumeMounts") or [])
+    mounts = container["volumeMounts"] = list(_list(container.get("volumeMounts")))
     for mount in profile["mounts"]:
         if not any(isinstance(m, dict) and m.get("name") == mount["name"] for m in mounts):
             mounts.append(dict(mount))
             pod_prov[at + ("volumeMounts", len(mounts) - 1)] = src
     security = container["securityContext"] = dict(_dict(container.get("securityContext")))
     capabilities = security["capabilities"] = dict(_dict(security.get("capabilities")))
-    add = capabilities["add"] = list(capabilities.get("add") or [])
+    add = capabilities["add"] = list(_list(capabilities.get("add")))
     add.extend(c for c in profile["capabilities"] if c not in add)
     security.setdefault("privileged", True)
     pod_prov.setdefault(at + ("securityContext",), src)
@@ -468,11 +471,11 @@ def _replicas(merged: dict) -> int:
 
 
 def _service(name: str, ctx: _Ctx, labels: dict, selector: dict, pod: dict) -> dict:
-    containers = pod.get("containers") or []
+    containers = _list(pod.get("containers"))
     first = containers[0] if containers and isinstance(containers[0], dict) else {}
     ports = [{**({"name": p["name"]} if isinstance(p.get("name"), str) else {}), "port": p["containerPort"],
               "targetPort": p["containerPort"], "protocol": "TCP"}
-             for p in first.get("ports") or [] if isinstance(p, dict) and isinstance(p.get("containerPort"), int)]
+             for p in _list(first.get("ports")) if isinstance(p, dict) and isinstance(p.get("containerPort"), int)]
     if not ports:
         ports = [{"name": name, "port": 80, "targetPort": 8080, "protocol": "TCP"}]
     return {"apiVersion": "v1", "kind": "Service", "metadata": _metadata(name, ctx, labels),
