@@ -38,9 +38,9 @@ _LEFT_OUT = pytest.StashKey[Counter]()
 
 def pytest_collection_modifyitems(config, items):
     """The default run leaves out the tests marked slow (a quick edit-test loop): --slow or an
-    explicit -m keeps them. The exploratory ones run only when the -m expression names them."""
+    explicit -m keeps them. The exploratory and corpus ones run only when the -m expression names them."""
     markexpr = config.getoption("markexpr")
-    left_out = [] if "exploratory" in markexpr else ["exploratory"]
+    left_out = [m for m in ("exploratory", "corpus") if m not in markexpr]
     if not markexpr and not config.getoption("run_slow"):
         left_out.append("slow")
     kept, dropped, counts = [], [], Counter()
@@ -70,5 +70,8 @@ def pytest_terminal_summary(terminalreporter, config):
         parts.append(f"{left_out['slow']} marked slow, left out of this quick run (`pytest --slow` runs them, as .ci/run does)")
     if left_out["exploratory"]:
         parts.append(f"{left_out['exploratory']} marked exploratory (run by hand: `pytest -m exploratory`)")
+    if left_out["corpus"]:
+        parts.append(f"{left_out['corpus']} marked corpus (third-party manifests, run by hand: "
+                     "`PDCHECK_CORPUS_DIR=<copies> pytest -m corpus`)")
     if parts:
         terminalreporter.write_line("not run: " + "; ".join(parts))

@@ -40,7 +40,8 @@ def test_the_issue_s_models_are_known():
 
 
 @pytest.mark.parametrize("label, name", [("NVIDIA-H800", "H800-80GB"), ("NVIDIA-H100-80GB-HBM3", "H100-80GB"),
-                                         ("h200", "H200-141GB"), ("NVIDIA-A100-SXM4-40GB", "A100-40GB")])
+                                         ("h200", "H200-141GB"), ("NVIDIA-A100-SXM4-40GB", "A100-40GB"),
+                                         ("NVIDIA-L4", "L4-24GB"), ("NVIDIA-GeForce-RTX-4090", "RTX4090-24GB")])
 def test_gpu_names(label, name):
     assert gpu_by_name(label).name == name
 
@@ -156,6 +157,16 @@ def test_plan_json_keys_for_the_shipped_overlay():
     assert decode["inputs"]["model_source"] == "annotation pdcheck.io/model"
     assert decode["kv_bytes_per_token"] == 70272 and decode["inputs"]["attention_dp"] == 16
     assert roles["prefill"]["plan"]["weights_fit"] is True
+
+
+def test_plan_on_pcie_only_gpus_takes_the_one_gpu_startup_overhead():
+    # 8 ranks per node on L40S (no NVLink): SGLang starts from total - 1 GiB, not total - 3.1 GiB.
+    assert gpu_by_name("L40S").nvlink is False and gpu_by_name("H100").nvlink is True
+    result = _plan(str(REPO / "overlays" / "qwen3-roce-sd"), "--gpu", "L40S", "--format", "json")
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)["inputs"][0]["roles"][0]["plan"]
+    assert plan["inputs"]["tp"] == 8
+    assert plan["static_budget_gib"] == pytest.approx((plan["gpu_memory_gib"] - 1.0) * plan["mem_fraction_static"], abs=0.02)
 
 
 def test_plan_text_and_gpu_override_exit_1_when_weights_do_not_fit():

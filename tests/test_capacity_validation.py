@@ -31,6 +31,7 @@ class Case:
     logged_tokens: int | None  # "KV Cache is allocated. #tokens"
     logged_kv_gib: float | None  # "K size" + "V size", or "KV size"
     gpus_per_node: int = 1
+    nvlink: bool = True  # False: PCIe-only GPUs (no per-peer start-up buffers beyond two GPUs)
     page_size: int = 1
     # `avail mem=` of "Load weight end" (the least any rank printed): start-up memory minus weights.
     logged_free_after_weights_gib: float | None = None
@@ -76,6 +77,27 @@ CASES = {
                         ar.Layout(tp=16), 81559, 0.7, None, None, None, gpus_per_node=8,
                         logged_free_after_weights_gib=36.48, logged_free_after_pool_gib=22.00,
                         context_length=163840),
+    # QwQ-32B (Qwen2 architecture, GQA) on 4 x L4 (PCIe only), --tensor-parallel-size 4, SGLang
+    # 0.4.3.post4 (its Dockerfile); server_args shows mem_fraction_static=0.85 (its default).
+    "llms-in-clouds-qwq-32b": Case("https://github.com/didier-durand/llms-in-clouds/blob/"
+                                   "3e1df42ab328cb05c90df01ef331a1214ed6e336/docs/sglang.md", "Qwen/QwQ-32B",
+                                   ar.Layout(tp=4), 23034, 0.85, 15.54, 46611, 1.42 + 1.42, gpus_per_node=4,
+                                   nvlink=False, logged_free_after_weights_gib=6.09),
+    # Qwen3-14B on 4 x RTX 4090 (PCIe only), --tp-size 4 --mem-fraction-static 0.80, SGLang at
+    # commit ebaf86d4 (the report's environment snapshot).
+    "sglang-performance-test-qwen3-14b": Case("https://github.com/ugyhybnb/sglang-performance-test/blob/"
+                                              "2265f92fa63409da817f42466e7c977566fd1fdc/"
+                                              "%E9%A1%B9%E7%9B%AEA-v2-%E6%9C%8D%E5%8A%A1%E5%9F%BA%E7%BA%BF.md",
+                                              "Qwen/Qwen3-14B", ar.Layout(tp=4), 24564, 0.80, 7.08, 298447,
+                                              5.69 + 5.69, gpus_per_node=4, nvlink=False,
+                                              logged_free_after_weights_gib=16.00),
+    # SGLang's own Kubernetes guide: DeepSeek-R1 (deepseek_v3_moe) on two nodes of 8 x H20 (96 GB),
+    # LeaderWorkerSet, --tp 16 --mem-fraction-static 0.93 (its YAML), February 2025 (0.4.3). The
+    # log shows max_running_requests=50, not the YAML's 20: it may be from a neighbouring run.
+    "sglang-docs-deploy-on-k8s": Case("https://github.com/sgl-project/sglang/blob/"
+                                      "e8e18dcdcca0e6d4eacccd074bea9da2ad6a3e18/docs/references/deploy_on_k8s.md",
+                                      "deepseek-ai/DeepSeek-R1", ar.Layout(tp=16), 97871, 0.93, None, 712400, None,
+                                      gpus_per_node=8),
 }
 
 
@@ -83,7 +105,8 @@ def predict(case: Case):
     model = model_by_name(case.model)
     weights = ar.weight_bytes_per_gpu(model, case.layout)
     cell = ar.kv_bytes_per_token(model, case.layout, 2)
-    pool = ar.kv_pool(case.gpu_mib, case.mem_fraction_static, weights, cell, case.page_size, case.gpus_per_node)
+    pool = ar.kv_pool(case.gpu_mib, case.mem_fraction_static, weights, cell, case.page_size, case.gpus_per_node,
+                      case.nvlink)
     return weights / GIB, cell, pool.tokens
 
 
@@ -124,10 +147,10 @@ def test_kv_pool_tokens_from_free_memory_within_10_percent(name):
 @pytest.mark.parametrize("name", [n for n, c in CASES.items() if c.logged_free_after_weights_gib])
 def test_free_memory_after_weights_within_10_percent(name):
     # Start-up memory (GPU total minus the start-up overhead) minus the weights, against what the
-    # rank printed after loading: checks the overhead model on one GPU and across nodes.
+    # rank printed after loading: checks the overhead model on one GPU, PCIe-only nodes and across nodes.
     case = CASES[name]
     weights, _, _ = predict(case)
-    start = case.gpu_mib / 1024 - ar.startup_overhead_gib(case.gpus_per_node)
+    start = case.gpu_mib / 1024 - ar.startup_overhead_gib(case.gpus_per_node, case.nvlink)
     assert abs((start - weights) / case.logged_free_after_weights_gib - 1) <= TOLERANCE
 
 
@@ -145,3 +168,13 @@ def test_startup_overhead_matches_the_logged_free_memory():
     # sglang#4760 from 63.48 + 15.11 = 78.59 GiB of 79.65 GiB alone.
     assert abs((143771 / 1024 - ar.startup_overhead_gib(8)) - 137.46) < 0.3
     assert abs((81559 / 1024 - ar.startup_overhead_gib(1)) - 78.59) < 0.3
+
+
+def test_pcie_only_nodes_take_no_per_gpu_startup_overhead():
+    # 4 x L4 (QwQ-32B) started from 6.09 + 15.54 = 21.63 GiB of 22.49; 4 x RTX 4090 (Qwen3-14B)
+    # from 16.00 + 7.08 = 23.08 GiB of 23.99: the one-GPU overhead, not the NVLink node's.
+    assert abs((23034 / 1024 - ar.startup_overhead_gib(4, nvlink=False)) - 21.63) < 0.3
+    assert abs((24564 / 1024 - ar.startup_overhead_gib(4, nvlink=False)) - 23.08) < 0.3
+    assert ar.startup_overhead_gib(4, nvlink=True) - ar.startup_overhead_gib(4, nvlink=False) > 0.5
+    # Two PCIe GPUs may still run the custom all-reduce (P2P permitting): the peer cost stays.
+    assert ar.startup_overhead_gib(2, nvlink=False) == ar.startup_overhead_gib(2)

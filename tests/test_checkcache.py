@@ -190,7 +190,7 @@ def test_no_cache_writes_nothing(tree, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github"])
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "parsable", "junit"])
 def test_every_format_prints_the_same_from_the_cache(fmt, tree, tmp_path):
     args = ["validate", "-q", "--format", fmt, "--cache-dir", str(tmp_path / "cache"), "--crd", str(tree / "crd.yaml"),
             str(tree / "overlays"), str(tree / "plain.yaml")]

@@ -66,3 +66,41 @@ def test_a_typo_is_still_schema_invalid():
 def test_the_default_floor_follows_the_support_window():
     floor, newest = default_k8s_versions()
     assert int(newest.split(".")[1]) - int(floor.split(".")[1]) == 6
+
+
+# --- ignore-unknown-rule ------------------------------------------------------------------------
+
+def with_ignore(docs, value, name=P):
+    find_lws = next(d for d in docs if d["kind"] == "LeaderWorkerSet" and d["metadata"]["name"] == name)
+    find_lws["metadata"].setdefault("annotations", {})["pdcheck.io/ignore"] = value
+    return docs
+
+
+def test_a_misspelt_ignore_id_is_reported_with_the_nearest_id():
+    (finding,) = findings(with_ignore(baseline(), "tp-gpu-missmatch, env-drift"))
+    rule, severity, path, message = finding
+    assert (rule, severity, path) == ("ignore-unknown-rule", "warning", "metadata.annotations.pdcheck.io/ignore")
+    assert "'tp-gpu-missmatch', which is not a pdcheck rule" in message and "did you mean 'tp-gpu-mismatch'?" in message
+
+
+def test_an_ignore_id_like_no_rule_gets_no_suggestion():
+    (finding,) = findings(with_ignore(baseline(), "xyzzy"))
+    assert finding[0] == "ignore-unknown-rule" and "did you mean" not in finding[3]
+
+
+@pytest.mark.parametrize("value", ["tp-gpu-mismatch", "all", " env-drift , tp-gpu-mismatch ", ""])
+def test_known_ignore_ids_and_all_are_clean(value):
+    assert findings(with_ignore(baseline(), value)) == []
+
+
+# --- which schema a schema-invalid finding names ------------------------------------------------
+
+def test_lws_fields_name_the_lws_schema_and_pod_template_fields_the_kubernetes_versions():
+    docs = baseline()
+    template = next(d for d in docs if d["kind"] == "LeaderWorkerSet")["spec"]["leaderWorkerTemplate"]
+    template["sizee"] = 2  # LWS's own field
+    template["workerTemplate"]["spec"]["containers"][0]["imagee"] = "x"  # the core PodTemplateSpec LWS embeds
+    by_path = {path: message for rule, _, path, message in findings(docs, ["1.29", "1.37"]) if rule == "schema-invalid"}
+    assert by_path["spec.leaderWorkerTemplate.sizee"].endswith("(LeaderWorkerSet leaderworkerset.x-k8s.io/v1 schema)")
+    assert "Kubernetes" not in by_path["spec.leaderWorkerTemplate.sizee"]
+    assert by_path["spec.leaderWorkerTemplate.workerTemplate.spec.containers[0].imagee"].endswith("(Kubernetes 1.29,1.37 schema)")

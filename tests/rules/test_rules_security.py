@@ -11,7 +11,7 @@ import yaml
 
 from pdcheck.checker import Options, run
 from pdcheck.rules.security._common import image_pin_problem
-from ruletest import defect_tests, engine, find, lws, pod_spec, set_flag
+from ruletest import baseline, defect_tests, engine, find, lws, pod_spec, run_rules, set_flag
 
 REPO = Path(__file__).resolve().parents[2]
 DIGEST = "sha256:" + "0123456789abcdef" * 4
@@ -49,6 +49,19 @@ def host_mount(d, host_path, mount_path, read_only=None):
     if read_only is not None:
         mount["readOnly"] = read_only
     spec["containers"][0]["volumeMounts"].append(mount)
+
+
+def init_download(d, sidecar=False):
+    """The AIBrix idiom: an init container downloads the weights into the hostPath the engine reads
+    (read-only here, so only the init container's mount can be reported)."""
+    spec = pod_spec(d, "r1-decode")
+    spec["volumes"].append({"name": "models", "hostPath": {"path": "/root/models", "type": "DirectoryOrCreate"}})
+    spec["containers"][0]["volumeMounts"].append({"name": "models", "mountPath": "/models", "readOnly": True})
+    init = {"name": "download", "image": "busybox:1.36.1", "command": ["true"],
+            "volumeMounts": [{"name": "models", "mountPath": "/models"}]}
+    if sidecar:
+        init["restartPolicy"] = "Always"
+    spec["initContainers"] = [init]
 
 
 def model_writable(d):
@@ -130,6 +143,8 @@ CASES = [
     ("near-miss:site-cache", lambda d: host_mount(d, "/data1/sgl_cache", "/root/.cache"), set()),
     ("near-miss:device-path", lambda d: host_mount(d, "/dev/gdrdrv", "/dev/gdrdrv"), set()),
     ("near-miss:readonly", lambda d: host_mount(d, "/etc/ssl/certs", "/etc/ssl/certs", read_only=True), set()),
+    ("sidecar-writes-model-dir", lambda d: init_download(d, sidecar=True), {"hostpath-writable"}),
+    ("near-miss:init-container-downloads-model", init_download, set()),
 
     ("router-nodeport", lambda d: service_type(d, "r1-router", "NodePort"), {"exposed-without-auth"}),
     ("router-loadbalancer", lambda d: service_type(d, "r1-router", "LoadBalancer"), {"exposed-without-auth"}),
@@ -200,6 +215,18 @@ test_baseline_is_clean, test_defect_fires_its_rule_only = defect_tests(CASES)
 ])
 def test_image_pin_problem(ref, pinned):
     assert (image_pin_problem(ref) is None) == pinned
+
+
+@pytest.mark.parametrize("name, ref, names_sglang", [
+    ("r1-prefill", "lmsysorg/sglang:latest", True),
+    ("r1-router", "lmsysorg/sgl-router:latest", False),
+])
+def test_image_unpinned_fix_names_sglang_only_for_sglang(name, ref, names_sglang):
+    """The fix's example tag is SGLang's; another image (a router, a mock, a sidecar) gets none."""
+    docs = baseline()
+    image(docs, name, ref)
+    fixes = [f.fix for f in run_rules(docs) if f.rule == "image-unpinned"]
+    assert fixes and all(("lmsysorg/sglang" in fix) == names_sglang for fix in fixes)
 
 
 # --- the bundle --------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ An input's findings are a pure function of
 - the checker: every file of the pdcheck package (path, size and mtime, so an edited rule or
   catalog is a miss even when the version string is unchanged), kubernetes-validate's schema
   directories, the configuration file's content, the CRD files' contents and the
-  --k8s-version/--sglang-version/--router-version options.
+  --k8s-version/--sglang-version/--router-version/--enable/--disable options.
 
 When every input hits, a run reads a few small files and prints: no kustomize, no schemas, no
 rules. Inputs that miss go through the normal pipeline and their results are stored. stdin, remote
@@ -100,6 +100,7 @@ def _checker_fingerprint(options, config: Config) -> str:
         "config": _content(config.path) if config.path else None,
         "crds": [(str(c), _content(c)) for c in crds],
         "k8s": options.k8s_versions, "sglang": options.sglang_version, "router": options.router_version,
+        "enable": sorted(options.enable), "disable": sorted(options.disable),
     }
     return text_sha256(json.dumps(material, sort_keys=True, default=str))
 

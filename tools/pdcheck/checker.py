@@ -48,6 +48,10 @@ class Options:
     cache_dir: str | None = None  # render cache location (default: see cache.open_cache)
     no_cache: bool = False
     inputs: list | None = None  # already resolved (the CLI resolves first to say what it found)
+    input_errors: list = field(default_factory=list)  # the paths that resolved to no input, when already resolved
+    enable: list[str] = field(default_factory=list)  # --enable RULE: on at its default severity, whatever the configuration says
+    disable: list[str] = field(default_factory=list)  # --disable RULE: off
+    progress: Callable[[str], None] | None = None  # told each input's name as it is checked
 
 
 @dataclass
@@ -86,6 +90,10 @@ class RunResult:
     suppressed: int
     renders: list[Render]  # the renders this run made (none for inputs answered from the results cache)
     enabled_rules: list[Rule] | Callable[[], list[Rule]]  # a callable: worked out when a reporter asks
+    # Inputs that could not be checked (a path that names nothing, YAML that does not parse, a
+    # failed kustomize build): each reported in every format, the run exits 2. The others are checked.
+    input_errors: list[InputError] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # per input: 'kustomize' | 'file' | 'stdin'
 
     @property
     def rules(self) -> list[Rule]:
@@ -116,14 +124,20 @@ def load_run_config(options: Options) -> Config:
     return load_config(locate_config(options.config_path, options.paths))
 
 
-def enabled_rules(config: Config) -> list[tuple[Rule, Severity]]:
+def enabled_rules(config: Config, options: Options | None = None) -> list[tuple[Rule, Severity]]:
+    """The rules that run and their severity: the configuration's, then --enable/--disable."""
     from .rules import all_rules
 
     rules = all_rules()
     config.check_rule_ids({rule.id for rule in rules})
+    enable, disable = (options.enable, options.disable) if options is not None else ((), ())
     out = []
     for rule in rules:
         severity = config.rule_severity.get(rule.id, rule.severity)
+        if rule.id in enable:
+            severity = severity or rule.severity
+        if rule.id in disable:
+            severity = None
         if severity is not None:
             out.append((rule, severity))
     return out
@@ -157,7 +171,8 @@ def run(options: Options) -> RunResult:
     from .cache import open_cache
     from .kustomize import kustomize_command
 
-    inputs = options.inputs if options.inputs is not None else resolve_inputs(options.paths)
+    input_errors: list[InputError] = list(options.input_errors)
+    inputs = options.inputs if options.inputs is not None else resolve_inputs(options.paths, input_errors)
     command = kustomize_command(options.kustomize) if any(i.kind == "kustomize" for i in inputs) else None
     config = load_run_config(options)
     cache = open_cache(options.cache_dir, options.no_cache)
@@ -176,26 +191,34 @@ def run(options: Options) -> RunResult:
         # The builds start now, on worker threads: setting up the checker and checking each render overlap them.
         with Renderer([inputs[i] for i in todo], command, options.jobs, cache,
                       hasher=stored.hasher if stored is not None else None) as renderer:
-            rules = enabled_rules(config)
+            rules = enabled_rules(config, options)
             ctx = make_context(config, options)
             versions = _catalog_versions(options, config)
-            checked = []
-            for render in renderer:  # render
+            checked = {}  # input index -> Checked
+            for index, render in zip(todo, renderer.outcomes()):  # render
+                if isinstance(render, InputError):  # reported, never cached: the other inputs go on
+                    if str(render) not in map(str, input_errors):  # (a missing kustomize binary: once, not per overlay)
+                        input_errors.append(render)
+                    continue
+                if options.progress is not None:
+                    options.progress(render.name)
                 model = build_model_or_finding(render, versions)  # model
                 results = check(model, ctx, rules)  # check
                 origins = renderer.origins(render) if _points_into_objects(results) else None
-                checked.append(Checked(render, results, origins))
-            located = [locate(c.render, c.results, c.origins.result() if c.origins else None) for c in checked]
-        renders = [c.render for c in checked]
-        for index, result in zip(todo, located):
+                checked[index] = Checked(render, results, origins)
+            located = {index: locate(c.render, c.results, c.origins.result() if c.origins else None)
+                       for index, c in checked.items()}
+        renders = [c.render for c in checked.values()]
+        for index, result in located.items():
             done[index] = result
             if stored is not None:
                 stored.store(index, *result)  # the results cache, for the next run
 
-    findings = sorted((f for index in range(len(inputs)) for f in done[index][0]), key=Finding.sort_key)
-    suppressed = sum(done[index][1] for index in range(len(inputs)))
-    enabled = [r for r, _ in rules] if rules is not None else lambda: [r for r, _ in enabled_rules(config)]
-    return RunResult(__version__, [i.display for i in inputs], findings, suppressed, renders, enabled)
+    findings = sorted((f for result in done.values() for f in result[0]), key=Finding.sort_key)
+    suppressed = sum(result[1] for result in done.values())
+    enabled = [r for r, _ in rules] if rules is not None else lambda: [r for r, _ in enabled_rules(config, options)]
+    return RunResult(__version__, [i.display for i in inputs], findings, suppressed, renders, enabled,
+                     input_errors, [i.kind for i in inputs])
 
 
 def build_model_or_finding(render: Render, versions: dict) -> Model | Finding:

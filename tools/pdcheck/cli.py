@@ -27,6 +27,13 @@ class OutputFormat(str, Enum):
     json = "json"
     sarif = "sarif"
     github = "github"
+    parsable = "parsable"
+    junit = "junit"
+
+
+class RulesFormat(str, Enum):
+    text = "text"
+    json = "json"
 
 
 class PlanFormat(str, Enum):
@@ -48,8 +55,33 @@ def _root(
 
 
 def _fail(err: InputError) -> None:
-    typer.echo(f"pdcheck: error: {err}", err=True)
+    from .report.escape import printable
+
+    typer.echo(f"pdcheck: error: {printable(err)}", err=True)
     raise typer.Exit(2)
+
+
+def _use_color(color: Optional[bool], stream) -> bool:
+    """--color/--no-color, else NO_COLOR (no-color.org) off, FORCE_COLOR (force-color.org) on, else
+    whether the stream is a terminal. Either variable counts only when set to a non-empty value;
+    NO_COLOR wins over FORCE_COLOR, as in CPython's own colour choice."""
+    if color is not None:
+        return color
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return stream.isatty()
+
+
+def _check_rule_ids(option: str, rule_ids: list[str]) -> None:
+    """Exit 2 (with the nearest id) for a rule id pdcheck does not have."""
+    from .rules import unknown_rule_message
+
+    for rule_id in rule_ids:
+        message = unknown_rule_message(rule_id)
+        if message:
+            _fail(InputError(None, f"{option}: {message}"))
 
 
 PathsArg = typer.Argument(..., help="Kustomization directories, trees holding overlays, YAML files, or - for stdin.")
@@ -69,8 +101,10 @@ def validate(
     paths: List[str] = PathsArg,
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="Output format."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 on warnings too."),
-    color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Colour text output (default: when stdout is a terminal)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not list the overlays discovered."),
+    color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Colour text output (default: when stdout is a terminal; NO_COLOR turns it off, FORCE_COLOR on)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not list the inputs discovered nor show progress."),
+    enable: Optional[List[str]] = typer.Option(None, "--enable", metavar="RULE", help="Run this rule even if the configuration turns it off (repeatable)."),
+    disable: Optional[List[str]] = typer.Option(None, "--disable", metavar="RULE", help="Do not run this rule (repeatable; wins over --enable)."),
     k8s_version: Optional[List[str]] = K8sOpt,
     crd: Optional[List[str]] = CrdOpt,
     sglang_version: Optional[str] = SglangOpt,
@@ -83,28 +117,44 @@ def validate(
 ):
     """Render every input, validate schemas, model the pods and run the rules.
 
-    Exit codes: 0 clean (warnings allowed), 1 error findings (or warnings with --strict), 2 usage or input errors.
+    Exit codes: 0 clean (warnings allowed), 1 error findings (or warnings with --strict), 2 usage or
+    input errors (an input that cannot be checked is reported and the others are still checked).
     """
     from .checker import Options, run
     from .discover import resolve_inputs
     from .findings import Severity
+    from .progress import Progress
     from .report import REPORTERS
+    from .report.escape import printable
 
+    _check_rule_ids("--enable", enable or [])
+    _check_rule_ids("--disable", disable or [])
     options = Options(
         paths=list(paths), k8s_versions=list(k8s_version) if k8s_version else None, crds=list(crd or []),
         sglang_version=sglang_version, router_version=router_version, kustomize=kustomize,
         config_path=config, jobs=jobs, cache_dir=cache_dir, no_cache=no_cache,
+        enable=list(enable or []), disable=list(disable or []),
     )
+    progress = None
     try:
-        options.inputs = resolve_inputs(options.paths)
+        options.inputs = resolve_inputs(options.paths, options.input_errors)
         if output_format == OutputFormat.text and not quiet:
-            names = ", ".join(i.display for i in options.inputs)
+            names = ", ".join(printable(i.display) for i in options.inputs)
             typer.echo(f"pdcheck: checking {len(options.inputs)} input(s): {names}", err=True)
+        if not quiet:
+            progress = Progress.on_terminal(sys.stderr, len(options.inputs))
+            options.progress = progress
         result = run(options)
     except InputError as err:
         _fail(err)
-    use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
-    REPORTERS[output_format.value](result, sys.stdout, use_color)
+    finally:
+        if progress is not None:
+            progress.close()
+    for err in result.input_errors:  # one line each on standard error, whatever the format (docs/output.md)
+        typer.echo(f"pdcheck: error: {printable(err)}", err=True)
+    REPORTERS[output_format.value](result, sys.stdout, _use_color(color, sys.stdout))
+    if result.input_errors:
+        raise typer.Exit(2)
     errors = result.count(Severity.ERROR)
     warnings = result.count(Severity.WARNING)
     raise typer.Exit(1 if errors or (strict and warnings) else 0)
@@ -185,25 +235,35 @@ def plan(
 
 
 @app.command("rules")
-def list_rules():
+def list_rules(
+    output_format: RulesFormat = typer.Option(RulesFormat.text, "--format", "-f", help="Output format."),
+):
     """List every rule: id, default severity, category and summary."""
+    import json
+
     from .rules import all_rules
 
     rules = all_rules()
+    if output_format == RulesFormat.json:
+        data = {"version": __version__, "rules": [
+            {"id": r.id, "severity": r.severity.value, "category": r.category, "summary": r.summary,
+             "doc": r.doc.strip(), "links": list(r.links)} for r in rules]}
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
     width = max(len(r.id) for r in rules)
-    for r in rules:
-        typer.echo(f"{r.id:<{width}}  {r.severity.value:<7}  {r.category:<12}  {r.summary}")
+    rows = [("RULE", "SEVERITY", "CATEGORY", "SUMMARY")] + [(r.id, r.severity.value, r.category, r.summary) for r in rules]
+    for rule_id, severity, category, summary in rows:
+        typer.echo(f"{rule_id:<{width}}  {severity:<8}  {category:<12}  {summary}")
 
 
 @app.command()
 def explain(rule_id: str = typer.Argument(..., help="Rule id, as `pdcheck rules` lists it.")):
     """Print a rule's documentation: why it matters and the source that proves it."""
-    from .rules import get_rule
+    from .rules import get_rule, unknown_rule_message
 
     rule = get_rule(rule_id)
     if rule is None:
-        typer.echo(f"pdcheck: error: unknown rule {rule_id!r} (see `pdcheck rules`)", err=True)
-        raise typer.Exit(2)
+        _fail(InputError(None, unknown_rule_message(rule_id)))
     typer.echo(f"{rule.id} ({rule.severity.value}, {rule.category})\n\n{rule.summary}.\n\n{rule.doc.strip()}\n")
     for link in rule.links:
         typer.echo(f"- {link}")

@@ -291,8 +291,20 @@ class Renderer:
                          for item in inputs]
 
     def __iter__(self) -> Iterator[Render]:
+        """The renders; the first input that cannot be rendered raises its InputError."""
+        for outcome in self.outcomes():
+            if isinstance(outcome, InputError):
+                raise outcome
+            yield outcome
+
+    def outcomes(self) -> Iterator[Render | InputError]:
+        """Per input, in order: its Render, or the InputError that says why it cannot be rendered."""
         for item, future in zip(self._inputs, self._futures):
-            render = future.result()
+            try:
+                render = future.result()
+            except InputError as err:
+                yield err
+                continue
             self._input_of[id(render)] = (render, item)  # the render is kept, so its id stays unique
             yield render
 

@@ -21,15 +21,19 @@ from .facts import GIB, MIB, ModelFacts
 BF16 = 2
 FP8_BLOCK = 128 * 128  # one fp32 scale per 128x128 block of an fp8 weight
 # Memory taken before SGLang measures what it starts from (`min_per_gpu_memory` after
-# init_torch_distributed): the CUDA context (~1 GiB) and, per other GPU of the node, NCCL and
-# custom all-reduce buffers. Not in any config: fitted to the logs in docs/capacity.md (1 GPU:
-# 0.75-1.06 GiB; 8 GPUs: 2.9-3.1 GiB, "Init torch distributed ends. mem usage=2.01 GB").
+# init_torch_distributed): the CUDA context (~1 GiB) and, per other NVLink-connected GPU of the
+# node, NCCL peer and custom all-reduce buffers. Not in any config: fitted to the logs in
+# docs/capacity.md (1 GPU: 0.75-1.06 GiB; 8 NVLink GPUs: 2.9-3.1 GiB, "Init torch distributed
+# ends. mem usage=2.01 GB"). Without NVLink and with more than two GPUs, SGLang disables the
+# custom all-reduce (custom_all_reduce.py: "not supported on more than two PCIe-only GPUs") and
+# the per-GPU cost does not appear: 4 x L4 and 4 x RTX 4090 start 0.86 and 0.91 GiB below total.
 STARTUP_OVERHEAD_GIB = 1.0
 OVERHEAD_PER_PEER_GIB = 0.3
 
 
-def startup_overhead_gib(gpus_per_node: int) -> float:
-    return STARTUP_OVERHEAD_GIB + OVERHEAD_PER_PEER_GIB * max(gpus_per_node - 1, 0)
+def startup_overhead_gib(gpus_per_node: int, nvlink: bool = True) -> float:
+    peers = max(gpus_per_node - 1, 0) if nvlink or gpus_per_node <= 2 else 0
+    return STARTUP_OVERHEAD_GIB + OVERHEAD_PER_PEER_GIB * peers
 
 KV_DTYPE_BYTES = {None: None, "auto": None, "bf16": 2, "bfloat16": 2, "fp8_e4m3": 1, "fp8_e5m2": 1}
 
@@ -202,8 +206,8 @@ class Pool:
 
 
 def kv_pool(gpu_mib: int, mem_fraction_static: float, weights_bytes: float, cell_bytes: int, page_size: int,
-            gpus_per_node: int = 1) -> Pool:
-    start = gpu_mib * MIB / GIB - startup_overhead_gib(gpus_per_node)
+            gpus_per_node: int = 1, nvlink: bool = True) -> Pool:
+    start = gpu_mib * MIB / GIB - startup_overhead_gib(gpus_per_node, nvlink)
     budget = start * mem_fraction_static
     rest = budget - weights_bytes / GIB
     tokens = int(rest * GIB // cell_bytes) if rest > 0 else 0

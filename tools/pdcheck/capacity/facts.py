@@ -155,6 +155,7 @@ class GpuFacts:
     name: str
     memory_mib: int
     source: str
+    nvlink: bool = True  # False for PCIe-only products: no NCCL/custom all-reduce peer buffers
 
     @property
     def memory_gib(self) -> float:
@@ -175,5 +176,5 @@ def gpu_by_name(name: str) -> GpuFacts | None:
     wanted = _normal(name)
     for key, entry in _gpu_table().items():
         if wanted == _normal(key) or wanted in entry["names"]:
-            return GpuFacts(key, entry["memory_mib"], entry["source"])
+            return GpuFacts(key, entry["memory_mib"], entry["source"], entry.get("nvlink", True))
     return None

@@ -180,7 +180,7 @@ def plan_engine(wl: Workload, settings: EngineSettings, options: PlanOptions) ->
         return rp
     weights = ar.weight_bytes_per_gpu(model, lay)
     cell = ar.kv_bytes_per_token(model, lay, dtype_bytes)
-    pool = ar.kv_pool(gpu.memory_mib, fraction, weights, cell, page, _gpus_per_node(settings, lay))
+    pool = ar.kv_pool(gpu.memory_mib, fraction, weights, cell, page, _gpus_per_node(settings, lay), gpu.nvlink)
     if settings.max_running_requests is not None:
         mrr, mrr_source = settings.max_running_requests, "--max-running-requests"
         # tp_worker.py: each attention-DP worker admits its share.

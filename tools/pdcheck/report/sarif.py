@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from urllib.parse import quote
 
+from ..errors import INPUT_ERROR_ID
 from ..findings import Severity
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -21,6 +22,18 @@ def _uri(file: str) -> str:
     if path.is_absolute():
         return path.as_uri()
     return quote(path.as_posix(), safe="/")
+
+
+def _invocation(result) -> dict:
+    """Inputs that could not be checked, as tool execution notifications (SARIF 3.20.21): the run
+    did not succeed, but its results for the other inputs stand."""
+    notifications = []
+    for err in result.input_errors:
+        item = {"level": "error", "message": {"text": err.message}, "descriptor": {"id": INPUT_ERROR_ID}}
+        if err.file and err.file != STDIN:
+            item["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": _uri(err.file)}}}]
+        notifications.append(item)
+    return {"executionSuccessful": not notifications, "toolExecutionNotifications": notifications}
 
 
 def report(result, stream, color: bool = False) -> None:
@@ -64,6 +77,7 @@ def report(result, stream, color: bool = False) -> None:
                 } for r in rules],
             }},
             "results": results,
+            "invocations": [_invocation(result)],
         }],
     }
     json.dump(log, stream, indent=2)

@@ -40,4 +40,21 @@ def get_rule(rule_id: str) -> Rule | None:
     return next((r for r in all_rules() if r.id == rule_id), None)
 
 
-__all__ = ["Problem", "Rule", "all_rules", "get_rule"]
+def nearest_rule_id(rule_id: str) -> str | None:
+    """The rule id `rule_id` is probably a misspelling of, if any."""
+    import difflib
+
+    close = difflib.get_close_matches(rule_id, [r.id for r in all_rules()], n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def unknown_rule_message(rule_id: str) -> str | None:
+    """None for a rule pdcheck has; otherwise the message that says so, with the nearest id."""
+    if get_rule(rule_id) is not None:
+        return None
+    nearest = nearest_rule_id(rule_id)
+    hint = f"; did you mean {nearest!r}?" if nearest else ""
+    return f"unknown rule {rule_id!r}{hint} (see `pdcheck rules`)"
+
+
+__all__ = ["Problem", "Rule", "all_rules", "get_rule", "nearest_rule_id", "unknown_rule_message"]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -63,6 +63,9 @@ class SchemaIssue:
     # The first bundled Kubernetes version whose schema accepts what this issue is about (a field
     # added later), when that is newer than the versions it was found in; None otherwise.
     since: str | None = None
+    # The schema that found it when that is not a Kubernetes version's: the LeaderWorkerSet (or
+    # other bundled CRD) schema or a --crd file, for a field outside the core types they embed.
+    schema: str | None = None
 
 
 class SchemaValidator:
@@ -99,13 +102,17 @@ class SchemaValidator:
         return [self._with_since(issue, obj, api_version, kind) for issue in merged]
 
     def _issues(self, compiled: _CompiledSchema, obj: dict, version: str) -> list[SchemaIssue]:
-        return [issue for error in compiled.jsonschema_validator.iter_errors(obj)
-                for issue in _issues_from_error(error, version)]
+        issues = []
+        for error in compiled.jsonschema_validator.iter_errors(obj):
+            own = compiled.label is not None and not _in_core_definitions(compiled.schema, error.absolute_schema_path)
+            issues.extend(replace(issue, schema=compiled.label) if own else issue
+                          for issue in _issues_from_error(error, version))
+        return issues
 
     def _with_since(self, issue: SchemaIssue, obj: dict, api_version: str, kind: str) -> SchemaIssue:
         """The issue, with `since` set when a newer bundled schema accepts the object at its path."""
-        if issue.kind != "invalid" or not issue.path:
-            return issue
+        if issue.kind != "invalid" or not issue.path or issue.schema is not None:
+            return issue  # (a CRD's own fields do not change with the Kubernetes version)
         newest_found = issue.k8s_version.split(",")[-1]
         candidates = bundle.newer_versions(newest_found)
 
@@ -125,7 +132,7 @@ class SchemaValidator:
                 high = middle
             else:
                 low = middle + 1
-        return SchemaIssue(issue.kind, issue.k8s_version, issue.path, issue.message, candidates[low])
+        return replace(issue, since=candidates[low])
 
     # --- schemas ------------------------------------------------------------------------------
 
@@ -145,20 +152,21 @@ class SchemaValidator:
     def _validator(self, version: str, api_version: str, kind: str) -> _CompiledSchema | None:
         key = (version, api_version, kind)
         if key not in self._validators:
-            schema = self._find_schema(version, api_version, kind)
+            schema, label = self._find_schema(version, api_version, kind)
             self._validators[key] = None if schema is None else _CompiledSchema(
-                schema, lambda: self._registry(version), self._compiler(version))
+                schema, lambda: self._registry(version), self._compiler(version), label)
         return self._validators[key]
 
-    def _find_schema(self, version: str, api_version: str, kind: str) -> dict | None:
+    def _find_schema(self, version: str, api_version: str, kind: str) -> tuple[dict | None, str | None]:
+        """The schema, and how messages name it when it is not a Kubernetes version's (see SchemaIssue.schema)."""
         crd_schema = self.crd_schemas.get((api_version, kind))
         if crd_schema:
-            return crd_schema.schema
+            return crd_schema.schema, f"{kind} {api_version} schema of the CRD in {crd_schema.source}"
         if self._crd_defines_kind(api_version, kind):
-            return None  # the CRD owns this group/kind but does not serve this version
+            return None, None  # the CRD owns this group/kind but does not serve this version
         if (api_version, kind) in PROJECT_SCHEMAS:
-            return _load_project_schema(PROJECT_SCHEMAS[(api_version, kind)])
-        return bundle.load_kind_schema(version, api_version, kind)
+            return _load_project_schema(PROJECT_SCHEMAS[(api_version, kind)]), f"{kind} {api_version} schema"
+        return bundle.load_kind_schema(version, api_version, kind), None
 
     def _crd_defines_kind(self, api_version: str, kind: str) -> bool:
         return any(k == kind and _group(av) == _group(api_version) for av, k in self.crd_schemas)
@@ -205,8 +213,9 @@ class _Definitions:
 class _CompiledSchema:
     """One schema bound to one Kubernetes version: a fast yes/no check plus jsonschema for messages."""
 
-    def __init__(self, schema: dict, make_registry, compiler: Compiler):
+    def __init__(self, schema: dict, make_registry, compiler: Compiler, label: str | None = None):
         self.schema = schema
+        self.label = label  # SchemaIssue.schema of issues in its own (not core) part
         self._make_registry = make_registry  # builds the referencing.Registry on first use
         self._jsonschema_validator = None
         self.fast_check = compile_check(schema, compiler)
@@ -306,14 +315,39 @@ def _trim_message(error: jsonschema.ValidationError) -> str:
     return message if message.endswith(".") else message + "."
 
 
+def _in_core_definitions(schema: dict, schema_path) -> bool:
+    """Whether the keyword at schema_path (jsonschema's absolute_schema_path, which leaves out the
+    $refs it followed) is reached through a $ref into the Kubernetes definitions document, rather
+    than inside `schema` itself (a CRD's own fields)."""
+    node = schema
+    for part in schema_path:
+        while isinstance(node, dict) and part not in node and isinstance(node.get("$ref"), str):
+            ref = node["$ref"]
+            if not ref.startswith("#/"):
+                return True  # e.g. the core PodTemplateSpec a LeaderWorkerSet embeds
+            node = _local_ref(schema, ref)
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False  # (cannot follow: treated as the schema's own)
+    return False
+
+
+def _local_ref(schema: dict, ref: str):
+    node = schema
+    for part in ref[2:].split("/"):
+        node = node.get(part.replace("~1", "/").replace("~0", "~")) if isinstance(node, dict) else None
+    return node
+
+
 def _merge_versions(issues: list[SchemaIssue], version_order: list[str]) -> list[SchemaIssue]:
     """Merge issues identical except for the version into one issue listing the versions."""
     versions_by_issue: dict[tuple, list[str]] = {}
     for issue in issues:
-        versions_by_issue.setdefault((issue.kind, issue.path, issue.message), []).append(issue.k8s_version)
+        versions_by_issue.setdefault((issue.kind, issue.path, issue.message, issue.schema), []).append(issue.k8s_version)
     merged = [
-        SchemaIssue(kind, ",".join(sorted(set(versions), key=version_order.index)), path, message)
-        for (kind, path, message), versions in versions_by_issue.items()
+        SchemaIssue(kind, ",".join(sorted(set(versions), key=version_order.index)), path, message, schema=schema)
+        for (kind, path, message, schema), versions in versions_by_issue.items()
     ]
     return sorted(merged, key=lambda i: (version_order.index(i.k8s_version.split(",")[0]), _path_key(i.path), i.message))
 

@@ -10,7 +10,8 @@ def check(model, ctx):
         for issue in ctx.schema_issues(obj):
             if issue.kind == "no-schema" or issue.since is not None:
                 continue  # schema-unknown-kind / needs-newer-kubernetes report these
-            yield Problem(obj, tuple(issue.path), f"{issue.message} (Kubernetes {issue.k8s_version} schema)",
+            schema = issue.schema or f"Kubernetes {issue.k8s_version} schema"
+            yield Problem(obj, tuple(issue.path), f"{issue.message} ({schema})",
                           "fix the field as the API reference for this kind and version describes")
 
 

@@ -18,11 +18,11 @@ def check(model, ctx):
             for c in pod.init_containers + pod.containers:
                 problem = image_pin_problem(c.image)
                 if problem:
+                    example = " (lmsysorg/sglang:v0.5.6.post2-cu129-amd64)" if c.program == "sglang" else ""
                     yield Problem(wl.obj, c.path + ("image",),
                                   f"container {c.name} of {wl.kind} {wl.name}: image {c.image or '(none)'} does not pin "
                                   f"what runs: {problem}",
-                                  "use a release tag (lmsysorg/sglang:v0.5.6.post2-cu129-amd64) or a digest "
-                                  "(@sha256:...), set once in kustomize `images:`")
+                                  f"use a release tag{example} or a digest (@sha256:...), set once in kustomize `images:`")
                 elif _unversioned(c):
                     program = c.parsed.catalog.program
                     yield Problem(wl.obj, c.path + ("image",),
