@@ -123,6 +123,9 @@ CASES = [
     ("near-miss-isvc-overrides-replicas", lambda d: isvc(d)["spec"]["decoder"].update(minReplicas=2), set()),
     ("near-miss-ignore-annotation-on-the-isvc", lambda d: isvc(d)["metadata"].update(
         annotations={"pdcheck.io/ignore": "env-drift, rdma-devices-rank-drift"}) or worker_ib_devices_differ(d), set()),
+    # MODEL_PATH is the model's storage.path, set by the controller (the model is not in the input)
+    ("near-miss-model-path-from-the-controller", lambda d: [set_flag(c, "--model-path", "$(MODEL_PATH)")
+                                                          for comp in ("engine", "decoder") for c in both(d, comp)], set()),
     ("near-miss-placeholder-in-the-runtime", lambda d: replace_args(
         router(d)["args"], ["ome.io/inferenceservice=$(INFERENCESERVICE_NAME)"], ["ome.io/inferenceservice={{.Name}}"]), set()),
 ]

@@ -27,7 +27,7 @@ reconcilers/multinode/multinode_reconciler.go, 0074cb4 reconcilers/service/servi
   that args are concatenated (container args, then runner args; `MergeRuntimeContainers`). Before
   that the controller edits the runner: `MODEL_PATH` (the BaseModel / ClusterBaseModel's
   `storage.path`, appended when missing, with a read-only hostPath mount of it named after the
-  model) and `PARALLELISM_SIZE` = GPUs of the runner x (1 + worker.size) (set or replaced) when no
+  model; a model not in the render gives a value known only on the cluster) and `PARALLELISM_SIZE` = GPUs of the runner x (1 + worker.size) (set or replaced) when no
   AcceleratorClass applies (accelerator classes are cluster objects: not modelled). `{{.Name}}` and
   `{{.Namespace}}` in the container are replaced by the InferenceService's (`ReplacePlaceholders`);
 - labels: the InferenceService's and the component's `labels`, then `ome.io/inferenceservice`,
@@ -71,6 +71,7 @@ HEAD_LABEL = "ray.io/node-type"
 ENGINE_COMPONENTS = ("engine", "decoder")
 RUNTIME_KINDS = ("ServingRuntime", "ClusterServingRuntime")
 GPU = "nvidia.com/gpu"
+MODEL_PATH_UNKNOWN = "<storage.path of the BaseModel or ClusterBaseModel>"
 
 # Strategic-merge keys of the PodSpec / Container lists (k8s.io/api core/v1 patchMergeKey tags)
 MERGE_KEYS = {"containers": "name", "initContainers": "name", "ephemeralContainers": "name", "volumes": "name",
@@ -310,8 +311,9 @@ def _edit_runner(runner: dict, prov: dict, ctx: _Ctx, worker_size: int, src: Sou
     """What the controller writes into an engine/decoder runner before merging it into the pod
     (UpdateEnvVariables, UpdateVolumeMounts, setParallelismEnvVarForEngine)."""
     path = _model_path(ctx)
+    # A model outside the render (or a runtime checked alone): its path is only known on the cluster
+    _set_env(runner, "MODEL_PATH", path or MODEL_PATH_UNKNOWN, False, prov, src)
     if path:
-        _set_env(runner, "MODEL_PATH", path, False, prov, src)
         mounts = runner.setdefault("volumeMounts", [])
         if isinstance(mounts, list):
             mounts.append({"name": ctx.model.name, "mountPath": path, "readOnly": True})
