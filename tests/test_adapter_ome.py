@@ -348,3 +348,14 @@ def test_bundled_schema_has_the_fields_of_the_crd(kind):
 
     walk(version["schema"]["openAPIV3Schema"], ours, ())
     assert compared > 10
+
+
+def test_a_servingruntime_serves_its_own_namespace_only():
+    d = docs()
+    namespaced = runtime(d)
+    namespaced.update(kind="ServingRuntime")
+    namespaced["metadata"]["namespace"] = "serving"
+    isvc(d)["metadata"]["namespace"] = "serving"
+    assert rules_fired(d) == set()
+    isvc(d)["metadata"]["namespace"] = "other"
+    assert "ome-runtime-not-in-render" in rules_fired(d)
