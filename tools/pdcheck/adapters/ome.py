@@ -236,7 +236,7 @@ def resolve_runtime(isvc: K8sObject, objects) -> tuple[K8sObject | None, str]:
             for obj in _ome(objects, (k,)):
                 if obj.name == name and (k == "ClusterServingRuntime" or _same_namespace(obj, isvc)):
                     return obj, ""
-        return None, f"its runtime {name} ({kind or 'ServingRuntime or ClusterServingRuntime'}) is not in the render"
+        return None, f"its runtime {name} ({kind or 'ServingRuntime or ClusterServingRuntime'}) is not in the input"
     model = find_model(isvc, objects)
     candidates = []
     for obj in _ome(objects, RUNTIME_KINDS):
@@ -249,7 +249,7 @@ def resolve_runtime(isvc: K8sObject, objects) -> tuple[K8sObject | None, str]:
         if priorities:
             candidates.append((max(priorities), obj))
     if not candidates:
-        return None, "it names no runtime and no runtime of the render can be auto-selected for it"
+        return None, "it names no runtime and no runtime of the input can be auto-selected for it"
     best = max(p for p, _ in candidates)
     top = [o for p, o in candidates if p == best]
     if len(top) > 1:
