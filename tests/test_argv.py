@@ -8,7 +8,8 @@ import shlex
 
 import pytest
 
-from pdcheck.argv import ERROR_KINDS, parse_argv, split_launcher
+from pdcheck.argv import DYNAMO_SGLANG, ERROR_KINDS, parse_argv, split_launcher
+from pdcheck.dynamo_flags import with_dynamo_options
 from pdcheck.catalog import Catalog, Option, available_versions, load_catalog
 
 OLDEST_SGLANG = available_versions("sglang")[0]
@@ -241,6 +242,25 @@ def test_values_and_occurrences():
     ("sglang-router launch --port 1", "sglang-router", ["--port", "1"]),
     ("env A=1 exec python3 -m sglang.launch_server --tp 2", "sglang", ["--tp", "2"]),
     ("python3 train.py --tp 2", None, ["python3", "train.py", "--tp", "2"]),
+    ("python3 -m dynamo.sglang --tp 2", DYNAMO_SGLANG, ["--tp", "2"]),
+    ("python3 -m dynamo.sglang.decode_worker --tp 2", DYNAMO_SGLANG, ["--tp", "2"]),
+    ("python3 -m dynamo.sglang.worker --tp 2", DYNAMO_SGLANG, ["--tp", "2"]),
+    ("python3 -m dynamo.vllm --tensor-parallel-size 2", None, ["python3", "-m", "dynamo.vllm", "--tensor-parallel-size", "2"]),
+    ("python3 -m dynamo.frontend --http-port 8000", None, ["python3", "-m", "dynamo.frontend", "--http-port", "8000"]),
 ])
 def test_split_launcher(command, program, flags):
     assert split_launcher(shlex.split(command)) == (program, flags)
+
+
+def test_dynamo_worker_flags_are_sglang_flags_plus_dynamos():
+    """dynamo.sglang hands what its own parser does not know to SGLang's (ai-dynamo/dynamo
+    components/src/dynamo/sglang/args.py): its options are no SGLang problem, SGLang's are checked."""
+    catalog = with_dynamo_options(load_catalog("sglang", NEWEST_SGLANG))
+    argv = ["--model-path", "m", "--tp", "2", "--migration-limit", "3", "--no-use-sglang-tokenizer", "--connector", "nixl",
+            "lmcache", "--endpoint", "dyn://ns.prefill.generate", "--disaggregation-mode", "prefill"]
+    parsed = parse_argv(argv, catalog)
+    assert parsed.problems == []
+    assert parsed.value("tp_size") == 2 and parsed.value("disaggregation_mode") == "prefill"
+    assert "unknown" in [p.kind for p in parse_argv(["--model-path", "m", "--tp-sise", "2"], catalog).problems]
+    assert "unknown" in [p.kind for p in parse_argv(["--model-path", "m", "--migration-limit", "3"], load_catalog("sglang", NEWEST_SGLANG)).problems]
+    assert with_dynamo_options(load_catalog("sglang", NEWEST_SGLANG)) is catalog

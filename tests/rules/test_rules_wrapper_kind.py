@@ -90,6 +90,17 @@ def test_modelled_kinds_are_not_reported():
     assert RULE not in rules_fired(baseline("disaggregatedset.yaml"))  # a kind with an adapter
 
 
+def test_a_dynamo_component_deployment_is_reported():
+    """A standalone DynamoComponentDeployment has no adapter: its `python3 -m dynamo.sglang` worker is
+    an SGLang launch, so the kind is named; a DynamoGraphDeployment has one and is not."""
+    dcd = {"apiVersion": "nvidia.com/v1beta1", "kind": "DynamoComponentDeployment", "metadata": {"name": "decode"},
+           "spec": {"backendFramework": "sglang", "type": "decode", "podTemplate": {"spec": {"containers": [
+               {"name": "main", "image": "x", "command": ["python3", "-m", "dynamo.sglang"], "args": ["--tp", "2"]}]}}}}
+    [f] = warnings_of([dcd])
+    assert "nvidia.com/v1beta1 DynamoComponentDeployment" in f.message
+    assert RULE not in rules_fired(baseline("dynamographdeployment.yaml"))
+
+
 def test_a_version_the_adapter_does_not_know_is_reported():
     ds = copy.deepcopy(baseline("disaggregatedset.yaml")[0])
     ds["apiVersion"] = "disaggregatedset.x-k8s.io/v1alpha1"

@@ -334,10 +334,19 @@ def _skip_values_of_ambiguous(match, catalog: Catalog, pattern_text: str, index:
 # Launcher recognition
 # ----------------------------------------------------------------------------------------
 
+# The program tag of Dynamo's SGLang workers: model.py parses their flags as SGLang's (program
+# 'sglang') with Dynamo's own options added to the catalog.
+DYNAMO_SGLANG = "dynamo-sglang"
+
 _PYTHON = re.compile(r"^(?:.*/)?python(?:\d+(?:\.\d+)?)?$")
 _MODULES = {
     "sglang.launch_server": "sglang",
     "sglang_router.launch_router": "sglang-router",
+    # NVIDIA Dynamo's SGLang workers: they parse SGLang's ServerArgs plus flags of their own
+    # (dynamo_flags.py), then run SGLang's engine in-process.
+    "dynamo.sglang": DYNAMO_SGLANG,
+    "dynamo.sglang.worker": DYNAMO_SGLANG,  # older Dynamo releases: prefill or aggregated worker
+    "dynamo.sglang.decode_worker": DYNAMO_SGLANG,  # older Dynamo releases: decode worker
 }
 # Console scripts: (script, subcommand) -> program (`sglang serve` in recent SGLang releases; the
 # router's cli has `launch`).
@@ -350,10 +359,10 @@ _SCRIPTS = {
 
 
 def split_launcher(argv: list[str]) -> tuple[str | None, list[str]]:
-    """('sglang' | 'sglang-router' | None, the flag part) for a container command+args.
+    """('sglang' | 'sglang-router' | DYNAMO_SGLANG | None, the flag part) for a container command+args.
 
-    Recognises `python3 -m sglang.launch_server ...`, `python -m sglang_router.launch_router
-    ...`, `python -m sglang_router launch ...`, `sglang serve ...`, `sglang-router|smg launch
+    Recognises `python3 -m sglang.launch_server ...`, `python3 -m dynamo.sglang ...`, `python -m
+    sglang_router.launch_router ...`, `python -m sglang_router launch ...`, `sglang serve ...`, `sglang-router|smg launch
     ...`, optionally behind `exec`/`env VAR=x`. Shell scripts (`sh -c "..."`) are read by
     shell.find_launch, which hands the command it finds to this function.
     """

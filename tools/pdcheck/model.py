@@ -154,6 +154,7 @@ class EnvVar:
     source: str  # 'lws' | 'env' | 'envFrom:ConfigMap/x' | 'fieldRef' | 'configMapKeyRef' | 'secret' | ...
     path: tuple = ()  # field path of the definition inside the object (empty for injected ones)
     raw: str | None = None  # the value as written, before $(VAR) expansion
+    config_key: tuple[str, str] | None = None  # (ConfigMap name, key) it is read from (provenance.py)
 
     @property
     def display(self) -> str:
@@ -175,6 +176,7 @@ class ContainerRun:
     env_unresolved: list[tuple[str, str]]  # ($(VAR) name, env var whose value references it)
     opaque_env: list[str]  # env sources whose keys are unknown here (Secrets, ConfigMaps not in the render)
     program: str | None = None  # 'sglang' | 'sglang-router' | None
+    launcher: str | None = None  # DYNAMO_WORKER when NVIDIA Dynamo's worker runs SGLang (program 'sglang')
     flags: list[str] = field(default_factory=list)  # argv after the launcher (python -m ...)
     flags_offset: int | None = 0  # argv index of flags[0]; None when the flags sit inside `sh -c "..."`
     script_index: int | None = None  # argv index of the script of `sh -c SCRIPT` (or of a mounted script's path)
@@ -359,6 +361,14 @@ class Model:
     def routers(self) -> list[tuple[Workload, ContainerRun]]:
         return [(w, w.leader.router) for w in self.workloads if w.leader and w.leader.router]
 
+    @cached_property
+    def kustomize_trace(self):
+        """provenance.Trace of the overlay rendered (where each ConfigMap key and replacement got
+        its value), walked on first use; None for plain YAML input."""
+        from .provenance import trace_render
+
+        return trace_render(self.render)
+
 
 def build_model(render: Render, versions: dict[str, str | None] | None = None) -> Model:
     """Model every workload of a render. `versions` overrides catalogs: {'sglang': '0.5.6.post2', ...}."""
@@ -386,8 +396,11 @@ def build_model(render: Render, versions: dict[str, str | None] | None = None) -
     return Model(render, workloads, config_maps, unmodelled, objects)
 
 
-# How SGLang is started: the server module, the `sglang serve` CLI, the router package.
-SGLANG_LAUNCH = re.compile(r"(?<![\w.])(?:sglang\.launch_server|sglang_router|sglang\s+serve)\b")
+# ContainerRun.launcher of `python3 -m dynamo.sglang` (NVIDIA Dynamo's SGLang worker).
+DYNAMO_WORKER = "dynamo.sglang"
+
+# How SGLang is started: the server module, the `sglang serve` CLI, the router package, Dynamo's worker.
+SGLANG_LAUNCH = re.compile(r"(?<![\w.])(?:sglang\.launch_server|sglang_router|sglang\s+serve|dynamo\.sglang)\b")
 
 
 def _strings(node):
@@ -584,7 +597,8 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ca
             if isinstance(data, dict):
                 for key, value in data.items():
                     env[f"{prefix}{key}"] = EnvVar(f"{prefix}{key}", None if value is None else str(value),
-                                                   f"envFrom:ConfigMap/{cm_ref['name']}", path + ("envFrom", j))
+                                                   f"envFrom:ConfigMap/{cm_ref['name']}", path + ("envFrom", j),
+                                                   config_key=(cm_ref["name"], str(key)))
             else:
                 opaque.append(f"ConfigMap/{cm_ref['name']}")
         elif isinstance(source.get("secretRef"), dict):
@@ -616,7 +630,9 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ca
             ref = value_from["configMapKeyRef"]
             cm = config_maps.get((namespace, ref.get("name"))) if isinstance(ref.get("name"), str) else None
             value = dig(cm.doc, "data", ref.get("key")) if cm and isinstance(ref.get("key"), str) else None
-            env[name] = EnvVar(name, None if value is None else str(value), f"configMapKeyRef:{ref.get('name')}", epath)
+            config_key = (ref["name"], ref["key"]) if isinstance(ref.get("name"), str) and isinstance(ref.get("key"), str) else None
+            env[name] = EnvVar(name, None if value is None else str(value), f"configMapKeyRef:{ref.get('name')}", epath,
+                               config_key=config_key)
         elif isinstance(value_from.get("secretKeyRef"), dict):
             env[name] = EnvVar(name, None, f"secret:{value_from['secretKeyRef'].get('name')}", epath)
         else:
@@ -706,7 +722,8 @@ def _hostname(pod: PodRun) -> str:
 
 
 def _parse_program(run: ContainerRun, catalog_for, hostname: str) -> None:
-    from .argv import parse_argv, split_launcher
+    from .argv import DYNAMO_SGLANG, parse_argv, split_launcher
+    from .dynamo_flags import with_dynamo_options
 
     if run.script_index is None:
         program, flags = split_launcher(run.argv)
@@ -720,12 +737,18 @@ def _parse_program(run: ContainerRun, catalog_for, hostname: str) -> None:
         run.flags_offset = None
     if program is None:
         return
-    run.program = program
+    dynamo = program == DYNAMO_SGLANG
+    run.program = "sglang" if dynamo else program  # Dynamo's worker runs SGLang with SGLang's flags
+    run.launcher = DYNAMO_WORKER if dynamo else None
     run.flags = flags
-    catalog, note, guessed = catalog_for(program, run.image)
+    # A Dynamo image's tag (nvcr.io/nvidia/ai-dynamo/sglang-runtime:0.6.1) names a Dynamo release, not SGLang's.
+    catalog, note, guessed = catalog_for(run.program, "" if dynamo else run.image)
+    if dynamo and note is not None:
+        note = (f"the tag of Dynamo's image {run.image!r} names a Dynamo release, not SGLang's; "
+                f"using sglang catalog {catalog.version}")
     run.catalog_note = note
     run.catalog_guessed = guessed
-    run.parsed = parse_argv(flags, catalog)
+    run.parsed = parse_argv(flags, with_dynamo_options(catalog) if dynamo else catalog)
 
 
 def _launch_in_script(run: ContainerRun, hostname: str):

@@ -68,7 +68,7 @@ def shell_invocation(argv: list[str]) -> ShellInvocation | None:
 
 # What in a script's text shows it means to start SGLang or its router (a path or a `pip install
 # sglang` alone does not).
-_LAUNCH_TEXT = re.compile(r"sglang\.launch_server|sglang_router|sglang\.cli\.main"
+_LAUNCH_TEXT = re.compile(r"sglang\.launch_server|sglang_router|sglang\.cli\.main|dynamo\.sglang"
                           r"|\bsglang(?:-router)?\s+(?:serve|launch)\b|\b(?:smg|amg)\s+launch\b")
 
 

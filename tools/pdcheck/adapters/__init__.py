@@ -13,9 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from ..objects import K8sObject
-from . import disaggregatedset, ome
+from . import disaggregatedset
+from . import dynamographdeployment
+from . import ome
 
-_ADAPTERS = (disaggregatedset, ome)
+_ADAPTERS = (
+    disaggregatedset,
+    dynamographdeployment,
+    ome,
+)
 
 # (apiVersion, kind) -> the adapter module
 ADAPTERS = {(api_version, kind): module for module in _ADAPTERS for kind in getattr(module, "KINDS", (module.KIND,))

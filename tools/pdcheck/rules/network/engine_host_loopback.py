@@ -1,5 +1,6 @@
 from ...catalog import version_key
 from ...findings import Severity
+from ...model import DYNAMO_WORKER
 from .._util import describe_pod, flag_path
 from ..base import Problem, Rule
 from ._helpers import is_loopback
@@ -17,6 +18,8 @@ def check(model, ctx):
             continue
         written = "" if c.flag("--host").written else " (the default)"
         bootstrap = (role == "prefill" and version_key(c.parsed.catalog.version) >= version_key("0.5.6.post2"))
+        if c.launcher == DYNAMO_WORKER and not bootstrap:
+            continue  # Dynamo's worker starts no SGLang HTTP server: only a prefill's bootstrap server listens on --host
         what = "its HTTP server and bootstrap server" if bootstrap else "its HTTP server"
         who = "the router, probes, decode and its own workers" if bootstrap else "the router and probes"
         yield Problem(wl.obj, flag_path(c, "--host"),

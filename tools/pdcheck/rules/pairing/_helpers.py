@@ -1,9 +1,10 @@
 """Which prefill and decode engines work together: per PD router the engines it reaches on each
-side; without a PD router, every prefill with every decode engine of the render (same namespace)."""
+side; without a PD router, every prefill with every decode engine of the render (same namespace,
+and for NVIDIA Dynamo workers the same Dynamo namespace)."""
 
 from __future__ import annotations
 
-from ...model import Model, Workload, known_at_render
+from ...model import DYNAMO_WORKER, Model, Workload, known_at_render
 from .._k8s import may_share_namespace, ns_of
 from .._router import is_pd, leader_engine, router_engines
 from .._util import flag_path
@@ -21,7 +22,18 @@ def pd_pairs(model: Model) -> list[tuple[Workload, Workload]]:
                         pairs.append((p, d))
         return pairs
     prefills, decodes = model.engines_by_role("prefill"), model.engines_by_role("decode")
-    return [(p, d) for p in prefills for d in decodes if may_share_namespace(ns_of(p.obj), ns_of(d.obj))]
+    return [(p, d) for p in prefills for d in decodes
+            if may_share_namespace(ns_of(p.obj), ns_of(d.obj)) and not _other_dynamo_namespaces(p, d)]
+
+
+def _other_dynamo_namespaces(p: Workload, d: Workload) -> bool:
+    """Both are NVIDIA Dynamo workers registered in different Dynamo namespaces (DYN_NAMESPACE):
+    Dynamo pairs prefill and decode only within one namespace, so they never work together."""
+    pe, de = leader_engine(p), leader_engine(d)
+    if pe is None or de is None or pe.launcher != DYNAMO_WORKER or de.launcher != DYNAMO_WORKER:
+        return False
+    pn, dn = pe.env_value("DYN_NAMESPACE"), de.env_value("DYN_NAMESPACE")
+    return isinstance(pn, str) and isinstance(dn, str) and known_at_render(pn) and known_at_render(dn) and pn != dn
 
 
 def attn_tp(c) -> int | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...model import ContainerRun, PodRun, Workload, as_int
+from ...model import DYNAMO_WORKER, ContainerRun, PodRun, Workload, as_int
 from .._k8s import PROBE_DEFAULTS, probe_budget
 from .._router import bootstrap_port, engine_port
 from .._util import list_of
@@ -17,8 +17,19 @@ BUDGET_ANNOTATION = "pdcheck.io/startup-budget-seconds"
 DEFAULT_BUDGET_SINGLE = 600
 DEFAULT_BUDGET_MULTI = 1800
 def serving_port(c: ContainerRun) -> int | None:
-    """The HTTP port SGLang serves (/health, the API; a dummy /health server on ranks >= 1)."""
-    return engine_port(c) if c.parsed is not None else None
+    """The HTTP port SGLang serves (/health, the API; a dummy /health server on ranks >= 1). None in
+    gRPC mode and for Dynamo's worker, which runs SGLang's engine in-process and no SGLang HTTP
+    server (its probes go to Dynamo's own system server, whose /health is not SGLang's)."""
+    if c.parsed is None or c.launcher == DYNAMO_WORKER or _grpc_mode(c):
+        return None
+    return engine_port(c)
+
+
+def _grpc_mode(c: ContainerRun) -> bool:
+    """`--grpc-mode` (0.5.6.post2), `--smg-grpc-mode` or the deprecated `--grpc-mode` folded into it
+    (0.5.23): sglang/launch_server.py `run_server` starts the gRPC server instead of the HTTP one, so
+    there is no HTTP /health on --port."""
+    return any(c.flag(option).value is True for option in ("--grpc-mode", "--smg-grpc-mode"))
 
 
 def served_ports(pod: PodRun, c: ContainerRun) -> set[int] | None:
