@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 from reference_material import shared_path
-from ruletest import FIXTURES, baseline, defect_tests, rules_fired, run_rules, set_env, set_flag
+from ruletest import (FIXTURES, assert_modelling_changes_nothing, baseline, defect_tests, rules_fired, run_rules, set_env,
+                      set_flag)
 
 from pdcheck.adapters import ome
 from pdcheck.checker import Options, run
@@ -192,13 +193,7 @@ def test_isvc_runner_args_replace_the_runtimes_and_pod_container_args_come_first
 
 
 def test_the_fixture_is_not_changed_by_modelling():
-    d = docs()
-    before = copy.deepcopy(d)
-    objects, _ = objects_from_stream(yaml.safe_dump_all(d, sort_keys=False), "ome.yaml", None)
-    snapshot = copy.deepcopy([o.doc for o in objects])
-    build_model(Render("ome.yaml", "file", objects, []))
-    assert [o.doc for o in objects] == snapshot
-    assert d == before
+    assert_modelling_changes_nothing(docs(), FIXTURE)
 
 
 @pytest.mark.parametrize("spec", [None, [], {"engine": []}, {"runtime": "x"}, {"engine": {"leader": []}},
