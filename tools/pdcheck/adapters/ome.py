@@ -6,8 +6,12 @@ under pkg/controller/v1beta1/inferenceservice/: 291ce9c utils/merging.go, 60580c
 reconcilers/common/podspec_reconciler.go, 01bcab5 components/engine.go, 0b063e0 components/base.go,
 00ba46d components/router.go, 5d52bb3 reconcilers/lws/lws_reconciler.go, 16ed895
 reconcilers/multinode/multinode_reconciler.go, 0074cb4 reconcilers/service/service_reconciler.go,
-529c7a8 reconcilers/rbac/rbac_reconciler.go, utils GetServingRuntime, the pod webhook's RDMA profiles
-(pkg/webhook/admission/pod/rdma_injector.go, search id 40663236258); pkg/constants at 01bcab5; the CRDs are ../shared/reference/wrappers/ome-*.yaml, upstream 17b77ed):
+529c7a8 reconcilers/rbac/rbac_reconciler.go, utils GetServingRuntime; the pod webhook's RDMA
+profiles at af88aee pkg/webhook/admission/pod/rdma_injector.go; pkg/constants at 01bcab5; the CRDs
+are ../shared/reference/wrappers/ome-*.yaml, upstream 17b77ed). Where releases differ the newer
+behaviour is modelled: the multi-node Service selects `app` and `ray.io/node-type` (older releases
+select `ray.io/node-type: head` alone, i.e. every leader of the namespace), and the LWS is named
+`lws-<last 50 characters of <isvc>-<component>>`.
 - runtime: `spec.runtime.name` is looked up as a ServingRuntime in the InferenceService's namespace,
   then as a ClusterServingRuntime (`GetServingRuntime`); `spec.runtime.kind` narrows it to that kind.
   With no `spec.runtime` the controller auto-selects one from the model: pdcheck does so only when
@@ -382,7 +386,7 @@ def _pod_spec(part: dict, at: tuple, prov: dict, ctx: _Ctx, edit=None, model_src
     return pod, pod_prov
 
 
-# The OME pod webhook's RDMA profiles (pkg/webhook/admission/pod/rdma_injector.go at the commit below)
+# The OME pod webhook's RDMA profiles (af88aee pkg/webhook/admission/pod/rdma_injector.go `RDMAProfiles`)
 RDMA_PROFILES = {
     "oci-roce": {
         "env": {"NCCL_NET_PLUGIN": "none", "NCCL_DEBUG": "INFO", "NCCL_CROSS_NIC": "2", "NCCL_SOCKET_NTHREADS": "16",
