@@ -10,8 +10,9 @@ reconcilers/multinode/multinode_reconciler.go, 0074cb4 reconcilers/service/servi
 profiles at af88aee pkg/webhook/admission/pod/rdma_injector.go; pkg/constants at 01bcab5; the CRDs
 are ../shared/reference/wrappers/ome-*.yaml, upstream 17b77ed). Where releases differ the newer
 behaviour is modelled: the multi-node Service selects `app` and `ray.io/node-type` (older releases
-select `ray.io/node-type: head` alone, i.e. every leader of the namespace), and the LWS is named
-`lws-<last 50 characters of <isvc>-<component>>`.
+select `ray.io/node-type: head` alone, i.e. every leader of the namespace). The LWS is named
+`lws-<isvc>-<component>`, keeping the last 50 characters of `<isvc>-<component>` (a newer release
+truncates to 35 instead: the same name for the short names of the fixtures and samples).
 - runtime: `spec.runtime.name` is looked up as a ServingRuntime in the InferenceService's namespace,
   then as a ClusterServingRuntime (`GetServingRuntime`); `spec.runtime.kind` narrows it to that kind.
   With no `spec.runtime` the controller auto-selects one from the model: pdcheck does so only when
