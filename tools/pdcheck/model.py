@@ -347,9 +347,12 @@ class Model:
     # Objects that start SGLang in pods pdcheck cannot model (a kind without an adapter): rules that
     # would conclude "no such pod" stay silent where these may hold it (wrapper-kind-not-checked says so).
     unmodelled: list[K8sObject] = field(default_factory=list)
+    # The render's objects with wrapper objects replaced by what their controllers create (the
+    # Services and RBAC of an OME InferenceService, ...); None: the render's own.
+    objects: list[K8sObject] | None = None
 
     def objects_of(self, kind: str) -> list[K8sObject]:
-        return [o for o in self.render.objects if o.kind == kind]
+        return [o for o in (self.render.objects if self.objects is None else self.objects) if o.kind == kind]
 
     def engines_by_role(self, role: str) -> list[Workload]:
         return [w for w in self.workloads if w.role == role]
@@ -380,7 +383,8 @@ def build_model(render: Render, versions: dict[str, str | None] | None = None) -
         return select_catalog(program, image or None, overrides.get(program))
 
     workloads, unmodelled = [], []
-    for obj in adapters.expand(render.objects):  # wrapper kinds become the objects their controllers create
+    objects = list(adapters.expand(render.objects))  # wrapper kinds become the objects their controllers create
+    for obj in objects:
         if obj.kind == LWS_KIND:
             workloads.append(_model_lws(obj, config_maps, catalog_for))
         elif obj.kind == "StatefulSet":
@@ -389,7 +393,7 @@ def build_model(render: Render, versions: dict[str, str | None] | None = None) -
             workloads.append(_model_plain(obj, config_maps, catalog_for))
         elif launches_sglang(obj):
             unmodelled.append(obj)
-    return Model(render, workloads, config_maps, unmodelled)
+    return Model(render, workloads, config_maps, unmodelled, objects)
 
 
 # ContainerRun.launcher of `python3 -m dynamo.sglang` (NVIDIA Dynamo's SGLang worker).

@@ -118,7 +118,7 @@ class Target:
 
 
 def services(model: Model):
-    return [o for o in model.render.objects if o.kind == "Service" and o.name]
+    return [o for o in model.objects_of("Service") if o.name]
 
 
 def pods_selected(model: Model, selector: dict, namespace: str | None) -> list[PodRun]:
