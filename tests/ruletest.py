@@ -133,3 +133,15 @@ def defect_tests(cases, fixture: str = "baseline.yaml"):
         assert rules_fired(docs) == expected
 
     return test_baseline_is_clean, test_defect_fires_its_rule_only
+
+
+def assert_modelling_changes_nothing(docs: list[dict], name: str = "test.yaml") -> None:
+    """Building the model (adapters included) leaves the documents and the rendered objects as they were."""
+    from pdcheck.model import build_model
+
+    before = copy.deepcopy(docs)
+    objects, _ = objects_from_stream(yaml.safe_dump_all(docs, sort_keys=False), name, None)
+    snapshot = copy.deepcopy([o.doc for o in objects])
+    build_model(Render(name, "file", objects, []))
+    assert [o.doc for o in objects] == snapshot
+    assert docs == before

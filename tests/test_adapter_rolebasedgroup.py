@@ -16,7 +16,7 @@ from pdcheck.adapters import rolebasedgroup as rbga
 from pdcheck.checker import Options, run
 from pdcheck.effective import effective_documents
 from pdcheck.model import build_model
-from pdcheck.objects import Render
+from pdcheck.objects import DerivedObject, Render
 from pdcheck.render import objects_from_stream
 from pdcheck.schema import SchemaValidator
 
@@ -152,8 +152,9 @@ def test_each_role_is_the_workload_the_controller_creates():
         "RBG_LWP_LEADER_ADDRESS": "r1-decode-0-0.s-r1-decode.serving", "RBG_LWP_WORKER_INDEX": "1", "RBG_LWP_GROUP_SIZE": "2"}
     assert "LWS_LEADER_ADDRESS" not in env
     assert "r1-decode-0-0.s-r1-decode.serving:20102" in worker.engine.argv
-    assert sorted(s.name for s in model.derived_services) == ["s-r1-decode", "s-r1-prefill", "s-r1-router"]
-    decode_svc = next(s for s in model.derived_services if s.name == "s-r1-decode")
+    services = {s.name: s for s in model.objects_of("Service") if isinstance(s, DerivedObject)}
+    assert sorted(services) == ["s-r1-decode", "s-r1-prefill", "s-r1-router"]
+    decode_svc = services["s-r1-decode"]
     assert decode_svc.doc["spec"]["selector"] == {rbga.GROUP_NAME_LABEL: "r1", rbga.ROLE_NAME_LABEL: "decode",
                                                  rbga.COMPONENT_NAME_LABEL: "leader"}
     router = by_name["r1-router"]

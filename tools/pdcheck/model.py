@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from . import adapters
 from .expand import expand, is_variable_reference
-from .objects import DerivedObject, K8sObject, Render
+from .objects import K8sObject, Render
 from .shell import shell_invocation
 
 if TYPE_CHECKING:
@@ -364,11 +364,12 @@ class Model:
     # Objects that start SGLang in pods pdcheck cannot model (a kind without an adapter): rules that
     # would conclude "no such pod" stay silent where these may hold it (wrapper-kind-not-checked says so).
     unmodelled: list[K8sObject] = field(default_factory=list)
-    # Services a wrapper kind's controller creates (adapters), resolved like the render's own.
-    derived_services: list[K8sObject] = field(default_factory=list)
+    # The render's objects with wrapper objects replaced by what their controllers create (the
+    # Services and RBAC of an OME InferenceService, ...); None: the render's own.
+    objects: list[K8sObject] | None = None
 
     def objects_of(self, kind: str) -> list[K8sObject]:
-        return [o for o in self.render.objects if o.kind == kind]
+        return [o for o in (self.render.objects if self.objects is None else self.objects) if o.kind == kind]
 
     def engines_by_role(self, role: str) -> list[Workload]:
         return [w for w in self.workloads if w.role == role]
@@ -412,11 +413,10 @@ def build_model(render: Render, versions: dict[str, str | None] | None = None) -
 
         return select_catalog(program, image or None, overrides.get(program))
 
-    workloads, unmodelled, derived_services = [], [], []
-    for obj in adapters.expand(render.objects):  # wrapper kinds become the objects their controllers create
-        if obj.kind == "Service" and isinstance(obj, DerivedObject):
-            derived_services.append(obj)
-        elif obj.kind == LWS_KIND:
+    workloads, unmodelled = [], []
+    objects = list(adapters.expand(render.objects))  # wrapper kinds become the objects their controllers create
+    for obj in objects:
+        if obj.kind == LWS_KIND:
             workloads.append(_model_lws(obj, config_maps, catalog_for))
         elif obj.kind == "StatefulSet":
             workloads.append(_model_statefulset(obj, config_maps, catalog_for))
@@ -424,7 +424,7 @@ def build_model(render: Render, versions: dict[str, str | None] | None = None) -
             workloads.append(_model_plain(obj, config_maps, catalog_for))
         elif launches_sglang(obj):
             unmodelled.append(obj)
-    return Model(render, workloads, config_maps, unmodelled, derived_services)
+    return Model(render, workloads, config_maps, unmodelled, objects)
 
 
 # ContainerRun.launcher of `python3 -m dynamo.sglang` (NVIDIA Dynamo's SGLang worker).

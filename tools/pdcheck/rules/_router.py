@@ -118,8 +118,7 @@ class Target:
 
 
 def services(model: Model):
-    """The render's Services and those a wrapper kind's controller creates (model.derived_services)."""
-    return [o for o in model.render.objects if o.kind == "Service" and o.name] + model.derived_services
+    return [o for o in model.objects_of("Service") if o.name]
 
 
 def pods_selected(model: Model, selector: dict, namespace: str | None) -> list[PodRun]:

@@ -50,6 +50,9 @@ PROJECT_SCHEMAS = {
     ("workloads.x-k8s.io/v1alpha2", "ClusterEngineRuntimeProfile"): "clusterengineruntimeprofile-v1alpha2.json",
     ("nvidia.com/v1alpha1", "DynamoGraphDeployment"): "dynamographdeployment-v1alpha1.json",
     ("nvidia.com/v1beta1", "DynamoGraphDeployment"): "dynamographdeployment-v1beta1.json",
+    ("ome.io/v1beta1", "InferenceService"): "inferenceservice-ome-v1beta1.json",
+    ("ome.io/v1beta1", "ServingRuntime"): "servingruntime-ome-v1beta1.json",
+    ("ome.io/v1beta1", "ClusterServingRuntime"): "clusterservingruntime-ome-v1beta1.json",
     ("monitoring.coreos.com/v1", "PodMonitor"): "podmonitor-monitoring-v1.json",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor-monitoring-v1.json",
 }
