@@ -357,3 +357,27 @@ def test_host_network_ranks_resolving_the_rbg_leader_address_need_cluster_dns():
     template["dnsPolicy"] = "ClusterFirst"  # hostNetwork pods then resolve with the node's DNS
     [f] = run_rules(d)
     assert f.rule == "hostnetwork-dns-policy" and "RBG_LWP_LEADER_ADDRESS" in f.message
+
+
+def test_engine_runtime_profile_in_the_render_is_injected_into_leaders():
+    """The profile's containers and volumes are appended to the leader (not the workers), the role's
+    engineRuntimes args/env to the injected container; a finding there points at the entry."""
+    d = docs()
+    pattern(d, "decode")["workerTemplatePatch"] = {"metadata": {"labels": {"tier": "worker"}}}
+    role(d, "decode")["engineRuntimes"] = [{"profileName": "sidecar", "containers": [
+        {"name": "patio", "args": ["--port", "9000"], "env": [{"name": "MODE", "value": "decode"}]}]}]
+    profile = {"apiVersion": "workloads.x-k8s.io/v1alpha2", "kind": "ClusterEngineRuntimeProfile",
+               "metadata": {"name": "sidecar"},
+               "spec": {"updateStrategy": "NoUpdate",
+                        "containers": [{"name": "patio", "image": "example/patio:v1.2.0", "args": ["--serve"]}],
+                        "volumes": [{"name": "patio-cache", "emptyDir": {}}]}}
+    decode = next(w for w in model_of(d + [profile]).workloads if w.name == "r1-decode")
+    leader, worker = decode.pods
+    patio = next(c for c in leader.containers if c.name == "patio")
+    assert patio.argv == ["--serve", "--port", "9000"] and patio.env_value("MODE") == "decode"
+    assert patio.env_value("RBG_ROLE_NAME") == "decode"
+    assert [c.name for c in worker.containers] == ["sglang"]
+    parent, path = decode.obj.source(decode.leader_template_path + ("spec", "containers", 1, "args", 1))
+    assert parent is decode.obj.parent and path[:5] == ("spec", "roles", 2, "engineRuntimes", 0)
+    assert rules_fired(d + [profile]) == set()
+    assert "patio" not in [c.name for c in model_of(d).workloads[2].pods[0].containers]  # profile not in the render

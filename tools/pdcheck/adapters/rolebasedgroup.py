@@ -35,10 +35,10 @@ role as that object, a RoleInstanceSet role as a LeaderWorkerSet (leader-worker)
 derived Service. Not modelled, said here and in docs/adapters.md:
 - `customComponentsPattern` / v1alpha1 `components` and the v1alpha1 `InstanceSet` workload: no
   pods (the role is listed as unmodelled, so router rules stay silent about it);
-- `engineRuntimes`: the containers a ClusterEngineRuntimeProfile injects into leader/standalone pods
-  (a sidecar such as patio-runtime) are not added (the profile is cluster-scoped, usually not in the
-  file, and an adapter sees one object); the SGLang containers themselves are unchanged. A profile in
-  the file is validated against its bundled schema;
+- `engineRuntimes` whose ClusterEngineRuntimeProfile is not in the render: the containers it would
+  inject into leader/standalone pods (a sidecar such as patio-runtime) are not added (the profile is
+  cluster-scoped and usually applied apart). A profile in the render is injected as the controller
+  does (`with_runtimes`) and validated against its bundled schema;
 - the legacy Service name `<rbg>-<role>`, which the controller keeps using only where such a
   Service already exists; the ConfigMap `/etc/rbg/config.yaml`; exclusive-topology affinity;
 - `group-uid` is a hash of the group: the label value is `<group-uid>` (only known in the cluster);
@@ -48,6 +48,8 @@ derived Service. Not modelled, said here and in docs/adapters.md:
 """
 
 from __future__ import annotations
+
+import copy
 
 from ..objects import DerivedObject, K8sObject
 
@@ -385,12 +387,56 @@ def _service(obj: K8sObject, role: Role) -> DerivedObject:
     return _derived(obj, role, doc, ())
 
 
-def _role_children(obj: K8sObject, role: Role) -> list[DerivedObject]:
+PROFILE_KIND = "ClusterEngineRuntimeProfile"
+
+
+def profiles_in(objects) -> dict[str, dict]:
+    """The ClusterEngineRuntimeProfiles of the render: name -> spec."""
+    return {o.name: o.doc["spec"] for o in objects
+            if o.kind == PROFILE_KIND and o.api_version in API_VERSIONS and isinstance(o.doc.get("spec"), dict)}
+
+
+def with_runtimes(template: dict, role: Role, profiles: dict, prefix: tuple) -> tuple[dict, tuple]:
+    """The template with what `engineRuntimes` injects (sidecar_builder.go): each named profile's
+    initContainers, containers and volumes appended unless one of the same name exists, then the
+    entry's `containers[].args`/`env` appended to the injected container of that name; and the
+    path_map entries pointing the injected containers at their engineRuntimes entry. Profiles not in
+    the render inject nothing here (the docstring says so)."""
+    runtimes = role.raw.get("engineRuntimes")
+    if not isinstance(runtimes, list) or not profiles:
+        return template, ()
+    spec = dict(template.get("spec")) if isinstance(template.get("spec"), dict) else {}
+    entries = []
+    for r, runtime in enumerate(runtimes):
+        profile = profiles.get(runtime.get("profileName")) if isinstance(runtime, dict) else None
+        if profile is None:
+            continue
+        injected = []
+        for key in ("initContainers", "containers", "volumes"):
+            items = list(spec.get(key)) if isinstance(spec.get(key), list) else []
+            names = {i.get("name") for i in items if isinstance(i, dict)}
+            for item in profile.get(key) if isinstance(profile.get(key), list) else []:
+                if isinstance(item, dict) and item.get("name") not in names:
+                    items.append(copy.deepcopy(item))
+                    entries.append((prefix + ("spec", key, len(items) - 1), role.path + ("engineRuntimes", r)))
+                    if key != "volumes":
+                        injected.append(items[-1])
+            spec[key] = items
+        for extra in runtime.get("containers") if isinstance(runtime.get("containers"), list) else []:
+            target = next((c for c in injected if isinstance(extra, dict) and c.get("name") == extra.get("name")), None)
+            for field in ("args", "env"):
+                if target is not None and isinstance(extra.get(field), list):
+                    target[field] = list(target.get(field) or []) + list(extra[field])
+    return {**template, "spec": spec}, tuple(entries)
+
+
+def _role_children(obj: K8sObject, role: Role, profiles: dict) -> list[DerivedObject]:
     name = workload_name(role.group, role.name)
     labels = role.pod_labels
     if role.pattern == "leaderWorkerPattern" and role.workload in (ROLE_INSTANCE_SET, LEADER_WORKER_SET):
         leader = strategic_merge(role.template, role.leader_patch) if isinstance(role.leader_patch, dict) else role.template
         worker = strategic_merge(role.template, role.worker_patch) if isinstance(role.worker_patch, dict) else role.template
+        leader, leader_runtimes = with_runtimes(leader, role, profiles, ("spec", "leaderWorkerTemplate", "leaderTemplate"))
         own = role.runs_on_role_instance_set
         lwt = {"size": role.size, "workerTemplate": worker if own else _with_labels(worker, labels)}
         if leader is not worker:
@@ -400,7 +446,7 @@ def _role_children(obj: K8sObject, role: Role) -> list[DerivedObject]:
                "spec": {"replicas": role.replicas, "leaderWorkerTemplate": lwt}}
         worker_extra = (role.worker_patch, role.worker_patch_path) if isinstance(role.worker_patch, dict) else ()
         leader_extra = (role.leader_patch, role.leader_patch_path) if isinstance(role.leader_patch, dict) else ()
-        path_map = (role.template_paths(("spec", "leaderWorkerTemplate", "workerTemplate"), worker_extra)
+        path_map = (leader_runtimes + role.template_paths(("spec", "leaderWorkerTemplate", "workerTemplate"), worker_extra)
                     + role.template_paths(("spec", "leaderWorkerTemplate", "leaderTemplate"), leader_extra)
                     + ((("spec", "leaderWorkerTemplate", "size"), size_at), (("spec", "replicas"), role.path + ("replicas",))))
         children = [_derived(obj, role, doc, path_map, RoleInstancePods(role) if own else RbgEnv(role))]
@@ -411,17 +457,18 @@ def _role_children(obj: K8sObject, role: Role) -> list[DerivedObject]:
     if kind is None:
         return []
     own = role.runs_on_role_instance_set
+    template, runtimes = with_runtimes(role.template, role, profiles, ("spec", "template"))
     spec = {"replicas": role.replicas, "selector": {"matchLabels": dict(labels)},
-            "template": role.template if own else _with_labels(role.template, labels)}
+            "template": template if own else _with_labels(template, labels)}
     if role.workload == STATEFUL_SET:
         spec["serviceName"] = service_name(role.group, role.name)
     doc = {"apiVersion": "apps/v1", "kind": kind, "metadata": _metadata(role, name), "spec": spec}
-    path_map = role.template_paths(("spec", "template")) + ((("spec", "replicas"), role.path + ("replicas",)),)
+    path_map = runtimes + role.template_paths(("spec", "template")) + ((("spec", "replicas"), role.path + ("replicas",)),)
     children = [_derived(obj, role, doc, path_map, RoleInstancePods(role) if own else RbgEnv(role))]
     return children + ([_service(obj, role)] if kind == "StatefulSet" else [])
 
 
-def expand_group(obj: K8sObject, group: str, spec, spec_path: tuple, version: str) -> list[K8sObject]:
+def expand_group(obj: K8sObject, group: str, spec, spec_path: tuple, version: str, profiles: dict) -> list[K8sObject]:
     """The children of a RoleBasedGroup named `group` whose spec sits at `spec_path` in `obj`;
     roles pdcheck cannot model are returned as `obj` itself, so the model lists it as unmodelled."""
     roles = spec.get("roles") if isinstance(spec, dict) else None
@@ -431,7 +478,7 @@ def expand_group(obj: K8sObject, group: str, spec, spec_path: tuple, version: st
         if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
             continue
         role = Role(group, obj.namespace, spec, spec_path, i, version)
-        children = _role_children(obj, role) if isinstance(role.template, dict) else []
+        children = _role_children(obj, role, profiles) if isinstance(role.template, dict) else []
         if not children:
             from ..model import SGLANG_LAUNCH, _strings  # the model imports the adapters
 
@@ -442,4 +489,9 @@ def expand_group(obj: K8sObject, group: str, spec, spec_path: tuple, version: st
 
 def expand(obj: K8sObject) -> list[K8sObject]:
     """The workloads and Services of every well-formed role (malformed ones are the schema rule's)."""
-    return expand_group(obj, obj.name, obj.doc.get("spec"), ("spec",), obj.api_version)
+    return expand_group(obj, obj.name, obj.doc.get("spec"), ("spec",), obj.api_version, {})
+
+
+def expand_in_render(obj: K8sObject, objects: list[K8sObject]) -> list[K8sObject]:
+    """`expand`, with the containers the render's ClusterEngineRuntimeProfiles inject."""
+    return expand_group(obj, obj.name, obj.doc.get("spec"), ("spec",), obj.api_version, profiles_in(objects))

@@ -9,17 +9,21 @@ models group 0 through the RoleBasedGroup adapter (the other groups run the same
 from __future__ import annotations
 
 from ..objects import K8sObject
-from .rolebasedgroup import API_VERSIONS, expand_group
+from .rolebasedgroup import API_VERSIONS, expand_group, profiles_in
 
 KIND = "RoleBasedGroupSet"
 MODELLED_GROUP = 0
 
 
 def expand(obj: K8sObject) -> list[K8sObject]:
+    return expand_in_render(obj, [])
+
+
+def expand_in_render(obj: K8sObject, objects: list[K8sObject]) -> list[K8sObject]:
     spec = obj.doc.get("spec") if isinstance(obj.doc.get("spec"), dict) else {}
     if obj.api_version.endswith("v1alpha2"):
         template = spec.get("groupTemplate") if isinstance(spec.get("groupTemplate"), dict) else {}
         group_spec, path = template.get("spec"), ("spec", "groupTemplate", "spec")
     else:
         group_spec, path = spec.get("template"), ("spec", "template")
-    return expand_group(obj, f"{obj.name}-{MODELLED_GROUP}", group_spec, path, obj.api_version)
+    return expand_group(obj, f"{obj.name}-{MODELLED_GROUP}", group_spec, path, obj.api_version, profiles_in(objects))
