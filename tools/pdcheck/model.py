@@ -268,6 +268,9 @@ class PodRun:
     annotations: dict
     containers: list[ContainerRun] = field(default_factory=list)
     init_containers: list[ContainerRun] = field(default_factory=list)
+    # The headless Service the pod's DNS name `<hostname>.<subdomain>` goes through (StatefulSet
+    # serviceName, an RBG role's Service), None when it has none.
+    subdomain: str | None = None
 
     @property
     def spec(self) -> dict:
@@ -315,7 +318,21 @@ class Workload:
 
     @property
     def is_lws(self) -> bool:
+        """Leader/worker groups: an LWS, or groups another controller runs alike (an RBG role)."""
         return self.obj.kind == LWS_KIND
+
+    @property
+    def runs_on_lws(self) -> bool:
+        """The LWS controller itself runs the groups (its names, Services, webhook limits apply)."""
+        return self.is_lws and not _own_pods(self.obj)
+
+    @property
+    def group_env(self) -> dict[str, str]:
+        """The env vars the controller running the groups injects for the leader's address, the group
+        size and each pod's rank: LWS_* for a LeaderWorkerSet, the wrapper's (RBG_LWP_*) otherwise."""
+        if _own_pods(self.obj) and getattr(self.obj.pods_by, "group_env", None):
+            return self.obj.pods_by.group_env
+        return dict(zip(("leader_address", "group_size", "worker_index"), LWS_INJECTED))
 
     @property
     def leader(self) -> PodRun | None:
@@ -368,6 +385,20 @@ class Model:
         from .provenance import trace_render
 
         return trace_render(self.render)
+
+
+def _own_pods(obj: K8sObject) -> bool:
+    """Another controller than the kind's names and labels the pods (objects.DerivedObject.pods_by)."""
+    pods_by = getattr(obj, "pods_by", None)
+    return pods_by is not None and pods_by.own_pods
+
+
+def _controller_env(obj: K8sObject, group: int, rank: int) -> dict[str, tuple[str, str]]:
+    """Env a wrapper kind's controller injects besides the kind's own: name -> (value, source)."""
+    pods_by = getattr(obj, "pods_by", None)
+    if pods_by is None:
+        return {}
+    return {name: (value, pods_by.env_source) for name, value in pods_by.env(group, rank).items()}
 
 
 def build_model(render: Render, versions: dict[str, str | None] | None = None) -> Model:
@@ -450,8 +481,17 @@ def _model_lws(obj: K8sObject, config_maps, catalog_for) -> Workload:
         template = dig(obj.doc, *tpl_path, default={})
         template = template if isinstance(template, dict) else {}
         group = 0
-        pod_name = lws_pod_name(obj.name, group, rank)
         labels = _mapping(dig(template, "metadata", "labels"))
+        annotations = _mapping(dig(template, "metadata", "annotations"))
+        if _own_pods(obj):  # another controller runs the groups (docs/adapters.md)
+            pods_by = obj.pods_by
+            labels.update(pods_by.labels(group, rank))
+            pod = PodRun(wl, group, rank, pods_by.pod_name(group, rank), template, tpl_path, labels, annotations,
+                         subdomain=pods_by.subdomain(group, rank))
+            _fill_containers(pod, obj, config_maps, catalog_for, _controller_env(obj, group, rank))
+            wl.pods.append(pod)
+            continue
+        pod_name = lws_pod_name(obj.name, group, rank)
         labels.update({
             LWS_NAME_LABEL: obj.name,
             LWS_GROUP_LABEL: str(group),
@@ -467,17 +507,17 @@ def _model_lws(obj: K8sObject, config_maps, catalog_for) -> Workload:
         if subgroup_size:
             labels[LWS_PREFIX + "subgroup-index"] = _subgroup_index(size, subgroup_size, rank)
             labels[LWS_PREFIX + "subgroup-key"] = "<subgroup-key>"
-        annotations = _mapping(dig(template, "metadata", "annotations"))
         annotations.update({LWS_PREFIX + "size": str(size), LWS_PREFIX + "replicas": str(replicas)})
         if rank == 0:
             annotations[LWS_PREFIX + "leader-name"] = pod_name
         subdomain = obj.name if subdomain_policy != "UniquePerReplica" else f"{obj.name}-{group}"
         injected = {
+            **_controller_env(obj, group, rank),
             "LWS_LEADER_ADDRESS": f"{lws_pod_name(obj.name, group, 0)}.{subdomain}.{namespace}",
             "LWS_GROUP_SIZE": str(size),
             "LWS_WORKER_INDEX": str(rank),
         }
-        pod = PodRun(wl, group, rank, pod_name, template, tpl_path, labels, annotations)
+        pod = PodRun(wl, group, rank, pod_name, template, tpl_path, labels, annotations, subdomain=subdomain)
         _fill_containers(pod, obj, config_maps, catalog_for, injected)
         wl.pods.append(pod)
     return wl
@@ -509,7 +549,7 @@ def _model_plain(obj: K8sObject, config_maps, catalog_for) -> Workload:
     labels.update(_controller_labels(obj))
     annotations = _mapping(dig(template, "metadata", "annotations"))
     pod = PodRun(wl, 0, 0, name, template, tpl_path, labels, annotations)
-    _fill_containers(pod, obj, config_maps, catalog_for, {})
+    _fill_containers(pod, obj, config_maps, catalog_for, _controller_env(obj, 0, 0))
     wl.pods.append(pod)
     return wl
 
@@ -541,19 +581,29 @@ def _model_statefulset(obj: K8sObject, config_maps, catalog_for) -> Workload:
     replicas = 1 if replicas is None else replicas
     start = as_int(dig(obj.doc, "spec", "ordinals", "start"), 0) or 0
     wl = Workload(obj, 1, replicas, worker_template_path=tpl_path)
+    service = dig(obj.doc, "spec", "serviceName")
+    own_pods = _own_pods(obj)  # another controller runs the pods (docs/adapters.md)
     for rank in modelled_ranks(max(replicas, 1)):
         name = f"{obj.name}-{start + rank}"
         labels = _mapping(dig(template, "metadata", "labels"))
-        labels.update({STS_POD_NAME_LABEL: name, STS_POD_INDEX_LABEL: str(start + rank),
-                       REVISION_HASH_LABEL: "<controller-revision-hash>"})
+        if not own_pods:
+            labels.update({STS_POD_NAME_LABEL: name, STS_POD_INDEX_LABEL: str(start + rank),
+                           REVISION_HASH_LABEL: "<controller-revision-hash>"})
+        else:
+            name = obj.pods_by.pod_name(0, rank)
+            labels.update(obj.pods_by.labels(0, rank))
+            service = obj.pods_by.subdomain(0, rank)
         annotations = _mapping(dig(template, "metadata", "annotations"))
-        pod = PodRun(wl, 0, rank, name, template, tpl_path, labels, annotations)
-        _fill_containers(pod, obj, config_maps, catalog_for, {})
+        pod = PodRun(wl, 0, rank, name, template, tpl_path, labels, annotations,
+                     subdomain=service if isinstance(service, str) and service else None)
+        _fill_containers(pod, obj, config_maps, catalog_for, _controller_env(obj, 0, rank))
         wl.pods.append(pod)
     return wl
 
 
-def _fill_containers(pod: PodRun, obj: K8sObject, config_maps, catalog_for, injected: dict[str, str]) -> None:
+def _fill_containers(pod: PodRun, obj: K8sObject, config_maps, catalog_for, injected: dict) -> None:
+    """`injected`: env the controllers put first, winning over the user's: name -> value (from LWS)
+    or (value, source)."""
     spec = pod.spec
     for key, target in (("containers", pod.containers), ("initContainers", pod.init_containers)):
         items = spec.get(key)
@@ -605,7 +655,8 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ca
             opaque.append(f"Secret/{source['secretRef'].get('name')}")
 
     for name, value in injected.items():
-        env[name] = EnvVar(name, value, "lws")
+        value, source = value if isinstance(value, tuple) else (value, "lws")
+        env[name] = EnvVar(name, value, source)
 
     entries = c.get("env")
     for j, entry in enumerate(entries if isinstance(entries, list) else []):
@@ -613,7 +664,7 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ca
             continue
         name = entry["name"]
         if name in injected:
-            continue  # LWS puts its own value first and drops the user's
+            continue  # LWS (and RBG) put their own value first and drop the user's
         epath = path + ("env", j)
         if "value" in entry and not isinstance(entry.get("valueFrom"), dict):
             raw = "" if entry["value"] is None else str(entry["value"])

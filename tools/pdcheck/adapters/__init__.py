@@ -16,11 +16,13 @@ from ..objects import K8sObject
 from . import disaggregatedset
 from . import dynamographdeployment
 from . import ome
+from . import rolebasedgroup, rolebasedgroupset
 
 _ADAPTERS = (
     disaggregatedset,
     dynamographdeployment,
     ome,
+    rolebasedgroup, rolebasedgroupset,
 )
 
 # (apiVersion, kind) -> the adapter module

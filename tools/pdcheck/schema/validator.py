@@ -42,6 +42,12 @@ PROJECT_SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 PROJECT_SCHEMAS = {
     ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet"): "leaderworkerset-v1.json",
     ("disaggregatedset.x-k8s.io/v1", "DisaggregatedSet"): "disaggregatedset-v1.json",
+    ("workloads.x-k8s.io/v1alpha1", "RoleBasedGroup"): "rolebasedgroup-v1alpha1.json",
+    ("workloads.x-k8s.io/v1alpha2", "RoleBasedGroup"): "rolebasedgroup-v1alpha2.json",
+    ("workloads.x-k8s.io/v1alpha1", "RoleBasedGroupSet"): "rolebasedgroupset-v1alpha1.json",
+    ("workloads.x-k8s.io/v1alpha2", "RoleBasedGroupSet"): "rolebasedgroupset-v1alpha2.json",
+    ("workloads.x-k8s.io/v1alpha1", "ClusterEngineRuntimeProfile"): "clusterengineruntimeprofile-v1alpha1.json",
+    ("workloads.x-k8s.io/v1alpha2", "ClusterEngineRuntimeProfile"): "clusterengineruntimeprofile-v1alpha2.json",
     ("nvidia.com/v1alpha1", "DynamoGraphDeployment"): "dynamographdeployment-v1alpha1.json",
     ("nvidia.com/v1beta1", "DynamoGraphDeployment"): "dynamographdeployment-v1beta1.json",
     ("ome.io/v1beta1", "InferenceService"): "inferenceservice-ome-v1beta1.json",
