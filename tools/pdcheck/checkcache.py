@@ -34,7 +34,7 @@ class CheckCache:
 
     def __init__(self, cache, options, inputs: list, command: list[str] | None):
         self.cache, self.inputs, self.command = cache, inputs, command
-        self.hasher = ClosureHasher()  # handed on to the renderer, which reads the same kustomizations
+        self.hasher = ClosureHasher(command)  # handed on to the renderer, which reads the same kustomizations
         self._checker = _checker_fingerprint(options)  # None: the configuration cannot be read (the run reports it)
         self._contents: dict[int, str] = {}  # input index -> digest of what it renders from
         if self._checker is None:
@@ -103,11 +103,14 @@ def _checker_fingerprint(options) -> str | None:
     except InputError:
         return None
     crds = [Path(c) for c in options.crds] + list(config.crds)
+    contents = [file_sha256(path) for path in ([config_path] if config_path else []) + crds]
+    if None in contents:  # not a regular file within the size limit: the run reports it, nothing is cached
+        return None
     material = {
         "pdcheck": [__version__, _package_state()],
         "schemas": _schema_state(),
-        "config": _content(config_path) if config_path else None,
-        "crds": [(str(c), _content(c)) for c in crds],
+        "config": contents[0] if config_path else None,
+        "crds": [(str(c), digest) for c, digest in zip(crds, contents[len(contents) - len(crds):])],
         "k8s": options.k8s_versions, "sglang": options.sglang_version, "router": options.router_version,
     }
     return text_sha256(json.dumps(material, sort_keys=True, default=str))
@@ -137,10 +140,6 @@ def _schema_state() -> list:
         return [str(root)] + sorted((e.name, e.stat().st_mtime_ns) for e in os.scandir(root))
     except OSError:
         return [str(root)]
-
-
-def _content(path: Path) -> str:
-    return file_sha256(path) or "unreadable"
 
 
 def _encode(findings: list[Finding], suppressed: int) -> bytes:

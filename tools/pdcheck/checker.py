@@ -34,6 +34,7 @@ class Options:
     jobs: int | None = None
     cache_dir: str | None = None  # render cache location (default: see cache.open_cache)
     no_cache: bool = False
+    allow_remote: bool = False  # let kustomize fetch remote targets (default: refuse them, remote.py)
     inputs: list | None = None  # already resolved (the CLI resolves first to say what it found)
 
 
@@ -185,7 +186,9 @@ def build_models(options: Options) -> tuple[list[Model], Context]:
     from .render import render_all
 
     ctx = make_context(options)
-    renders = render_all(resolve_inputs(options.paths), options.kustomize, options.jobs, _cache(options), lazy_origins=True)
+    inputs = resolve_inputs(options.paths)
+    _refuse_remote(options, inputs)
+    renders = render_all(inputs, options.kustomize, options.jobs, _cache(options), lazy_origins=True)
     versions = _catalog_versions(options, ctx.config)
     return [build_model(r, versions) for r in renders], ctx
 
@@ -198,6 +201,13 @@ def _catalog_versions(options: Options, config: Config) -> dict:
     }
 
 
+def _refuse_remote(options: Options, inputs: list) -> None:
+    if not options.allow_remote:
+        from .remote import refuse_remote
+
+        refuse_remote(inputs)
+
+
 def _cache(options: Options):
     from .cache import open_cache
 
@@ -208,6 +218,7 @@ def run(options: Options) -> RunResult:
     from .kustomize import kustomize_command
 
     inputs = options.inputs if options.inputs is not None else resolve_inputs(options.paths)
+    _refuse_remote(options, inputs)
     cache = _cache(options)
     stored, done = None, {}
     if cache is not None:

@@ -43,29 +43,47 @@ def _root(
 
 
 def _fail(err: InputError) -> None:
-    typer.echo(f"pdcheck: error: {err}", err=True)
+    from .report.escape import printable
+
+    typer.echo(f"pdcheck: error: {printable(str(err))}", err=True)
     raise typer.Exit(2)
+
+
+def _catalog_version(program: str):
+    """Option callback: a flag catalog version that exists (else a usage error, exit 2)."""
+    def check(value: Optional[str]) -> Optional[str]:
+        if value is None:
+            return value
+        from .catalog import available_versions
+
+        versions = available_versions(program)
+        if value not in versions:
+            raise typer.BadParameter(f"no {program} flag catalog for {value!r}; available: {', '.join(versions)}")
+        return value
+    return check
 
 
 PathsArg = typer.Argument(..., help="Kustomization directories, trees holding overlays, YAML files, or - for stdin.")
 K8sOpt = typer.Option(None, "--k8s-version", help="Kubernetes version to validate against (repeatable; default 1.26 and the newest bundled).")
 CrdOpt = typer.Option(None, "--crd", help="CRD file to validate custom resources against (repeatable).")
-SglangOpt = typer.Option(None, "--sglang-version", help="SGLang flag catalog to use instead of the one the image tag selects.")
-RouterOpt = typer.Option(None, "--router-version", help="sglang-router flag catalog to use instead of the image tag's.")
+SglangOpt = typer.Option(None, "--sglang-version", callback=_catalog_version("sglang"), help="SGLang flag catalog to use instead of the one the image tag selects.")
+RouterOpt = typer.Option(None, "--router-version", callback=_catalog_version("sglang-router"), help="sglang-router flag catalog to use instead of the image tag's.")
 KustomizeOpt = typer.Option(None, "--kustomize", envvar="PDCHECK_KUSTOMIZE", help="kustomize or kubectl binary to render with (default: the bundled kubectl).")
 ConfigOpt = typer.Option(None, "--config", help="Configuration file (default: .pdcheck.yaml found upward from the first path).")
 JobsOpt = typer.Option(None, "--jobs", "-j", min=1, help="Overlays rendered in parallel (default: CPU count).")
 CacheDirOpt = typer.Option(None, "--cache-dir", envvar="PDCHECK_CACHE_DIR", help="Cache directory for renders and results (default: $XDG_CACHE_HOME/pdcheck or ~/.cache/pdcheck).")
 NoCacheOpt = typer.Option(False, "--no-cache", help="Always render and check; neither read nor write the cache (also PDCHECK_NO_CACHE=1).")
+AllowRemoteOpt = typer.Option(False, "--allow-remote", envvar="PDCHECK_ALLOW_REMOTE", help="Let kustomize fetch remote resources and git bases (default: refuse them, exit 2); each build then has PDCHECK_REMOTE_TIMEOUT seconds (30).")
 
 
-def _options(paths, k8s_version, crd, sglang_version, router_version, kustomize, config, jobs, cache_dir=None, no_cache=False):
+def _options(paths, k8s_version, crd, sglang_version, router_version, kustomize, config, jobs, cache_dir=None, no_cache=False,
+             allow_remote=False):
     from .checker import Options
 
     return Options(
         paths=list(paths), k8s_versions=list(k8s_version) if k8s_version else None, crds=list(crd or []),
         sglang_version=sglang_version, router_version=router_version, kustomize=kustomize,
-        config_path=config, jobs=jobs, cache_dir=cache_dir, no_cache=no_cache,
+        config_path=config, jobs=jobs, cache_dir=cache_dir, no_cache=no_cache, allow_remote=allow_remote,
     )
 
 
@@ -85,6 +103,7 @@ def validate(
     jobs: Optional[int] = JobsOpt,
     cache_dir: Optional[str] = CacheDirOpt,
     no_cache: bool = NoCacheOpt,
+    allow_remote: bool = AllowRemoteOpt,
 ):
     """Render every input, validate schemas, model the pods and run the rules.
 
@@ -95,12 +114,15 @@ def validate(
     from .findings import Severity
     from .report import REPORTERS
 
-    options = _options(paths, k8s_version, crd, sglang_version, router_version, kustomize, config, jobs, cache_dir, no_cache)
+    from .report.escape import printable
+
+    options = _options(paths, k8s_version, crd, sglang_version, router_version, kustomize, config, jobs, cache_dir, no_cache,
+                       allow_remote)
     try:
         options.inputs = resolve_inputs(options.paths)
         if output_format == OutputFormat.text and not quiet:
             names = ", ".join(i.display for i in options.inputs)
-            typer.echo(f"pdcheck: checking {len(options.inputs)} input(s): {names}", err=True)
+            typer.echo(f"pdcheck: checking {len(options.inputs)} input(s): {printable(names)}", err=True)
         result = run(options)
     except InputError as err:
         _fail(err)
@@ -122,6 +144,7 @@ def render(
     jobs: Optional[int] = JobsOpt,
     cache_dir: Optional[str] = CacheDirOpt,
     no_cache: bool = NoCacheOpt,
+    allow_remote: bool = AllowRemoteOpt,
 ):
     """Print the rendered YAML (origin annotations stripped), or with --effective the pods' effective launch."""
     from .cache import open_cache
@@ -134,10 +157,16 @@ def render(
             from .checker import build_models
             from .effective import effective_documents
 
-            models, _ = build_models(_options(paths, None, None, sglang_version, router_version, kustomize, config, jobs, cache_dir, no_cache))
+            models, _ = build_models(_options(paths, None, None, sglang_version, router_version, kustomize, config, jobs, cache_dir, no_cache,
+                                              allow_remote))
             docs = [d for m in models for d in effective_documents(m)]
         else:
-            renders = render_all(resolve_inputs(list(paths)), kustomize, jobs, open_cache(cache_dir, no_cache), lazy_origins=True)
+            from .remote import refuse_remote
+
+            inputs = resolve_inputs(list(paths))
+            if not allow_remote:
+                refuse_remote(inputs)
+            renders = render_all(inputs, kustomize, jobs, open_cache(cache_dir, no_cache), lazy_origins=True)
             docs = [o.doc for r in renders for o in r.objects]
     except InputError as err:
         _fail(err)
@@ -174,7 +203,13 @@ def main() -> None:
     if sys.argv[1:] == ["--version"]:
         print(f"pdcheck {__version__}")
         return
-    app()
+    from .children import exit_on_sigterm, stop_all
+
+    exit_on_sigterm()
+    try:
+        app()
+    finally:  # Ctrl-C, SIGTERM, an error: no kustomize outlives pdcheck
+        stop_all()
 
 
 if __name__ == "__main__":
