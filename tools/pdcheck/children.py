@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: the SIGTERM handler may run while this thread holds it
 _groups: set[int] = set()
 _stopping = threading.Event()
 _swept = False

@@ -5,7 +5,8 @@ raw, they can drive the terminal (ESC/CSI/OSC sequences: clear the screen, set t
 write the clipboard with OSC 52, hide text), forge lines (newlines, carriage returns), and run
 GitHub Actions workflow commands from the log (`::add-mask::`, `::stop-commands::`, `::error ...`
 at the start of a line, leading whitespace allowed; `##[command]` anywhere). printable() is used for
-every human-readable output (text and github reporters, stderr) on every field that comes from input.
+every human-readable output (text and github reporters, stderr) on every field that comes from input;
+defuse_json() on the JSON and SARIF output, which CI logs show too.
 """
 
 from __future__ import annotations
@@ -34,3 +35,9 @@ def printable(text: object, keep_line_breaks: bool = False) -> str:
     out = unsafe.sub(_escape_char, str(text))
     out = _LEADING_COMMAND.sub(lambda m: m.group(1) + "\\x3a", out)
     return out.replace(_V1_COMMAND, "#\\x23[")
+
+
+def defuse_json(text: str) -> str:
+    """JSON text (json.dump escapes control characters) with `##[` written `#\\u0023[`: the same
+    JSON value, but no legacy `##[command]` for a CI log that shows it."""
+    return text.replace(_V1_COMMAND, "#\\u0023[")

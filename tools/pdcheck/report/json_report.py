@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from ..findings import Severity
+from .escape import defuse_json
 
 
 def summary(result) -> dict:
@@ -24,5 +25,4 @@ def summary(result) -> dict:
 
 def report(result, stream) -> None:
     data = {"version": result.version, "findings": [f.to_dict() for f in result.findings], "summary": summary(result)}
-    json.dump(data, stream, indent=2)
-    stream.write("\n")
+    stream.write(defuse_json(json.dumps(data, indent=2)) + "\n")

@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..findings import Severity
+from .escape import defuse_json
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -66,5 +67,4 @@ def report(result, stream) -> None:
             "results": results,
         }],
     }
-    json.dump(log, stream, indent=2)
-    stream.write("\n")
+    stream.write(defuse_json(json.dumps(log, indent=2)) + "\n")
