@@ -453,7 +453,7 @@ SLOW_KUSTOMIZE = """\
 #!/bin/sh
 # Fails a direct build at once; through the wrapper it sleeps (with a grandchild), like a slow build.
 case "$2" in
-  */pdcheck-*) echo $$ > "{pids}/kustomize"; sleep 60 & echo $! > "{pids}/grandchild"; wait ;;
+  */pdcheck-*) echo $$ > "{pids}/kustomize.$$"; sleep 60 & echo $! > "{pids}/grandchild.$$"; wait ;;
   *) echo "Error: direct build fails" >&2; exit 1 ;;
 esac
 """
@@ -477,20 +477,22 @@ def _wait_for(predicate, what: str, limit: float = LIMIT_S):
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_signals_kill_kustomize_and_remove_wrappers(sig, tmp_path):
+@pytest.mark.parametrize("sig, overlays", [(signal.SIGTERM, 1), (signal.SIGINT, 1), (signal.SIGTERM, 2)])
+def test_signals_kill_kustomize_and_remove_wrappers(sig, overlays, tmp_path):
+    """One overlay builds in the main thread, two in worker threads: either way a signal takes the
+    builds (in their own sessions, out of the terminal's reach) and the wrapper directories along."""
     pids, tmp = tmp_path / "pids", tmp_path / "tmp"
     pids.mkdir()
     tmp.mkdir()
     fake = tmp_path / "kustomize"
     fake.write_text(SLOW_KUSTOMIZE.format(pids=pids))
     fake.chmod(0o755)
-    overlay = _clean_overlay(tmp_path)
+    paths = [str(_clean_overlay(tmp_path / str(i))) for i in range(overlays)]
     env = {**os.environ, "PYTHONPATH": str(REPO / "tools"), "TMPDIR": str(tmp)}
-    proc = subprocess.Popen([sys.executable, "-m", "pdcheck", "validate", "--no-cache", "--kustomize", str(fake), str(overlay)],
+    proc = subprocess.Popen([sys.executable, "-m", "pdcheck", "validate", "--no-cache", "--kustomize", str(fake), *paths],
                             cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     try:
-        _wait_for(lambda: (pids / "grandchild").exists() and (pids / "grandchild").read_text().strip(), "the slow build")
+        _wait_for(lambda: len([p for p in pids.glob("grandchild.*") if p.read_text().strip()]) == overlays, "the slow builds")
         assert list(tmp.glob("pdcheck-*"))
         proc.send_signal(sig)
         proc.wait(timeout=LIMIT_S)
@@ -498,9 +500,9 @@ def test_signals_kill_kustomize_and_remove_wrappers(sig, tmp_path):
         proc.kill()
         proc.wait()
     assert proc.returncode != 0 and b"Traceback" not in proc.stderr.read()
-    for name in ("kustomize", "grandchild"):
-        pid = int((pids / name).read_text())
-        _wait_for(lambda: not _alive(pid), f"{name} to die")
+    for pid_file in sorted(pids.iterdir()):
+        pid = int(pid_file.read_text())
+        _wait_for(lambda: not _alive(pid), f"{pid_file.name} to die")
     assert list(tmp.glob("pdcheck-*")) == []
 
 
