@@ -92,22 +92,43 @@ def kustomization_file(directory: Path | str) -> Path | None:
     return None
 
 
+_parsed: dict[tuple, dict | InputError] = {}  # (path, stat identity) -> data: discovery, remote.py and the cache share it
+
+
 def read_kustomization(path: Path | str) -> dict:
-    """The kustomization as kustomize reads it (first YAML document); InputError when it cannot be."""
+    """The kustomization as kustomize reads it (first YAML document); InputError when it cannot be.
+    The result is shared: callers must not change it."""
     from .yamlio import load_documents, read_text
 
-    docs = load_documents(read_text(path), str(path), first_only=True)
-    data = docs[0].data if docs else None
-    if not isinstance(data, dict) or not data:
-        raise InputError(str(path), "is not a kustomization (expected a YAML mapping in its first document)")
-    return data
+    try:
+        st = os.stat(path)
+        key = (os.fspath(path), st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+    except OSError:
+        key = None
+    if key in _parsed:
+        result = _parsed[key]
+    else:
+        try:
+            docs = load_documents(read_text(path), str(path), first_only=True)
+            data = docs[0].data if docs else None
+            if not isinstance(data, dict) or not data:
+                raise InputError(str(path), "is not a kustomization (expected a YAML mapping in its first document)")
+            result = data
+        except InputError as exc:
+            result = exc
+        if key is not None:
+            _parsed[key] = result
+    if isinstance(result, InputError):
+        raise result
+    return result
 
 
 class KustomizationReader:
-    """Walks kustomization closures; each kustomization is read once however many overlays use it."""
+    """Walks kustomization closures; each kustomization is read (and its entries resolved) once
+    however many overlays of a run use it."""
 
     def __init__(self):
-        self._read: dict[str, tuple] = {}  # real dir -> (kfile, data) or (kfile, InputError)
+        self._nodes: dict[str, tuple[Closure, list[str]]] = {}  # real dir -> (its own part, subdirs)
 
     def closure(self, overlay: Path | str) -> Closure:
         out = Closure()
@@ -122,24 +143,29 @@ class KustomizationReader:
                 out.doubts.append(f"more than {MAX_KUSTOMIZATIONS} kustomizations")
                 break
             out.kustomization_dirs.append(kdir)
-            queue.extend(self._one(kdir, out))
+            if kdir not in self._nodes:
+                node = Closure()
+                self._nodes[kdir] = (node, self._one(kdir, node))
+            node, subdirs = self._nodes[kdir]
+            out.files |= node.files
+            out.remote += node.remote
+            out.doubts += node.doubts
+            out.unreadable += node.unreadable
+            queue.extend(subdirs)
         return out
 
-    def _load(self, kdir: str):
-        if kdir not in self._read:
-            found = [n for n in KUSTOMIZATION_FILES if os.path.isfile(os.path.join(kdir, n))]
-            kfile = os.path.join(kdir, found[0]) if found else None
-            if kfile is None:
-                result = InputError(kdir, "has no kustomization.yaml")
-            elif len(found) > 1:  # kustomize refuses to choose
-                result = InputError(kfile, f"found several kustomization files ({', '.join(found)})")
-            else:
-                try:
-                    result = read_kustomization(kfile)
-                except InputError as exc:
-                    result = exc
-            self._read[kdir] = (kfile, result)
-        return self._read[kdir]
+    @staticmethod
+    def _load(kdir: str):
+        found = [n for n in KUSTOMIZATION_FILES if os.path.isfile(os.path.join(kdir, n))]
+        kfile = os.path.join(kdir, found[0]) if found else None
+        if kfile is None:
+            return None, InputError(kdir, "has no kustomization.yaml")
+        if len(found) > 1:  # kustomize refuses to choose
+            return kfile, InputError(kfile, f"found several kustomization files ({', '.join(found)})")
+        try:
+            return kfile, read_kustomization(kfile)
+        except InputError as exc:
+            return kfile, exc
 
     def _one(self, kdir: str, out: Closure) -> list[str]:
         """Record one kustomization's files and remote references; return the directories it builds from."""
