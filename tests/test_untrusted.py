@@ -25,6 +25,7 @@ from pdcheck.cache import ClosureHasher, Uncacheable
 from pdcheck.errors import InputError
 from pdcheck.kustomizations import KustomizationReader, remote_form
 from pdcheck.report.escape import printable
+from test_checkcache import CRD as CHECKCACHE_CRD
 
 REPO = Path(__file__).resolve().parents[1]
 LIMIT_S = 60  # per subprocess: every case here finishes in a few seconds, a regression hangs to this
@@ -324,11 +325,12 @@ def test_closure_bounds(monkeypatch, tmp_path):
         ClosureHasher().closure_digest(overlay)
 
 
-def test_load_restrictor_off_is_never_cached(tmp_path):
+def test_load_restrictor_off_or_plugins_on_is_never_cached(tmp_path):
     overlay = _clean_overlay(tmp_path)
     assert ClosureHasher(["kustomize", "build"]).closure_digest(overlay)
     for command in (["kustomize", "build", "--load-restrictor", "LoadRestrictionsNone"],
-                    ["kubectl", "kustomize", "--load-restrictor=LoadRestrictionsNone"]):
+                    ["kubectl", "kustomize", "--load-restrictor=LoadRestrictionsNone"],
+                    ["kustomize", "build", "--enable-alpha-plugins", "--enable-exec"]):
         with pytest.raises(Uncacheable):
             ClosureHasher(command).closure_digest(overlay)
 
@@ -357,33 +359,14 @@ def test_timestamps_in_a_kustomization(tmp_path):
 
 # --- 4. ReDoS -------------------------------------------------------------------------------------
 
-CRD = """\
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.example.com}
-spec:
-  group: example.com
-  names: {kind: Widget, plural: widgets}
-  scope: Namespaced
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec:
-            type: object
-            properties:
-              value: {type: string, pattern: '^(a+)+$'}
-"""
+# The Widget CRD of the results-cache tests, its one field a string with a catastrophic pattern.
+CRD = CHECKCACHE_CRD % "string, pattern: '^(a+)+$'"
 
 
 @pytest.mark.parametrize("value, errors", [("a" * 34 + "!", 1), ("a" * 34, 0)])
 def test_catastrophic_crd_pattern(value, errors, tmp_path):
     (tmp_path / "crd.yaml").write_text(CRD)
-    (tmp_path / "w.yaml").write_text(f"apiVersion: example.com/v1\nkind: Widget\nmetadata: {{name: w}}\nspec: {{value: '{value}'}}\n")
+    (tmp_path / "w.yaml").write_text(f"apiVersion: example.com/v1\nkind: Widget\nmetadata: {{name: w}}\nspec: {{size: '{value}'}}\n")
     proc = pdcheck("validate", "--no-cache", "--crd", "crd.yaml", "--format", "json", "w.yaml", cwd=tmp_path)
     assert proc.returncode == (1 if errors else 0), proc.stderr
     messages = [f["message"] for f in json.loads(proc.stdout)["findings"]]

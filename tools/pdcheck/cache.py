@@ -289,17 +289,18 @@ class ClosureHasher:
     """Hashes kustomization closures; file digests and directory listings are shared across the
     overlays of one run (base/ and profiles/ are read once however many overlays use them).
 
-    command: the kustomize command; one that turns the load restrictor off can read any file, so
-    nothing it renders is cached.
+    command: the kustomize command; one that turns the load restrictor off can read any file, and
+    one that enables plugins runs programs whose inputs no kustomization names: nothing such a
+    command renders is cached.
     """
 
     def __init__(self, command: list[str] | None = None):
         self._reader = KustomizationReader()
         self._files: dict[tuple, str] = {}
         self._listings: dict[str, list[tuple[str, str]]] = {}
-        args = [a.lower() for a in command or ()]
-        self._unrestricted = (any("load-restrictor" in a or "load_restrictor" in a for a in args)
-                              and not any("rootonly" in a for a in args))
+        args = [a.lower().replace("_", "-") for a in command or ()]
+        self._unrestricted = ((any("load-restrictor" in a for a in args) and not any("rootonly" in a for a in args))
+                              or any(flag in a for a in args for flag in ("enable-alpha-plugins", "enable-exec", "enable-helm")))
 
     def render_key(self, overlay: Path, command: list[str], tool_version: str, mode: str,
                    closure: str | None = None) -> str:
@@ -343,7 +344,7 @@ class ClosureHasher:
         text, not followed), plus the files the kustomizations name (cache.py's module doc).
         """
         if self._unrestricted:
-            raise Uncacheable("the kustomize command turns the load restrictor off")
+            raise Uncacheable("the kustomize command turns the load restrictor off or enables plugins")
         closure = self._reader.closure(overlay)
         if closure.remote:
             raise Uncacheable(f"remote {closure.remote[0].describe()}")

@@ -2,8 +2,8 @@
 
 Each build runs in its own process group (so a timeout also stops what kustomize started), which
 also means a Ctrl-C on the terminal or a SIGTERM from CI does not reach it. So every group is
-registered while it runs, and stop_all() kills them: cli.main calls it on its way out (Ctrl-C,
-an error, SIGTERM turned into SystemExit by the handler below), and no build starts after it.
+registered while it runs, and stop_all() kills them: guarded() (around cli.main) calls it on the
+way out (Ctrl-C, an error, SIGTERM turned into SystemExit), and no build starts after it.
 
 Wrapper directories (render.py) are created as `pdcheck-<pid>-*`: the worker threads remove
 their own once their kustomize is gone, and sweep_stale_wrappers() removes those of pdcheck runs
@@ -19,6 +19,7 @@ import signal
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 
 _lock = threading.RLock()  # re-entrant: the SIGTERM handler may run while this thread holds it
 _groups: set[int] = set()
@@ -62,18 +63,23 @@ def _kill_group(pid: int) -> None:
         pass
 
 
-def exit_on_sigterm() -> None:
-    """SIGTERM (CI cancelling a job, `timeout`, `kill`) -> stop the builds and exit 143 through the
-    normal unwinding (finally blocks, temporary directories), instead of dying on the spot."""
-    if threading.current_thread() is not threading.main_thread():
-        return
+@contextmanager
+def guarded():
+    """Around a whole command (cli.main): SIGTERM (CI cancelling a job, `timeout`, `kill`) stops
+    the builds and exits 143 through the normal unwinding (finally blocks, temporary
+    directories) instead of killing pdcheck on the spot; whatever ends the command (Ctrl-C,
+    SIGTERM, an error, success) leaves no build running."""
+    _stopping.clear()
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        def handler(signum, frame):
+            stop_all()
+            raise SystemExit(128 + signum)
 
-    def handler(signum, frame):
-        stop_all()
-        raise SystemExit(128 + signum)
-
-    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
         signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        stop_all()
 
 
 def wrapper_prefix() -> str:

@@ -113,7 +113,6 @@ def validate(
     from .discover import resolve_inputs
     from .findings import Severity
     from .report import REPORTERS
-
     from .report.escape import printable
 
     options = _options(paths, k8s_version, crd, sglang_version, router_version, kustomize, config, jobs, cache_dir, no_cache,
@@ -203,13 +202,10 @@ def main() -> None:
     if sys.argv[1:] == ["--version"]:
         print(f"pdcheck {__version__}")
         return
-    from .children import exit_on_sigterm, stop_all
+    from .children import guarded
 
-    exit_on_sigterm()
-    try:
+    with guarded():  # Ctrl-C, SIGTERM, an error: no kustomize outlives pdcheck
         app()
-    finally:  # Ctrl-C, SIGTERM, an error: no kustomize outlives pdcheck
-        stop_all()
 
 
 if __name__ == "__main__":

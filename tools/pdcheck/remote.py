@@ -40,7 +40,8 @@ def refuse_remote(inputs: list) -> None:
             raise InputError(_display(ref.file), f"remote {ref.describe()}: pdcheck does not fetch remote "
                              "bases or files by default (vendor it into the repository, or pass --allow-remote)")
         if closure.unreadable:
-            raise closure.unreadable[0]
+            error = closure.unreadable[0]
+            raise InputError(_display(error.file) if error.file else None, error.message)
 
 
 def has_remote(overlay) -> bool:
