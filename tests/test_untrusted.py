@@ -135,6 +135,7 @@ def remote_tree(root: Path, where: str, url: str) -> Path:
     return root / "overlay"
 
 
+@pytest.mark.network_local  # a loopback HTTP server
 @pytest.mark.parametrize("where", ["resources", "base", "component", "patch", "generator-file", "trailing-document"])
 def test_remote_references_are_refused_before_rendering(where, server, tmp_path):
     url = f"{server.url}/x.yaml"
@@ -175,6 +176,7 @@ def test_helm_chart_repositories_are_remote(tmp_path):
     assert_one_line_error(pdcheck("validate", "ov", cwd=tmp_path), "helmCharts[0].repo", "https://charts.example.com")
 
 
+@pytest.mark.network_local  # a loopback HTTP server
 def test_allow_remote_fetches(server, tmp_path):
     overlay = remote_tree(tmp_path, "resources", f"{server.url}/x.yaml")
     proc = pdcheck("render", "--allow-remote", str(overlay), cwd=tmp_path)
@@ -183,6 +185,7 @@ def test_allow_remote_fetches(server, tmp_path):
     assert server.requests == ["/x.yaml"]
 
 
+@pytest.mark.network_local  # a loopback HTTP server
 def test_allow_remote_has_a_timeout(hanging_server, tmp_path):
     overlay = remote_tree(tmp_path, "resources", f"{hanging_server.url}/x.yaml")
     start = time.monotonic()
@@ -193,6 +196,7 @@ def test_allow_remote_has_a_timeout(hanging_server, tmp_path):
     assert time.monotonic() - start < LIMIT_S / 2
 
 
+@pytest.mark.network_local  # a loopback HTTP server
 def test_kustomize_runs_without_network_even_when_the_check_misses(monkeypatch, server, tmp_path):
     """Belt and braces: were remote.py to miss a form, kustomize's HTTP goes to the black-hole proxy
     (here the test server, standing in for it: it sees a proxy request for the foreign host)."""
