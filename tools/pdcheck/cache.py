@@ -289,13 +289,14 @@ class ClosureHasher:
     """Hashes kustomization closures; file digests and directory listings are shared across the
     overlays of one run (base/ and profiles/ are read once however many overlays use them).
 
+    reader: a KustomizationReader of this run that has already resolved these closures (remote.py).
     command: the kustomize command; one that turns the load restrictor off can read any file, and
     one that enables plugins runs programs whose inputs no kustomization names: nothing such a
     command renders is cached.
     """
 
-    def __init__(self, command: list[str] | None = None):
-        self._reader = KustomizationReader()
+    def __init__(self, command: list[str] | None = None, reader: KustomizationReader | None = None):
+        self._reader = reader or KustomizationReader()
         self._files: dict[tuple, str] = {}
         self._listings: dict[str, list[tuple[str, str]]] = {}
         args = [a.lower().replace("_", "-") for a in command or ()]

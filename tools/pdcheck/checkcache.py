@@ -32,9 +32,9 @@ RESULTS_FORMAT = 1
 class CheckCache:
     """Results of one run's inputs: lookup() before checking, store() after."""
 
-    def __init__(self, cache, options, inputs: list, command: list[str] | None):
+    def __init__(self, cache, options, inputs: list, command: list[str] | None, reader=None):
         self.cache, self.inputs, self.command = cache, inputs, command
-        self.hasher = ClosureHasher(command)  # handed on to the renderer, which reads the same kustomizations
+        self.hasher = ClosureHasher(command, reader)  # handed on to the renderer, which reads the same kustomizations
         self._checker = _checker_fingerprint(options)  # None: the configuration cannot be read (the run reports it)
         self._contents: dict[int, str] = {}  # input index -> digest of what it renders from
         if self._checker is None:

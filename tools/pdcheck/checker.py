@@ -201,11 +201,13 @@ def _catalog_versions(options: Options, config: Config) -> dict:
     }
 
 
-def _refuse_remote(options: Options, inputs: list) -> None:
+def _refuse_remote(options: Options, inputs: list):
+    """The KustomizationReader that checked the closures (None with --allow-remote)."""
     if not options.allow_remote:
         from .remote import refuse_remote
 
-        refuse_remote(inputs)
+        return refuse_remote(inputs)
+    return None
 
 
 def _cache(options: Options):
@@ -218,14 +220,14 @@ def run(options: Options) -> RunResult:
     from .kustomize import kustomize_command
 
     inputs = options.inputs if options.inputs is not None else resolve_inputs(options.paths)
-    _refuse_remote(options, inputs)
+    reader = _refuse_remote(options, inputs)
     cache = _cache(options)
     stored, done = None, {}
     if cache is not None:
         from .checkcache import CheckCache
 
         command = kustomize_command(options.kustomize) if any(i.kind == "kustomize" for i in inputs) else None
-        stored = CheckCache(cache, options, inputs, command)
+        stored = CheckCache(cache, options, inputs, command, reader)
         done = stored.lookup()  # input index -> (findings, suppressed)
     todo = [index for index in range(len(inputs)) if index not in done]
     renders, rules = [], None

@@ -27,9 +27,10 @@ def remote_timeout() -> float:
     return value if value > 0 else REMOTE_TIMEOUT_S
 
 
-def refuse_remote(inputs: list) -> None:
+def refuse_remote(inputs: list) -> KustomizationReader:
     """InputError for the first overlay whose closure names a remote target (or cannot be read,
-    since then pdcheck cannot tell whether it does)."""
+    since then pdcheck cannot tell whether it does). Returns the reader, which has resolved every
+    closure: the cache key (cache.ClosureHasher) reuses it."""
     reader = KustomizationReader()
     for item in inputs:
         if item.kind != "kustomize":
@@ -42,6 +43,7 @@ def refuse_remote(inputs: list) -> None:
         if closure.unreadable:
             error = closure.unreadable[0]
             raise InputError(_display(error.file) if error.file else None, error.message)
+    return reader
 
 
 def has_remote(overlay) -> bool:
