@@ -13,10 +13,11 @@ CATALOGS := tools/pdcheck/catalogs
 SGLANG_VERSIONS ?= $(patsubst $(CATALOGS)/sglang-%.json,%,$(wildcard $(CATALOGS)/sglang-[0-9]*.json))
 ROUTER_VERSIONS ?= $(patsubst $(CATALOGS)/sglang-router-%.json,%,$(wildcard $(CATALOGS)/sglang-router-*.json))
 
-.PHONY: help test golden docs catalogs bench check
+.PHONY: help test quick golden docs catalogs bench check
 
 help:
-	@echo "make test      run the tests (README's test command, without the venv setup)"
+	@echo "make test      run the tests as CI does (README's test command, without the venv setup)"
+	@echo "make quick     run the tests but the slow ones (an edit-test loop)"
 	@echo "make check     pdcheck validate overlays/"
 	@echo "make golden    regenerate tests/golden/ from the overlays"
 	@echo "make docs      regenerate docs/rules.md from the rule metadata"
@@ -24,6 +25,9 @@ help:
 	@echo "make bench     run the benchmarks"
 
 test:
+	$(PYTHON) -m pytest -q --slow
+
+quick:
 	$(PYTHON) -m pytest -q
 
 golden:

@@ -144,19 +144,19 @@ def machine(kubectl: str, src: Path) -> list[str]:
 # --- throughput (in-process) ---------------------------------------------------------------------
 
 def throughput(overlays_dir: Path, runs: int, kv_docs: int) -> list[str]:
-    from pdcheck.checker import Options, check_render, enabled_rules, make_context
+    from pdcheck.checker import Options, check_render, enabled_rules, load_run_config, make_context
     from pdcheck.discover import resolve_inputs
     from pdcheck.render import render_all
     from pdcheck.schema import SchemaValidator
 
-    renders = render_all(resolve_inputs([str(overlays_dir)]))  # with origins: no re-render during checks
+    renders = render_all(resolve_inputs([str(overlays_dir)]), annotate=True)  # no re-render during checks
     docs = [o.doc for r in renders for o in r.objects]
     core = [d for d in docs if d.get("kind") != "LeaderWorkerSet"]
     options = Options(paths=[str(overlays_dir)])
 
     def pdcheck_stage() -> float:
         start = time.perf_counter()
-        ctx = make_context(options)  # fresh schema validator: compile included (JSON loading is lru-cached)
+        ctx = make_context(load_run_config(options), options)  # fresh schema validator: compile included (JSON loading is lru-cached)
         rules = enabled_rules(ctx.config)
         for r in renders:
             check_render(r, ctx, options, rules)
@@ -223,11 +223,11 @@ def render_stage(overlays_dir: Path, runs: int) -> list[str]:
 
     inputs = resolve_inputs([str(overlays_dir)])
     with tempfile.TemporaryDirectory(prefix="pdcheck-bench-cache-") as d:
-        render_all(inputs, cache=RenderCache(Path(d)), lazy_origins=True)
+        render_all(inputs, cache=RenderCache(Path(d)))
 
         def timed(cache) -> float:
             start = time.perf_counter()
-            render_all(inputs, cache=cache, lazy_origins=True)
+            render_all(inputs, cache=cache)
             return time.perf_counter() - start
 
         timed(None)

@@ -128,6 +128,9 @@ class FakeEngine:
         self.name = name or f"fake-{role}"
         self.model_path = model_path
         self.marker = f"FAKE-{role.upper()}-ANSWER"  # recognisable text in every answer
+        # False: the engine is still loading (every path answers 503, like an SGLang server whose
+        # model is not loaded yet). Tests flip it to simulate an engine that comes up late.
+        self.healthy = True
         self.requests: list[Recorded] = []
         self.unknown: list[Recorded] = []
         self._lock = threading.Lock()
@@ -214,6 +217,8 @@ class FakeEngine:
 
     def respond(self, method: str, path: str, body: Any) -> tuple[int, Any, str]:
         j = "application/json"
+        if not self.healthy:
+            return 503, {"error": "fake engine: loading"}, j
         if path in ("/health", "/health_generate"):
             return 200, "", "text/plain"
         if path in ("/server_info", "/get_server_info"):

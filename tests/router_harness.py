@@ -8,6 +8,7 @@ See docs/router-e2e.md for what is tested and the hostname mapping.
 
 from __future__ import annotations
 
+import copy
 import functools
 import http.client
 import json
@@ -104,7 +105,18 @@ def _render_cached(path: str) -> tuple:
 
 
 def render(path: Path) -> list[dict]:
-    return list(_render_cached(str(path)))
+    """The render as the controllers will see it: a DisaggregatedSet is followed by the
+    LeaderWorkerSets its controller creates (pdcheck's adapter), so its engines are found like
+    those of two LWSs."""
+    from pdcheck.adapters import disaggregatedset
+    from pdcheck.objects import K8sObject
+
+    out = []
+    for doc in _render_cached(str(path)):
+        out.append(doc)
+        if doc.get("kind") == disaggregatedset.KIND:
+            out += [copy.deepcopy(child.doc) for child in disaggregatedset.expand(K8sObject(doc, len(out)))]
+    return out
 
 
 def render_with_component(overlay: Path, component: Path, workdir: Path) -> list[dict]:
@@ -416,7 +428,7 @@ def resolve_service_url(url: str, docs: list[dict]) -> ServiceTarget:
 # ------------------------------------------------------------------------------------------------
 # argv rewriting (the documented, explicit mapping)
 # ------------------------------------------------------------------------------------------------
-def _set_flag(argv: list[str], flag: str, value: str) -> list[str]:
+def set_flag(argv: list[str], flag: str, value: str) -> list[str]:
     out, i, found = [], 0, False
     while i < len(argv):
         a = argv[i]
@@ -462,13 +474,13 @@ def rewrite_router_argv(
         if a[i] in ("--prefill", "--decode") and a[i + 1] in url_map:
             a[i + 1] = url_map[a[i + 1]]
     if "--api-key" in a[:-1]:
-        a = _set_flag(a, "--api-key", TEST_API_KEY)
-    a = _set_flag(a, "--host", "127.0.0.1")
-    a = _set_flag(a, "--port", str(port))
-    a = _set_flag(a, "--prometheus-host", "127.0.0.1")
-    a = _set_flag(a, "--prometheus-port", str(prometheus_port))
+        a = set_flag(a, "--api-key", TEST_API_KEY)
+    a = set_flag(a, "--host", "127.0.0.1")
+    a = set_flag(a, "--port", str(port))
+    a = set_flag(a, "--prometheus-host", "127.0.0.1")
+    a = set_flag(a, "--prometheus-port", str(prometheus_port))
     if log_dir is not None and any(x == "--log-dir" or x.startswith("--log-dir=") for x in a):
-        a = _set_flag(a, "--log-dir", str(log_dir))
+        a = set_flag(a, "--log-dir", str(log_dir))
     return a
 
 

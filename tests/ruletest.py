@@ -103,7 +103,7 @@ def drop_env(container: dict, name: str) -> None:
     container["env"] = [e for e in container.get("env", []) if e["name"] != name]
 
 
-def defect_tests(cases):
+def defect_tests(cases, fixture: str = "baseline.yaml"):
     """The two tests every rule-category module runs over its table of (id, mutation, rules).
 
     Use as `test_baseline_is_clean, test_defect_fires_its_rule_only = defect_tests(CASES)`.
@@ -111,11 +111,11 @@ def defect_tests(cases):
     import pytest
 
     def test_baseline_is_clean():
-        assert rules_fired(baseline()) == set()
+        assert rules_fired(baseline(fixture)) == set()
 
     @pytest.mark.parametrize("mutate, expected", [c[1:] for c in cases], ids=[c[0] for c in cases])
     def test_defect_fires_its_rule_only(mutate, expected):
-        docs = baseline()
+        docs = baseline(fixture)
         mutate(docs)
         assert rules_fired(docs) == expected
 

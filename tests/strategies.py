@@ -566,10 +566,12 @@ def _unknown_kind(draw, docs):
 
 
 def _lws_size_below_one(draw, docs):
-    lws = [d for d in docs if d.get("kind") == "LeaderWorkerSet"]
-    doc = draw(st.sampled_from(lws))
-    doc["spec"]["leaderWorkerTemplate"]["size"] = draw(st.sampled_from([0, -1, -(10**9), -(2**63)]))
-    return f"size {doc['spec']['leaderWorkerTemplate']['size']}"
+    templates = [d["spec"]["leaderWorkerTemplate"] for d in docs if d.get("kind") == "LeaderWorkerSet"]
+    templates += [r["spec"]["leaderWorkerTemplate"] for d in docs if d.get("kind") == "DisaggregatedSet"
+                  for r in d["spec"]["roles"]]  # each role is an LWS spec
+    template = draw(st.sampled_from(templates))
+    template["size"] = draw(st.sampled_from([0, -1, -(10**9), -(2**63)]))
+    return f"size {template['size']}"
 
 
 def _unknown_field(draw, docs):

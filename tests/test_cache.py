@@ -14,7 +14,7 @@ from pdcheck.cache import ClosureHasher, RenderCache, Uncacheable, open_cache
 from pdcheck.discover import resolve_inputs
 from pdcheck.errors import InputError
 from pdcheck.kustomize import kustomize_command
-from pdcheck.render import ensure_origins, render_all
+from pdcheck.render import Renderer, render_all
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -57,7 +57,7 @@ def tree_snapshot(root: Path) -> dict:
 
 
 def render(overlay: Path, cache: RenderCache, kustomize: str | None = None):
-    (r,) = render_all(resolve_inputs([str(overlay)]), kustomize, None, cache)
+    (r,) = render_all(resolve_inputs([str(overlay)]), kustomize, None, cache, annotate=True)
     return r
 
 
@@ -92,15 +92,18 @@ def test_hit_then_miss_when_a_component_patch_changes(tmp_path):
     assert set(after) == set(before)
 
 
-def test_lazy_origins_come_from_the_cache_too(tmp_path):
+def test_origins_asked_for_later_come_from_the_cache_too(tmp_path):
     overlay = make_tree(tmp_path / "tree")
     cache = RenderCache(tmp_path / "cache")
+    inputs = resolve_inputs([str(overlay)])
     for expected_misses in (2, 2):  # bare render + annotated render, then both hit
-        (r,) = render_all(resolve_inputs([str(overlay)]), None, None, cache, lazy_origins=True)
-        assert all(o.origin.file is None for o in r.objects)
-        ensure_origins(r)
+        with Renderer(inputs, kustomize_command(None), cache=cache) as renderer:
+            (r,) = renderer
+            assert not r.has_origins and all(o.origin.file is None for o in r.objects)
+            origins = renderer.origins(r).result()
+        assert all(o.origin.file is None for o in r.objects)  # the render itself is left as it was
         deployment = next(o for o in r.objects if o.kind == "Deployment")
-        assert deployment.origin.file.endswith(os.path.join("base", "deployment.yaml"))
+        assert origins[deployment.index].file.endswith(os.path.join("base", "deployment.yaml"))
         assert cache.stats["miss"] == expected_misses
 
 
@@ -207,6 +210,7 @@ def test_prune_bounds_age_and_size(tmp_path):
     assert sorted(os.listdir(cache.renders)) == ["k4"]
 
 
+@pytest.mark.slow
 def test_concurrent_runs_share_the_cache(tmp_path):
     cache_dir, tmp = tmp_path / "cache", tmp_path / "tmp"
     tmp.mkdir()

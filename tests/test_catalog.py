@@ -91,22 +91,34 @@ def test_env_vars_and_unknown_version():
     ("lmsysorg/sglang@sha256:" + "a" * 64, None),
     ("registry:5000/sglang", None),
     ("lmsysorg/sglang:nightly-dev-20260101", None),
+    ("lmsysorg/sglang:0.5.6-rocm630", "0.5.6"),
+    ("lmsysorg/sglang:v0.5.6.post2-cu129-gb200", "0.5.6.post2"),
+    ("lmsysorg/sglang:v0.5.7rc1", "0.5.7rc1"),
+    ("lmsysorg/sglang:dev-cu13", None),
+    ("lmsysorg/sglang:blackwell", None),
 ])
 def test_version_from_image(image, version):
     assert version_from_image(image) == version
 
 
-@pytest.mark.parametrize("program,image,override,chosen,note", [
-    ("sglang", "lmsysorg/sglang:v0.5.6.post2-cu129", None, "0.5.6.post2", None),
-    ("sglang", "lmsysorg/sglang:v0.5.9-cu129", None, "0.5.6.post2", "newest not newer"),
-    ("sglang", "lmsysorg/sglang:deepep", None, NEWEST, "pins no version"),
-    ("sglang", None, None, NEWEST, "no image"),
-    ("sglang", "lmsysorg/sglang:deepep", "0.5.6.post2", "0.5.6.post2", None),
-    ("sglang", "lmsysorg/sglang:v0.1.0", None, SGLANG[0], "oldest"),
-    ("sglang-router", "lmsysorg/sglang:v0.5.6.post2-cu129", None, "0.2.4", "its router"),
-    ("sglang-router", "lmsysorg/sglang-router:v0.3.2", None, "0.3.2", None),
+@pytest.mark.parametrize("program,image,override,chosen,note,guessed", [
+    ("sglang", "lmsysorg/sglang:v0.5.6.post2-cu129", None, "0.5.6.post2", None, False),
+    ("sglang", "lmsysorg/sglang:0.5.6.post2-rocm630-mi30x", None, "0.5.6.post2", None, False),
+    ("sglang", "lmsysorg/sglang:v0.5.9-cu129", None, "0.5.6.post2", "newest not newer", True),
+    ("sglang", "lmsysorg/sglang:deepep", None, NEWEST, "names no release", True),
+    ("sglang", "lmsysorg/sglang:latest", None, NEWEST, "names no release", True),
+    ("sglang", "lmsysorg/sglang:nightly-dev-20251106-4b4b0ab0", None, NEWEST, "names no release", True),
+    ("sglang", "lmsysorg/sglang", None, NEWEST, "names no release", True),
+    ("sglang", None, None, NEWEST, "no image", True),
+    ("sglang", "ghcr.io/llm-d/llm-d-cuda:v0.4.0", None, NEWEST, "not an SGLang image", True),
+    ("sglang", "registry:5000/team/sglang:v0.5.6.post2", None, "0.5.6.post2", None, False),
+    ("sglang", "lmsysorg/sglang:deepep", "0.5.6.post2", "0.5.6.post2", None, False),
+    ("sglang", "lmsysorg/sglang:v0.1.0", None, SGLANG[0], "oldest", True),
+    ("sglang-router", "lmsysorg/sglang:v0.5.6.post2-cu129", None, "0.2.4", "its router", False),
+    ("sglang-router", "lmsysorg/sglang:v0.5.9-cu129", None, "0.2.4", "its router", True),
+    ("sglang-router", "lmsysorg/sglang-router:v0.3.2", None, "0.3.2", None, False),
 ])
-def test_select_catalog(program, image, override, chosen, note):
-    catalog, message = select_catalog(program, image, override)
-    assert catalog.version == chosen
+def test_select_catalog(program, image, override, chosen, note, guessed):
+    catalog, message, was_guessed = select_catalog(program, image, override)
+    assert catalog.version == chosen and was_guessed is guessed
     assert (message is None) if note is None else (note in message)

@@ -92,6 +92,19 @@ def test_a_rerun_is_answered_from_the_results_cache(tree, tmp_path):
     assert len(os.listdir(cache / RESULTS)) == 2
 
 
+def test_the_configuration_is_read_once_per_run(tree, tmp_path, monkeypatch):
+    import pdcheck.config
+
+    (tree / ".pdcheck.yaml").write_text("rules:\n  tp-gpu-mismatch: warning\n")
+    reads, read_text = [], pdcheck.config.read_text
+    monkeypatch.setattr(pdcheck.config, "read_text", lambda path: reads.append(path) or read_text(path))
+    for checked in (True, False):  # checked, then answered from the results cache
+        reads.clear()
+        result = check(tree, tmp_path / "cache")
+        assert bool(result.renders) == checked and reads == [tree / ".pdcheck.yaml"]
+        assert {f.severity.value for f in result.findings if f.rule == "tp-gpu-mismatch"} == {"warning"}
+
+
 def _edit_base(tree, _):
     text = (tree / "base" / "all.yaml").read_text()
     (tree / "base" / "all.yaml").write_text(text.replace("- '8'", "- '4'", 1))
@@ -128,6 +141,7 @@ CHANGES = {
 }
 
 
+@pytest.mark.slow  # one case per input of the key: CI runs the whole matrix (--slow)
 @pytest.mark.parametrize("change", CHANGES, ids=list(CHANGES))
 def test_a_change_findings_depend_on_is_a_miss(change, tree, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
@@ -175,7 +189,8 @@ def test_no_cache_writes_nothing(tree, tmp_path):
     assert result.exit_code == 1 and not (tmp_path / "c").exists()
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github"])
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "parsable", "junit"])
 def test_every_format_prints_the_same_from_the_cache(fmt, tree, tmp_path):
     args = ["validate", "-q", "--format", fmt, "--cache-dir", str(tmp_path / "cache"), "--crd", str(tree / "crd.yaml"),
             str(tree / "overlays"), str(tree / "plain.yaml")]
@@ -186,6 +201,7 @@ def test_every_format_prints_the_same_from_the_cache(fmt, tree, tmp_path):
         assert json.loads(cached.stdout)["runs"][0]["tool"]["driver"]["rules"]
 
 
+@pytest.mark.slow
 def test_editing_pdcheck_itself_is_a_miss(tree, tmp_path):
     """A changed rule, catalog or schema file of pdcheck is a miss even when its version string is unchanged."""
     package = tmp_path / "src" / "pdcheck"

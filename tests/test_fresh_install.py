@@ -66,6 +66,8 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert steps[-1] == second  # nothing runs after it
 
 
+@pytest.mark.slow
+@pytest.mark.package_index
 def test_readme_first_command_on_a_fresh_copy(tmp_path):
     first, _ = readme_commands()
     checkout = tmp_path / "checkout"
@@ -99,10 +101,12 @@ def test_makefile_targets():
     lines = proc.stdout.splitlines()
     _, second = readme_commands()
     pytest_part = second.split("&&")[-1].strip()
-    assert lines[0] == pytest_part.replace(".venv/bin/python", "py")
-    assert lines[1:3] == ["py tools/regen_golden.py", "py tools/gen_rules_doc.py"]
+    assert lines[0] == pytest_part.replace(".venv/bin/python", "py")  # `make test` is the README's test run
+    # `make catalogs` re-dumps exactly the catalogs pdcheck ships
     shipped = sorted(p.stem for p in (REPO / "tools" / "pdcheck" / "catalogs").glob("*.json"))
-    dumped = re.findall(r"--(sglang|router) (\S+)", lines[3])
+    (dump,) = [line for line in lines if "dump_flag_catalogs.py" in line]
+    dumped = re.findall(r"--(sglang|router) (\S+)", dump)
     assert sorted(f"{'sglang-router' if prog == 'router' else 'sglang'}-{v}" for prog, v in dumped) == shipped
-    assert lines[3].startswith("py tools/dump_flag_catalogs.py ")
-    assert lines[4:] == ["py benchmarks/bench.py", "PYTHONPATH=tools py -m pdcheck validate overlays/"]
+    # every script a target runs exists
+    scripts = [word for line in lines for word in line.split() if word.endswith(".py")]
+    assert scripts and all((REPO / s).is_file() for s in scripts), scripts

@@ -1,22 +1,25 @@
-"""Every LeaderWorkerSet the bundle renders (tests/golden) against both pdcheck's LWS schema and the
-upstream LWS CRD, and broken variants of each that both must reject.
+"""Every LeaderWorkerSet the bundle renders (tests/golden; for a DisaggregatedSet, the LWS its
+controller creates per role) against both pdcheck's LWS schema and the upstream LWS CRD, and broken
+variants of each that both must reject.
 
 tests/test_schema.py holds the broken set for the reference LWS (BROKEN_FOR_BOTH, BROKEN_FOR_WEBHOOK);
 it is reused here on the golden renders, plus breakages of fields only the bundle's LWS carry
 (init containers, volumes, tolerations, probes, envFrom, ...).
 """
 
+import copy
 from pathlib import Path
 
 import pytest
 import yaml
 
+from pdcheck.adapters import disaggregatedset
+from pdcheck.objects import K8sObject
 from pdcheck.schema import SchemaValidator
+from reference_material import shared_path
 from test_schema import BROKEN_FOR_BOTH, BROKEN_FOR_WEBHOOK, DELETE, as_path, mutate, summary
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
-LWS_CRD = REFERENCE / "lws-crd-leaderworkersets.yaml"
 BOTH = "1.26,1.37"
 
 WORKER = "spec.leaderWorkerTemplate.workerTemplate.spec"
@@ -44,11 +47,15 @@ BROKEN_GOLDEN = [
 
 
 def golden_lws() -> dict[str, dict]:
+    """Every golden LWS, and for a DisaggregatedSet the LWS its controller creates per role."""
     out = {}
     for path in sorted(GOLDEN.glob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
+        for i, doc in enumerate(yaml.safe_load_all(path.read_text())):
             if doc and doc.get("kind") == "LeaderWorkerSet":
                 out[f"{path.stem}:{doc['metadata']['name']}"] = doc
+            elif doc and doc.get("kind") == "DisaggregatedSet":
+                for child in disaggregatedset.expand(K8sObject(doc, i)):
+                    out[f"{path.stem}:{child.name}"] = copy.deepcopy(child.doc)
     return out
 
 
@@ -62,14 +69,12 @@ def test_every_golden_render_has_leaderworkersets():
 
 @pytest.fixture(scope="module")
 def validator():
-    return SchemaValidator()
+    return SchemaValidator(BOTH.split(","))
 
 
 @pytest.fixture(scope="module")
 def crd_validator():
-    if not LWS_CRD.is_file():
-        pytest.skip(f"upstream LWS CRD not available: {LWS_CRD}")
-    return SchemaValidator(crd_files=[LWS_CRD])
+    return SchemaValidator(BOTH.split(","), crd_files=[shared_path("reference", "lws-crd-leaderworkersets.yaml")])
 
 
 @pytest.mark.parametrize("key", GOLDEN_LWS)

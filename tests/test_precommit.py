@@ -151,6 +151,8 @@ def test_files_pattern_covers_the_kustomize_tree():
         assert not pattern.search(name), name
 
 
+@pytest.mark.slow
+@pytest.mark.package_index
 def test_hook_fails_on_a_broken_overlay_and_names_the_rule(installed, home, env):
     target = make_target(home / "broken", env, broken=True, config=hook_config(installed))
     proc = pre_commit(target, env, "run", "--all-files")
@@ -160,6 +162,8 @@ def test_hook_fails_on_a_broken_overlay_and_names_the_rule(installed, home, env)
     assert "Installing environment" not in out  # built once, by the fixture
 
 
+@pytest.mark.slow
+@pytest.mark.package_index
 def test_hook_passes_on_a_clean_overlay(installed, home, env):
     target = make_target(home / "clean", env, broken=False, config=hook_config(installed))
     proc = pre_commit(target, env, "run", "--all-files")
@@ -168,6 +172,8 @@ def test_hook_passes_on_a_clean_overlay(installed, home, env):
     assert "Passed" in out and "Installing environment" not in out
 
 
+@pytest.mark.slow
+@pytest.mark.package_index
 def test_hook_args_can_be_overridden(installed, home, env):
     config = hook_config(installed, args=["overlays/demo", "--format", "github"])
     target = make_target(home / "args", env, broken=True, config=config)
@@ -177,6 +183,8 @@ def test_hook_args_can_be_overridden(installed, home, env):
     assert "::error file=overlays/demo/deploy.yaml,line=52,title=tp-gpu-mismatch" in out
 
 
+@pytest.mark.slow
+@pytest.mark.package_index
 def test_hook_skipped_without_kustomize_files(installed, home, env):
     target = home / "unrelated"
     target.mkdir()
@@ -188,6 +196,8 @@ def test_hook_skipped_without_kustomize_files(installed, home, env):
     assert proc.returncode == 0 and "(no files to check)Skipped" in out, out
 
 
+@pytest.mark.slow
+@pytest.mark.package_index
 def test_try_repo_on_a_broken_overlay(hook_repo, home, env):
     """The documented way to try the hook: `pre-commit try-repo <repo> pdcheck --all-files`."""
     target = make_target(home / "try-repo", env, broken=True)

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from pdcheck.argv import ERROR_KINDS
 from pdcheck.discover import resolve_inputs
 from pdcheck.model import build_model
 from pdcheck.objects import Render
 from pdcheck.render import objects_from_stream, render_all
+from reference_material import shared_path
 
 REPO = Path(__file__).resolve().parents[1]
-SEED = REPO.parent / "shared" / "seed" / "000_3bc60c81eb28b8e5.txt"
 # Both sides are parsed with the catalog of the release the bundle pins (the reference's
 # `deepep` tag pins none).
 VERSIONS = {"sglang": "0.5.6.post2", "sglang-router": "0.3.2"}
@@ -40,11 +41,18 @@ ALLOWED = {
     ("flag", "--disaggregation-transfer-backend", ANY, ANY): (None, "mooncake", "the default, written once so both roles provably agree"),
     # --- Fixes ---
     ("flag", "--host", ANY, "worker"): (None, "0.0.0.0", "one template for all ranks: workers serve the /health stub on --host/--port"),
-    ("flag", "--port", ANY, "worker"): (None, "30000", "one template for all ranks: workers serve the /health stub on --host/--port"),
+    # The engines run on the host network: the reference's 30000 (SGLang's default) is the first port
+    # of the Service NodePort range 30000-32767, where a Service given that node port would take the
+    # traffic on every node (pdcheck hostnetwork-port-in-nodeport-range). Moved to 28000, below it.
+    ("flag", "--port", ANY, "leader"): ("30000", "28000", "hostNetwork port moved out of the NodePort range 30000-32767"),
+    ("flag", "--port", ANY, "worker"): (None, "28000", "one template for all ranks: workers serve the /health stub on --host/--port (outside the NodePort range)"),
     ("flag", "--load-balance-method", "prefill", ANY): (None, "round_robin", "SGLang 0.5.2-0.5.6 refuse decode dp > 1 without round-robin prefill balancing"),
     ("flag", "--prefill-round-robin-balance", "decode", ANY): (None, "", "SGLang 0.5.2-0.5.6 refuse decode dp > 1 without it"),
-    ("flag", "--prefill", "router", ANY): ("http://sglang-prefill-leader:30000", "http://sglang-prefill-leader:30000 8998",
-                                           "names the bootstrap port reachable at the prefill Service (router sends bootstrap_host = that host)"),
+    ("flag", "--prefill", "router", ANY): ("http://sglang-prefill-leader:30000", "http://sglang-prefill-leader:28000 8998",
+                                           "names the bootstrap port reachable at the prefill Service (router sends bootstrap_host = that host); engine port 28000 (see --port)"),
+    ("flag", "--decode", "router", ANY): ("http://sglang-decode-leader:30000", "http://sglang-decode-leader:28000",
+                                          "engine port moved out of the NodePort range (see --port)"),
+    ("flag", "--mem-fraction-static", "prefill", ANY): ("0.7", "0.849", "0.7 x 80 GB is below the ~62.5 GiB of R1 weights per GPU at tp=dp=ep 16 (pdcheck plan: weights-exceed-static-budget); decode's value on the same nodes"),
     ("flag", "--cuda-graph-max-bs", "decode", ANY): ("64", "128", "2048 running / 16 DP ranks = 128 per rank: graphs up to 64 left larger batches eager"),
     ("flag", "--api-key", "router", ANY): (None, "<secret:sglang-router-api-key>", "NodePort exposure requires an API key (profiles/security/api-key)"),
     ("flag", "--worker-startup-timeout-secs", "router", ANY): (None, "3900", "outlasts the engines' one-hour startup budget"),
@@ -77,7 +85,7 @@ def _effective(render: Render) -> dict:
             c = pod.engine or pod.router
             if c is None:
                 continue
-            assert c.parsed.ok, [p.detail for p in c.parsed.problems]
+            assert not any(p.kind in ERROR_KINDS for p in c.parsed.problems), [p.detail for p in c.parsed.problems]
             flags = {}
             for arg in c.parsed.args:
                 value = " ".join(_renamed(v) for v in arg.values)
@@ -96,9 +104,8 @@ def _allowed(kind, name, role, rank):
 
 @pytest.fixture(scope="module")
 def both():
-    if not SEED.is_file():
-        pytest.skip("../shared/seed (the reference deployment) is not present")
-    blocks = re.findall(r"```yaml\n(.*?)```", SEED.read_text(encoding="utf-8"), re.S)
+    seed = shared_path("seed", "000_3bc60c81eb28b8e5.txt")
+    blocks = re.findall(r"```yaml\n(.*?)```", seed.read_text(encoding="utf-8"), re.S)
     objects, non_objects = objects_from_stream("\n---\n".join(blocks), "seed", None)
     reference = _effective(Render("seed", "file", objects, non_objects))
     ours = _effective(render_all(resolve_inputs([str(REPO / "overlays" / "h800-bond")]))[0])

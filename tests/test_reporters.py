@@ -25,7 +25,7 @@ from ruletest import baseline, engine, set_flag
 REPO = Path(__file__).resolve().parents[1]
 SARIF_SCHEMA = Path(__file__).resolve().parent / "data" / "sarif" / "sarif-schema-2.1.0.json"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-SUMMARY = re.compile(r"^(\d+) errors?, (\d+) warnings? in (\d+) overlays?\b")
+SUMMARY = re.compile(r"^(\d+) errors?, (\d+) warnings? in (\d+) (?:overlays?|files?)\b")
 WIDGET = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}  # schema-unknown-kind
 
 runner = CliRunner()
@@ -185,7 +185,7 @@ def parse_command(line: str):
 
 
 def fake_result(findings: list[Finding]) -> RunResult:
-    return RunResult("0.0.0", ["x"], findings, 0, [object()], [])
+    return RunResult("0.0.0", ["x"], findings, 0, [object()], [], kinds=["kustomize"])
 
 
 def test_github_escapes_newlines_commas_colons_and_percent():
@@ -225,7 +225,7 @@ def test_github_output_of_a_real_run(inputs):
     tp = next(p for c, p, _ in parsed if p["title"].startswith("tp-gpu-mismatch "))
     assert tp["file"] == str(inputs["findings"]) and int(tp["line"]) > 0
     errors = sum(1 for c, _, _ in parsed if c == "error")
-    assert summary == f"pdcheck: {errors} error{'s' if errors != 1 else ''}, 1 warning in 1 overlay"
+    assert summary == f"pdcheck: {errors} error{'s' if errors != 1 else ''}, 1 warning in 1 file"
 
 
 def _capture(fmt: str, result: RunResult, color: bool = False) -> str:
@@ -240,14 +240,16 @@ def _capture(fmt: str, result: RunResult, color: bool = False) -> str:
 
 FINDING_TYPES = {"rule": str, "severity": str, "message": str, "fix": str, "object": str, "path": str,
                  "file": (str, type(None)), "line": (int, type(None)), "overlay": (str, type(None))}
-SUMMARY_TYPES = {"errors": int, "warnings": int, "infos": int, "suppressed": int, "overlays": int, "inputs": list}
+SUMMARY_TYPES = {"errors": int, "warnings": int, "infos": int, "suppressed": int, "overlays": int, "inputs": list,
+                 "inputErrors": int}
 
 
 def test_json_has_exactly_the_documented_keys_and_types(inputs):
     result = validate("--format", "json", inputs["findings"], inputs["clean"])
     assert result.exit_code == 1
     data = json.loads(result.stdout)
-    assert set(data) == {"version", "findings", "summary"} and isinstance(data["version"], str)
+    assert set(data) == {"version", "findings", "inputErrors", "summary"} and isinstance(data["version"], str)
+    assert data["inputErrors"] == []
     assert data["findings"]
     for finding in data["findings"]:
         assert set(finding) == set(FINDING_TYPES)
@@ -260,7 +262,7 @@ def test_json_has_exactly_the_documented_keys_and_types(inputs):
     severities = [f["severity"] for f in data["findings"]]
     assert data["summary"] == {"errors": severities.count("error"), "warnings": severities.count("warning"),
                                "infos": 0, "suppressed": 0, "overlays": 2,
-                               "inputs": [str(inputs["findings"]), str(inputs["clean"])]}
+                               "inputs": [str(inputs["findings"]), str(inputs["clean"])], "inputErrors": 0}
     assert {(f["rule"], f["severity"]) for f in data["findings"]} >= {("tp-gpu-mismatch", "error"),
                                                                       ("schema-unknown-kind", "warning")}
     assert all(isinstance(i, str) for i in data["summary"]["inputs"])
@@ -285,10 +287,10 @@ def test_text_summary_line_and_no_colour_when_not_a_tty(inputs):
     assert result.exit_code == 1
     last = result.stdout.splitlines()[-1]
     assert SUMMARY.match(last).groups() == ("1", "1", "2")
-    assert last == "1 error, 1 warning in 2 overlays"
+    assert last == "1 error, 1 warning in 2 files"  # YAML files are not called overlays
     assert not ANSI.search(result.stdout)
     clean = validate(inputs["clean"])
-    assert clean.stdout.splitlines()[-1] == "0 errors, 0 warnings in 1 overlay"
+    assert clean.stdout.splitlines()[-1] == "0 errors, 0 warnings in 1 file"
 
 
 def test_text_colour_options(inputs):
@@ -350,7 +352,7 @@ def test_text_is_coloured_on_a_terminal_unless_no_color(inputs):
     ("warning", False, 0), ("warning", True, 1),
     ("findings", False, 1), ("findings", True, 1),
 ])
-@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github"])
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "parsable", "junit"])
 def test_exit_codes_and_strict(inputs, name, strict, code, fmt):
     args = ["--format", fmt] + (["--strict"] if strict else []) + [inputs[name]]
     assert validate(*args).exit_code == code
@@ -368,7 +370,8 @@ def test_exit_code_2_on_bad_input(inputs, args):
     args = [str(inputs["clean"]) if a == "CLEAN" else str(bad_config) if a == "BADCONFIG" else a for a in args]
     result = validate(*args)
     assert result.exit_code == 2, result.output
-    assert result.stdout == "" or "Usage" in result.output
+    # (an input that cannot be read is reported in the output format itself: test_input_errors.py)
+    assert result.stdout == "" or "Usage" in result.output or "1 input could not be checked" in result.stdout
 
 
 def test_exit_codes_through_the_console_entry_point(inputs):
@@ -378,3 +381,114 @@ def test_exit_codes_through_the_console_entry_point(inputs):
         proc = subprocess.run([sys.executable, "-m", "pdcheck", "validate", "-q", str(path)], capture_output=True,
                               text=True, timeout=120, env=env)
         assert proc.returncode == code, proc.stderr
+
+
+# --- parsable -----------------------------------------------------------------------------------
+
+PARSABLE = re.compile(r"^(?P<file>[^\n]+?):(?P<line>\d+):(?P<col>\d+): (?P<severity>error|warning|info) "
+                      r"\[(?P<rule>[a-z0-9-]+)\] (?P<message>.+)$")
+
+
+def test_parsable_is_one_line_per_finding_in_yamllints_shape(inputs):
+    result = validate("--format", "parsable", inputs["findings"])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    matches = [PARSABLE.match(line) for line in lines]
+    assert all(matches), lines
+    tp = next(m for m in matches if m["rule"] == "tp-gpu-mismatch")
+    assert tp["file"] == str(inputs["findings"]) and int(tp["line"]) > 0 and tp["col"] == "1"
+    assert tp["severity"] == "error" and "fix: " in tp["message"]
+    json_findings = json.loads(validate("--format", "json", inputs["findings"]).stdout)["findings"]
+    assert len(lines) == len(json_findings)
+
+
+def test_parsable_escapes_text_from_manifests_and_marks_unknown_lines():
+    finding = Finding("tp-gpu-mismatch", Severity.WARNING, "first\nsecond \x1b]0;title\x07", object="Service/a\rb",
+                      overlay="overlays/x")
+    (line,) = _capture("parsable", fake_result([finding])).splitlines()
+    match = PARSABLE.match(line)
+    assert match and (match["file"], match["line"], match["col"]) == ("overlays/x", "0", "0")
+    assert "\\x0a" in line and "\\x1b" in line and "\\x0d" in line and "\x1b" not in line
+
+
+# --- junit --------------------------------------------------------------------------------------
+
+def junit_structure_errors(text: str) -> list[str]:
+    """What GitLab's (Gitlab::Ci::Parsers::Test::Junit) and Jenkins' JUnit readers rely on, checked
+    structurally (there is no official JUnit XSD; this follows the common Ant/Jenkins schema):
+    <testsuites> holding <testsuite name tests failures errors skipped>, each holding <testcase
+    name classname> with at most one of <failure>/<error>/<skipped> (failure and error with message
+    and type) plus <system-out>; every count attribute matches the elements below it."""
+    import xml.etree.ElementTree as ET
+
+    problems = []
+    root = ET.fromstring(text)  # also: well-formed XML 1.0 (no raw control characters)
+    if root.tag != "testsuites":
+        return [f"root is <{root.tag}>"]
+    totals = {"tests": 0, "failures": 0, "errors": 0}
+    for suite in root:
+        if suite.tag != "testsuite" or not suite.get("name"):
+            problems.append(f"<{suite.tag} name={suite.get('name')!r}> under <testsuites>")
+            continue
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        for case in suite:
+            if case.tag != "testcase" or not case.get("name") or not case.get("classname"):
+                problems.append(f"<{case.tag}> without name/classname in {suite.get('name')}")
+                continue
+            counts["tests"] += 1
+            outcomes = [child for child in case if child.tag in ("failure", "error", "skipped")]
+            if any(child.tag not in ("failure", "error", "skipped", "system-out", "system-err") for child in case):
+                problems.append(f"unknown child of testcase {case.get('name')}")
+            if len(outcomes) > 1:
+                problems.append(f"testcase {case.get('name')} has {len(outcomes)} outcomes")
+            for outcome in outcomes:
+                counts[{"failure": "failures", "error": "errors", "skipped": "skipped"}[outcome.tag]] += 1
+                if outcome.tag != "skipped" and not (outcome.get("message") and outcome.get("type")):
+                    problems.append(f"<{outcome.tag}> without message/type")
+        for key, value in counts.items():
+            if suite.get(key) != str(value):
+                problems.append(f"{suite.get('name')}: {key}={suite.get(key)!r}, counted {value}")
+        for key in totals:
+            totals[key] += counts[key]
+    for key, value in totals.items():
+        if root.get(key) != str(value):
+            problems.append(f"testsuites {key}={root.get(key)!r}, counted {value}")
+    return problems
+
+
+def test_junit_has_the_structure_ci_systems_read(inputs):
+    import xml.etree.ElementTree as ET
+
+    result = validate("--format", "junit", inputs["findings"], inputs["clean"], inputs["warning"])
+    assert result.exit_code == 1
+    assert result.stdout.startswith('<?xml version="1.0" encoding="UTF-8"?>\n')
+    assert junit_structure_errors(result.stdout) == []
+    root = ET.fromstring(result.stdout)
+    suites = {s.get("name"): s for s in root}
+    assert list(suites) == [str(inputs["findings"]), str(inputs["clean"]), str(inputs["warning"])]
+    failed = [c for c in suites[str(inputs["findings"])] if c.find("failure") is not None]
+    assert any(c.find("failure").get("type") == "tp-gpu-mismatch" and c.get("file") == str(inputs["findings"])
+               for c in failed)
+    # a clean input is one passing testcase; a warning passes and says what it found
+    assert [(c.get("name"), list(c)) for c in suites[str(inputs["clean"])]] == [("pdcheck", [])]
+    (warning,) = suites[str(inputs["warning"])]
+    assert warning.find("failure") is None and warning.find("system-out").text.startswith("warning: ")
+    assert root.get("failures") == str(sum(1 for f in json.loads(validate("--format", "json", inputs["findings"]).stdout)["findings"]
+                                          if f["severity"] == "error"))
+
+
+def test_junit_escapes_text_from_manifests():
+    finding = Finding("tp-gpu-mismatch", Severity.ERROR, "a \x00 b <c> & \x1b[2J", object="Service/\x07x",
+                      file="x.yaml", line=3, overlay="overlays/x")
+    out = _capture("junit", fake_result([finding]))
+    assert junit_structure_errors(out) == []  # parses: no raw control characters
+    assert "\x1b" not in out and "\\x00" in out and "&lt;c&gt; &amp;" in out
+
+
+def test_junit_structure_check_catches_what_it_should():
+    assert junit_structure_errors('<testsuites tests="1" failures="0" errors="0"><testsuite name="a" tests="2" '
+                                  'failures="0" errors="0" skipped="0"><testcase name="x" classname="a"/></testsuite>'
+                                  '</testsuites>')
+    assert junit_structure_errors('<testsuites tests="1" failures="1" errors="0"><testsuite name="a" tests="1" '
+                                  'failures="1" errors="0" skipped="0"><testcase name="x" classname="a"><failure/>'
+                                  '</testcase></testsuite></testsuites>')

@@ -10,12 +10,13 @@ and damages it (see strategies.py). Properties:
 - the CLI exits 0/1/2 without a traceback.
 
 Random search misses what needs one exact field and one exact value (a 400-digit flag value, a
-`roleRef` that is a string), so three deterministic sweeps also try every field the seeds have,
-once per (kind, field): mappings as a string or list, numbers huge or of the wrong type, every
-flag's value as a 400-digit number.
+`roleRef` that is a string), so three deterministic sweeps (marked slow too, about 10 s) also try
+every field the seeds have, once per (kind, field): mappings as a string or list, numbers huge or of
+the wrong type, every flag's value as a 400-digit number.
 
-The default run is small and derandomized (reproducible in CI, about 30 s and 10 s of sweeps); the `slow` run
-(`pytest -m slow tests/test_robustness.py`) explores >= 10,000 random examples.
+The small, derandomized runs (reproducible in CI, < 30 s) are marked slow: `pytest --slow` and CI
+run them, the quick default run leaves them out. The exploratory runs
+(`pytest -m exploratory tests/test_robustness.py`, by hand) explore >= 10,000 random examples.
 """
 
 from __future__ import annotations
@@ -179,39 +180,42 @@ def bad_property(example) -> None:
     assert findings, f"certainly-bad input passed clean: {log}"
 
 
+@pytest.mark.slow
 @settings(NORMAL, max_examples=70)
 @given(mutated_manifests(), ON_DISK)
 def test_mutated_manifests(example, on_disk):
     manifest_property(example, on_disk)
 
 
+@pytest.mark.slow
 @settings(NORMAL, max_examples=50)
 @given(mutated_texts())
 def test_mutated_yaml_text(example):
     text_property(example)
 
 
+@pytest.mark.slow
 @settings(NORMAL, max_examples=25)
 @given(certainly_bad_manifests())
 def test_certainly_bad_input_gets_findings(example):
     bad_property(example)
 
 
-@pytest.mark.slow
+@pytest.mark.exploratory
 @settings(LONG, max_examples=5000)
 @given(mutated_manifests(max_mutations=6), ON_DISK)
 def test_mutated_manifests_long(example, on_disk):
     manifest_property(example, on_disk)
 
 
-@pytest.mark.slow
+@pytest.mark.exploratory
 @settings(LONG, max_examples=5000)
 @given(mutated_texts(max_edits=6))
 def test_mutated_yaml_text_long(example):
     text_property(example)
 
 
-@pytest.mark.slow
+@pytest.mark.exploratory
 @settings(LONG, max_examples=800)
 @given(certainly_bad_manifests())
 def test_certainly_bad_input_gets_findings_long(example):
@@ -240,6 +244,7 @@ def _sweep(cases) -> None:
     assert not crashed, crashed[:5]
 
 
+@pytest.mark.slow
 def test_every_mapping_field_wrongly_typed():
     """Each mapping field of every kind the seeds have, as a string, a list, a huge integer...
     (found: router-sd-rbac on `roleRef: x`)."""
@@ -247,11 +252,13 @@ def test_every_mapping_field_wrongly_typed():
            for value in WRONG_FOR_MAPPING[:3:2])  # "x" and ["x"]; the random search tries the rest
 
 
+@pytest.mark.slow
 def test_every_number_field_huge_or_wrongly_typed():
     numbers = field_shapes(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
     _sweep((seed, path, value) for seed, path in numbers for value in WRONG_FOR_NUMBER[:4])
 
 
+@pytest.mark.slow
 def test_every_flag_value_huge():
     """Each flag's value in every argv as a 400-digit number: past a float, within int()'s limit
     (found: ep-experts-indivisible, OverflowError in a true division)."""
@@ -423,13 +430,14 @@ def cli_property(example, output_format: str) -> None:
         json.loads(proc.stdout)
 
 
+@pytest.mark.slow
 @settings(NORMAL, max_examples=4, deadline=None)  # a subprocess: interpreter start-up dominates
 @given(mutated_manifests(), st.sampled_from(["text", "json", "sarif", "github"]))
 def test_cli_never_tracebacks(example, output_format):
     cli_property(example, output_format)
 
 
-@pytest.mark.slow
+@pytest.mark.exploratory
 @settings(LONG, max_examples=40, deadline=None)
 @given(mutated_manifests(max_mutations=6), st.sampled_from(["text", "json", "sarif", "github"]))
 def test_cli_never_tracebacks_long(example, output_format):

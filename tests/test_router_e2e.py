@@ -241,6 +241,7 @@ class _Null:
 # ------------------------------------------------------------------------------------------------
 # 1. self-test against the seed document's router argv (runs even before any overlay exists)
 # ------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "explicit_port,mode",
     [(None, "url"), (None, "proxy"), (9000, "proxy")],
@@ -264,21 +265,22 @@ def test_seed_reference_router(mode, explicit_port, tmp_path):
 # ------------------------------------------------------------------------------------------------
 # 2. every overlay's static-PD router
 # ------------------------------------------------------------------------------------------------
+# The matrix is built at collection time from each overlay's render, so that every case applies:
+# an overlay's router is either static PD (--prefill/--decode URLs) or service discovery.
 _OVERLAYS = H.overlay_dirs()
 
 
-def _overlay_params():
-    if not _OVERLAYS:
-        return [pytest.param(None, id="no-overlays")]
-    return [pytest.param(d, id=d.name) for d in _OVERLAYS]
+def _routers(docs: list[dict], source: str, kind: str) -> list[H.RouterSpec]:
+    return [r for r in H.find_routers(docs, source) if getattr(r, kind)]
 
 
-def _static_routers(overlay: Path):
-    docs = H.render(overlay)
-    routers = [r for r in H.find_routers(docs, overlay.name) if r.static_pd]
-    if not routers:
-        pytest.skip(f"{overlay.relative_to(H.REPO)} renders no static-PD router (--pd-disaggregation --prefill ...)")
-    return docs, routers
+STATIC_PD = [d for d in _OVERLAYS if _routers(H.render(d), d.name, "static_pd")]
+DISCOVERY = [d for d in _OVERLAYS if _routers(H.render(d), d.name, "discovery")]
+
+
+def test_every_overlay_has_a_router_under_test():
+    assert _OVERLAYS, "no overlays/<name>/kustomization.yaml"
+    assert {d.name for d in _OVERLAYS} == {d.name for d in STATIC_PD + DISCOVERY}
 
 
 def _pd_expectations(router: H.RouterSpec, docs: list[dict]):
@@ -301,14 +303,12 @@ def _pd_expectations(router: H.RouterSpec, docs: list[dict]):
     return prefills, decode_defaults
 
 
-@pytest.mark.parametrize("overlay", _overlay_params())
+@pytest.mark.parametrize("overlay", STATIC_PD, ids=lambda d: d.name)
 def test_overlay_router_wiring_in_render(overlay):
     """Static part: every --prefill/--decode URL reaches an LWS leader of the right mode on its
     sglang --port, and the bootstrap port decode will dial is the one prefill serves."""
-    if overlay is None:
-        pytest.skip("no overlays/<name>/kustomization.yaml yet")
-    docs, routers = _static_routers(overlay)
-    for r in routers:
+    docs = H.render(overlay)
+    for r in _routers(docs, overlay.name, "static_pd"):
         prefills, decode_defaults = _pd_expectations(r, docs)
         assert prefills and decode_defaults, r.argv
         for p in prefills:
@@ -317,13 +317,12 @@ def test_overlay_router_wiring_in_render(overlay):
                 assert not probs, f"{overlay.name} {r.workload} --prefill {p.url} (decode {d_url}): {probs}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("overlay", _overlay_params())
+@pytest.mark.parametrize("overlay", STATIC_PD, ids=lambda d: d.name)
 def test_overlay_router_e2e(overlay, mode, tmp_path):
-    if overlay is None:
-        pytest.skip("no overlays/<name>/kustomization.yaml yet")
-    docs, routers = _static_routers(overlay)
-    for i, r in enumerate(routers):
+    docs = H.render(overlay)
+    for i, r in enumerate(_routers(docs, overlay.name, "static_pd")):
         prefills, decode_defaults = _pd_expectations(r, docs)
         run_pd_router(r.argv, prefills, decode_defaults, mode, tmp_path / str(i), f"{overlay.name} {r.workload}")
 
@@ -332,28 +331,20 @@ def test_overlay_router_e2e(overlay, mode, tmp_path):
 # 3. the service-discovery router argv, parsed and started by the real router
 # ------------------------------------------------------------------------------------------------
 def _discovery_sources():
-    """(id, overlay, component-or-None): overlays whose render already has a discovery router, and
-    every (router discovery component x overlay) pair."""
-    comps = H.router_discovery_components()
-    out = [pytest.param(d, None, id=f"{d.name}") for d in _OVERLAYS]
-    out += [pytest.param(d, c, id=f"{d.name}+{c.relative_to(H.REPO)}") for c in comps for d in _OVERLAYS]
-    return out or [pytest.param(None, None, id="no-overlays")]
+    """(overlay, component-or-None): the overlays whose render has a discovery router, and every
+    other overlay with each router discovery component added."""
+    out = [pytest.param(d, None, id=d.name) for d in DISCOVERY]
+    out += [pytest.param(d, c, id=f"{d.name}+{c.relative_to(H.REPO)}")
+            for c in H.router_discovery_components() for d in _OVERLAYS if d not in DISCOVERY]
+    return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overlay,component", _discovery_sources())
 def test_service_discovery_router_argv(overlay, component, tmp_path):
-    if overlay is None:
-        pytest.skip("no overlays/<name>/kustomization.yaml yet")
-    if component is None:
-        docs = H.render(overlay)
-    else:
-        if any(r.discovery for r in H.find_routers(H.render(overlay), overlay.name)):
-            pytest.skip(f"{overlay.name} already uses service discovery (covered by the [{overlay.name}] case)")
-        docs = H.render_with_component(overlay, component, tmp_path / "wrapper")
-    routers = [r for r in H.find_routers(docs, overlay.name) if r.discovery]
-    if not routers:
-        where = f"{overlay.name}" + (f" + {component.relative_to(H.REPO)}" if component else "")
-        pytest.skip(f"{where} renders no router with --service-discovery")
+    docs = H.render(overlay) if component is None else H.render_with_component(overlay, component, tmp_path / "wrapper")
+    routers = _routers(docs, overlay.name, "discovery")
+    assert routers, f"{overlay.name} + {component.relative_to(H.REPO)} renders no router with --service-discovery"
 
     from sglang_router.launch_router import parse_router_args
 

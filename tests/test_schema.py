@@ -9,12 +9,12 @@ import pytest
 import yaml
 
 from pdcheck.schema import SchemaIssue, SchemaSetupError, SchemaValidator, bundled_k8s_versions
+from pdcheck.schema.bundle import default_k8s_versions
 from pdcheck.schema.crd import load_crd_file
 from pdcheck.schema.fastcheck import Unsure
+from reference_material import SHARED, shared_path
 
 DATA = Path(__file__).resolve().parent / "data" / "schema"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-LWS_CRD = SHARED / "reference" / "lws-crd-leaderworkersets.yaml"
 BOTH = "1.26,1.37"
 
 
@@ -22,17 +22,10 @@ def load_docs(path: Path) -> list[dict]:
     return [d for d in yaml.safe_load_all(path.read_text()) if d]
 
 
-def shared_file(*parts: str) -> Path:
-    path = SHARED.joinpath(*parts)
-    if not path.is_file():
-        pytest.skip(f"{path} not available")
-    return path
-
-
 def reference_lws() -> list[dict]:
     """The LWS in the LWS example and the two in the reference seed document's yaml blocks."""
-    docs = load_docs(shared_file("reference", "lws-example-sglang.yaml"))
-    seed = shared_file("seed", "000_3bc60c81eb28b8e5.txt").read_text()
+    docs = load_docs(shared_path("reference", "lws-example-sglang.yaml"))
+    seed = shared_path("seed", "000_3bc60c81eb28b8e5.txt").read_text()
     for block in re.findall(r"```ya?ml\n(.*?)```", seed, re.S):
         docs += [d for d in yaml.safe_load_all(block) if d]
     lws = [d for d in docs if d["kind"] == "LeaderWorkerSet"]
@@ -64,13 +57,13 @@ def summary(issues: list[SchemaIssue]) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def validator():
-    return SchemaValidator()
+    return SchemaValidator(BOTH.split(","))
 
 
 @pytest.fixture(scope="module")
 def crd_validator():
     """Validates LWS with the upstream CRD (1.3 MB, parsed once per module)."""
-    return SchemaValidator(crd_files=[shared_file("reference", "lws-crd-leaderworkersets.yaml")])
+    return SchemaValidator(BOTH.split(","), crd_files=[shared_path("reference", "lws-crd-leaderworkersets.yaml")])
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +76,7 @@ def core_docs():
 def test_versions_and_defaults():
     versions = bundled_k8s_versions()
     assert versions[0] == "1.25" and "1.26" in versions and versions == sorted(versions, key=lambda v: int(v.split(".")[1]))
-    assert SchemaValidator().k8s_versions == ["1.26", versions[-1]]
+    assert SchemaValidator().k8s_versions == default_k8s_versions() and default_k8s_versions()[-1] == versions[-1]
     assert SchemaValidator(["v1.30.2", "1.30"]).k8s_versions == ["1.30"]
 
 
@@ -202,6 +195,13 @@ BROKEN_FOR_WEBHOOK = [
 ]
 
 
+# Defaulted by the LWS mutating webhook before the API server validates the CRD schema: accepted,
+# although the CRD alone requires the field (networkConfig without subdomainPolicy becomes Shared).
+DEFAULTED_BY_WEBHOOK = [
+    ("spec.networkConfig", {}),
+]
+
+
 def break_lws(path, value):
     base = reference_lws()[0]
     return mutate(base, path, delete=True) if value is DELETE else mutate(base, path, value)
@@ -210,6 +210,13 @@ def break_lws(path, value):
 @pytest.mark.parametrize("path, value, issue_path", BROKEN_FOR_BOTH + BROKEN_FOR_WEBHOOK)
 def test_broken_lws_rejected_by_project_schema(validator, path, value, issue_path):
     assert summary(validator.validate(break_lws(path, value))) == [("invalid", BOTH, as_path(issue_path))]
+
+
+@pytest.mark.parametrize("path, value", DEFAULTED_BY_WEBHOOK)
+def test_webhook_defaulted_lws_accepted(validator, path, value):
+    """The near miss of the networkConfig case above: an omitted subdomainPolicy is no error, an
+    unknown value still is."""
+    assert validator.validate(break_lws(path, value)) == []
 
 
 def test_lws_messages(validator):
@@ -228,7 +235,7 @@ def test_lws_pod_template_checked_per_version(validator):
 
 @pytest.fixture(scope="module")
 def widget_validator():
-    return SchemaValidator(crd_files=[DATA / "widget-crd.yaml"])
+    return SchemaValidator(BOTH.split(","), crd_files=[DATA / "widget-crd.yaml"])
 
 
 WIDGET = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"},
@@ -321,3 +328,15 @@ def test_fast_check_agrees_with_jsonschema(validator, widget_validator, core_doc
                 decided += 1
                 assert fast == (next(compiled.jsonschema_validator.iter_errors(mutated), None) is None), path
     assert decided > 300
+
+
+@pytest.mark.parametrize("path, value, schema", [
+    ("spec.colour", "red", "Widget example.com/v1 schema of the CRD in "),  # the CRD's own field
+    ("metadata.labelz", {}, None),  # the core ObjectMeta the CRD refers to: a Kubernetes version's
+])
+def test_crd_issues_name_the_crd_unless_in_an_embedded_core_type(widget_validator, path, value, schema):
+    [issue] = widget_validator.validate(mutate(WIDGET, path, value))
+    if schema is None:
+        assert issue.schema is None
+    else:
+        assert issue.schema.startswith(schema) and issue.schema.endswith("widget-crd.yaml")

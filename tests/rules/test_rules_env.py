@@ -37,7 +37,16 @@ CASES = [
     # (case id, mutation, rules that must fire and nothing else, sglang version)
     ("unresolved-in-args", lambda d: set_flag(engine(d, P), "--dist-init-addr", "$(LWS_LEADER_ADDRES):20102"), {"unresolved-variable"}, None),
     ("env-refs-later-var", _env_ref_later, {"unresolved-variable"}, None),
-    ("shell-var-in-env", lambda d: set_env(engine(d, P), "HF_TOKEN", "$HF_TOKEN"), {"shell-style-variable"}, None),
+    ("envsubst-same-name", lambda d: set_env(engine(d, P), "HF_TOKEN", "$HF_TOKEN"), {"envsubst-placeholder"}, None),
+    ("envsubst-undefined-in-args", lambda d: set_flag(engine(d, P), "--model-path", "${MODEL_PATH}"), {"envsubst-placeholder"}, None),
+    ("envsubst-undefined-in-env", lambda d: set_env(engine(d, P), "HUGGING_FACE_HUB_TOKEN", "${HF_TOKEN}"), {"envsubst-placeholder"}, None),
+    ("shell-var-in-env-defined-before", lambda d: set_env(engine(d, P), "NCCL_IB_HCA_COPY", "$NCCL_IB_HCA"), {"shell-style-variable"}, None),
+    ("unresolved-uppercase-in-script", lambda d: engine(d, P).update(command=[
+        "sh", "-c", 'exec python3 -m sglang.launch_server "$@" --dist-init-addr $(LWS_LEADER_ADDRES):20102', "--"]),
+     {"unresolved-variable"}, None),
+    ("unresolved-command-outside-shell", lambda d: set_flag(engine(d, P), "--host", "$(hostname)"), {"unresolved-variable"}, None),
+    ("near-miss:arithmetic-and-command-in-script", _init('sleep $(( $(nproc) * 2 )); getent hosts "$(hostname -f)"; echo $((1+2))'), set(), None),
+    ("near-miss:arithmetic-in-env-of-script", lambda d: set_env(engine(d, P), "X", "$((1 + 2))"), set(), None),
     ("shell-var-in-args", lambda d: set_flag(engine(d, P), "--dist-init-addr", "$LWS_LEADER_ADDRESS:20102"), {"shell-style-variable"}, None),
     ("near-miss:sh-c-script", _init('echo "$HOSTNAME"'), set(), None),
     ("unread-mooncake-thread", lambda d: set_env(engine(d, P), "SGLANG_MOONCAKE_TRANS_THREAD", "8"), {"unread-sglang-env"}, None),
@@ -92,3 +101,19 @@ def test_drift_lists_names_and_values():
     _leader_template(lambda c: set_env(c, "NCCL_IB_TC", "106"))(docs)
     (f,) = _messages(docs, "env-drift")
     assert "NCCL_IB_TC (leader '106', workers '136')" in f.message
+
+
+def test_env_findings_on_a_guessed_catalog_say_which_and_how_to_pin():
+    docs = baseline()
+    engine(docs, P)["image"] = "lmsysorg/sglang:latest"
+    set_env(engine(docs, P), "SGLANG_MOONCAKE_TRANS_THREAD", "8")
+    (f,) = _messages(docs, "unread-sglang-env")
+    assert f.severity.value == "warning"
+    assert "assumed sglang" in f.message and "--sglang-version" in f.message and ".pdcheck.yaml" in f.message
+
+
+def test_env_findings_on_a_named_release_do_not_hedge():
+    docs = baseline()
+    set_env(engine(docs, P), "SGLANG_MOONCAKE_TRANS_THREAD", "8")
+    (f,) = _messages(docs, "unread-sglang-env")
+    assert "assumed" not in f.message

@@ -37,7 +37,7 @@ def prefill_pp2(d):
 
 CASES = [
     # (case id, mutation, rules that must fire and nothing else)
-    ("both-urls-prefill", lambda d: router_args(d).__setitem__(router_args(d).index("http://r1-decode-leader:30000"), "http://r1-prefill-leader:30000"),
+    ("both-urls-prefill", lambda d: router_args(d).__setitem__(router_args(d).index("http://r1-decode-leader:28000"), "http://r1-prefill-leader:28000"),
      {"pd-role-mismatch"}),
     ("transfer-backend", lambda d: set_flag(engine(d, D), "--disaggregation-transfer-backend", "nixl"), {"pd-transfer-backend-mismatch"}),
     ("transfer-backend-default-near-miss", lambda d: set_flag(engine(d, D), "--disaggregation-transfer-backend", "mooncake"), set()),

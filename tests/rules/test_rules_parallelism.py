@@ -2,7 +2,7 @@
 
 import pytest
 
-from ruletest import defect_tests, baseline, drop_flag, engine, lws, rules_fired, set_flag
+from ruletest import defect_tests, baseline, drop_flag, engine, lws, rules_fired, run_rules, set_flag
 
 P, D = "r1-prefill", "r1-decode"
 
@@ -65,6 +65,13 @@ CASES = [
     ("reference-cuda-graph-64", flag(D, "--cuda-graph-max-bs", "64"), {"cuda-graph-max-bs-below-running"}),
     ("cuda-graph-no-dp", both(flag(D, "--dp-size", "1"), flag(D, "--cuda-graph-max-bs", "512")),
      {"cuda-graph-max-bs-below-running"}),
+    # 2048 requests over 16 DP ranks = 128 per rank: graphs up to 256 are twice what a rank can use
+    ("cuda-graph-far-above", flag(D, "--cuda-graph-max-bs", "256"), {"cuda-graph-max-bs-above-running"}),
+    # h800-bond-d4x8 before the fix: 1024 / 16 (there 2048 / 32) = 64 per rank, graphs up to 128
+    ("cuda-graph-twice-per-rank", flag(D, "--max-running-requests", "1024"), {"cuda-graph-max-bs-above-running"}),
+    # attention TP 2 (tp 16, dp 8): 1000 / 8 = 125 per rank, next even captured size 128
+    ("cuda-graph-above-attn-tp-multiple", both(flag(D, "--dp-size", "8"), flag(D, "--max-running-requests", "1000"),
+                                                flag(D, "--cuda-graph-max-bs", "256")), {"cuda-graph-max-bs-above-running"}),
 ]
 
 NEAR_MISSES = [
@@ -84,6 +91,14 @@ NEAR_MISSES = [
     ("cuda-graph-bs-list", both(flag(D, "--cuda-graph-max-bs", "64"), lambda d: engine(d, D)["args"].extend(["--cuda-graph-bs", "1", "2", "4"]))),
     ("cuda-graph-fits", both(flag(D, "--cuda-graph-max-bs", "64"), flag(D, "--max-running-requests", "1024"))),
     ("cuda-graph-prefill-ignored", flag(P, "--cuda-graph-max-bs", "8")),
+    # 248 < 2 x 128: a few graphs too many, not "far above"
+    ("cuda-graph-a-little-above", flag(D, "--cuda-graph-max-bs", "248")),
+    # 120 per rank runs in the graph of 120; 232 < 240
+    ("cuda-graph-below-twice-useful", both(flag(D, "--max-running-requests", "1920"), flag(D, "--cuda-graph-max-bs", "232"))),
+    # without DP attention SGLang captures no batch above --max-running-requests
+    ("cuda-graph-above-without-dp-attention", both(flag(D, "--dp-size", "1"), flag(D, "--max-running-requests", "32"))),
+    # speculative decoding captures another list of sizes
+    ("cuda-graph-above-speculative", both(flag(D, "--cuda-graph-max-bs", "256"), flag(D, "--speculative-algorithm", "EAGLE"))),
     ("dp-from-configmap-secret", lambda d: (engine(d, D)["env"].append(
         {"name": "DP", "valueFrom": {"secretKeyRef": {"name": "s", "key": "dp"}}}), set_flag(engine(d, D), "--dp-size", "$(DP)"))),
 ]
@@ -101,6 +116,8 @@ V0523 = [
     ("running-below-dp-clamped", flag(P, "--max-running-requests", "8"), set()),
     ("cuda-graph-decode-64", flag(D, "--cuda-graph-max-bs-decode", "64"), {"cuda-graph-max-bs-below-running"}),
     ("cuda-graph-decode-disabled", both(flag(D, "--cuda-graph-max-bs-decode", "64"), flag(D, "--cuda-graph-backend-decode", "disabled")), set()),
+    # 0.5.23 sizes the request pool per DP worker and captures no graph above it
+    ("cuda-graph-decode-far-above-clamped", flag(D, "--cuda-graph-max-bs-decode", "256"), set()),
     ("ep-against-mooncake-a2a", both(flag(P, "--moe-a2a-backend", "mooncake"), flag(P, "--ep-size", "8")), {"moe-a2a-ep-conflict"}),
 ]
 
@@ -121,3 +138,15 @@ def test_0523_semantics(mutate, expected):
     modern(docs)
     mutate(docs)
     assert rules_fired(docs, sglang_version="0.5.23") == expected
+
+
+def test_cuda_graph_above_running_names_the_graphs_and_the_fix():
+    docs = baseline()
+    set_flag(engine(docs, D), "--max-running-requests", "1024")
+    (finding,) = run_rules(docs)
+    assert finding.rule == "cuda-graph-max-bs-above-running" and finding.object == f"LeaderWorkerSet/{D}"
+    args = engine(docs, D)["args"]
+    assert finding.path[-2:] == ("args", args.index("--cuda-graph-max-bs"))
+    # captured sizes above 64 up to 128: 72, 80, ..., 128
+    assert "never batches more than 64" in finding.message and "the 8 graphs above 64" in finding.message
+    assert "lower --cuda-graph-max-bs to 64" in finding.fix

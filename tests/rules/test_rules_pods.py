@@ -64,7 +64,7 @@ def _annotate_budget(seconds):
     return mutate
 
 
-HTTP = {"path": "/health", "port": 30000}
+HTTP = {"path": "/health", "port": 28000}
 ROLLOUT = ("rolloutStrategy", "rollingUpdateConfiguration")
 
 CASES = [
@@ -72,9 +72,11 @@ CASES = [
     ("no-dev-shm", _no_shm, {"dev-shm-missing"}),
     ("dev-shm-on-disk", _disk_shm, {"dev-shm-missing"}),
     ("near-miss:host-ipc", _host_ipc, set()),
-    ("readiness-tcp", _probe(P, "readinessProbe", tcpSocket={"port": 30000}, periodSeconds=10), {"engine-readiness-probe"}),
+    ("readiness-tcp", _probe(P, "readinessProbe", tcpSocket={"port": 28000}, periodSeconds=10), {"engine-readiness-probe"}),
     ("readiness-missing", _drop(D, "readinessProbe"), {"engine-readiness-probe"}),
-    ("readiness-other-path", _probe(P, "readinessProbe", httpGet={"path": "/v1/models", "port": 30000}), {"engine-readiness-probe"}),
+    ("readiness-other-path", _probe(P, "readinessProbe", httpGet={"path": "/v1/models", "port": 28000}), {"engine-readiness-probe"}),
+    # --grpc-mode starts SGLang's gRPC server instead of the HTTP one: no HTTP /health to probe
+    ("near-miss:readiness-missing-grpc-mode", _both(_drop(D, "readinessProbe"), lambda d: engine(d, D)["args"].append("--grpc-mode")), set()),
     ("near-miss:named-port-health-generate", _probe(P, "readinessProbe", httpGet={"path": "/health_generate", "port": "http"}), set()),
     ("probe-wrong-port", _probe(P, "readinessProbe", httpGet={"path": "/health", "port": 30001}), {"probe-port-not-served"}),
     ("probe-undeclared-name", _probe(P, "startupProbe", httpGet={"path": "/health", "port": "api"}, failureThreshold=360), {"probe-port-not-served"}),

@@ -11,7 +11,7 @@ import yaml
 
 from pdcheck.checker import Options, run
 from pdcheck.rules.security._common import image_pin_problem
-from ruletest import defect_tests, engine, find, lws, pod_spec, set_flag
+from ruletest import baseline, defect_tests, engine, find, lws, pod_spec, run_rules, set_flag
 
 REPO = Path(__file__).resolve().parents[2]
 DIGEST = "sha256:" + "0123456789abcdef" * 4
@@ -51,6 +51,19 @@ def host_mount(d, host_path, mount_path, read_only=None):
     spec["containers"][0]["volumeMounts"].append(mount)
 
 
+def init_download(d, sidecar=False):
+    """The AIBrix idiom: an init container downloads the weights into the hostPath the engine reads
+    (read-only here, so only the init container's mount can be reported)."""
+    spec = pod_spec(d, "r1-decode")
+    spec["volumes"].append({"name": "models", "hostPath": {"path": "/root/models", "type": "DirectoryOrCreate"}})
+    spec["containers"][0]["volumeMounts"].append({"name": "models", "mountPath": "/models", "readOnly": True})
+    init = {"name": "download", "image": "busybox:1.36.1", "command": ["true"],
+            "volumeMounts": [{"name": "models", "mountPath": "/models"}]}
+    if sidecar:
+        init["restartPolicy"] = "Always"
+    spec["initContainers"] = [init]
+
+
 def model_writable(d):
     for m in engine(d, "r1-prefill")["volumeMounts"]:
         if m["name"] == "model":
@@ -87,40 +100,11 @@ def nodeport_selecting_nothing(d):
     svc["spec"]["selector"] = {"app.kubernetes.io/name": "something-else"}
 
 
-def replicas(d, n):
-    dep = find(d, "Deployment", "r1-router")
-    if n is None:
-        dep["spec"].pop("replicas")
-    else:
-        dep["spec"]["replicas"] = n
-
-
-def hpa(d, min_replicas):
-    replicas(d, None)
-    d.append({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "r1-router"},
-              "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "r1-router"},
-                       "minReplicas": min_replicas, "maxReplicas": 4,
-                       "metrics": [{"type": "Resource", "resource": {
-                           "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]}})
-
-
-def drop_pdb(d):
-    d.remove(find(d, "PodDisruptionBudget", "r1-router"))
-
-
-def pdb_selector(d, selector):
-    find(d, "PodDisruptionBudget", "r1-router")["spec"]["selector"] = selector
-
-
 def probe(d, which, value):
     if value is None:
         router(d).pop(which)
     else:
         router(d)[which] = value
-
-
-def router_resources(d, resources):
-    router(d)["resources"] = resources
 
 
 def image(d, name, ref):
@@ -159,6 +143,8 @@ CASES = [
     ("near-miss:site-cache", lambda d: host_mount(d, "/data1/sgl_cache", "/root/.cache"), set()),
     ("near-miss:device-path", lambda d: host_mount(d, "/dev/gdrdrv", "/dev/gdrdrv"), set()),
     ("near-miss:readonly", lambda d: host_mount(d, "/etc/ssl/certs", "/etc/ssl/certs", read_only=True), set()),
+    ("sidecar-writes-model-dir", lambda d: init_download(d, sidecar=True), {"hostpath-writable"}),
+    ("near-miss:init-container-downloads-model", init_download, set()),
 
     ("router-nodeport", lambda d: service_type(d, "r1-router", "NodePort"), {"exposed-without-auth"}),
     ("router-loadbalancer", lambda d: service_type(d, "r1-router", "LoadBalancer"), {"exposed-without-auth"}),
@@ -168,19 +154,6 @@ CASES = [
     ("near-miss:nodeport-selects-nothing", nodeport_selecting_nothing, set()),
     ("near-miss:router-key-clusterip", lambda d: api_key(router(d)), set()),
 
-    ("router-one-replica", lambda d: replicas(d, 1), {"router-single-replica"}),
-    ("router-replicas-unset", lambda d: replicas(d, None), {"router-single-replica"}),
-    ("router-hpa-min-1", lambda d: hpa(d, 1), {"router-single-replica"}),
-    ("near-miss:router-hpa-min-2", lambda d: hpa(d, 2), set()),
-
-    ("router-no-pdb", drop_pdb, {"router-no-pdb"}),
-    ("pdb-selects-other-pods", lambda d: pdb_selector(d, {"matchLabels": {"app.kubernetes.io/component": "decode"}}),
-     {"router-no-pdb"}),
-    ("pdb-expression-excludes", lambda d: pdb_selector(d, {"matchExpressions": [
-        {"key": "app.kubernetes.io/component", "operator": "NotIn", "values": ["router"]}]}), {"router-no-pdb"}),
-    ("near-miss:pdb-expression", lambda d: pdb_selector(d, {"matchExpressions": [
-        {"key": "app.kubernetes.io/component", "operator": "In", "values": ["router", "gateway"]}]}), set()),
-
     ("router-no-readiness", lambda d: probe(d, "readinessProbe", None), {"router-probes-missing"}),
     ("router-no-liveness", lambda d: probe(d, "livenessProbe", None), {"router-probes-missing"}),
     ("readiness-on-health", lambda d: probe(d, "readinessProbe", {"httpGet": {"path": "/health", "port": 8000}}),
@@ -188,14 +161,17 @@ CASES = [
     ("readiness-tcp", lambda d: probe(d, "readinessProbe", {"tcpSocket": {"port": 8000}}), {"router-probe-endpoints"}),
     ("liveness-on-readiness", lambda d: probe(d, "livenessProbe", {"httpGet": {"path": "/readiness", "port": 8000}}),
      {"router-probe-endpoints"}),
+    ("startup-on-health", lambda d: probe(d, "startupProbe", {"httpGet": {"path": "/health", "port": 8000}, "failureThreshold": 180}),
+     {"router-probe-endpoints"}),
+    ("no-startup-probe", lambda d: probe(d, "startupProbe", None), {"router-probe-endpoints"}),
+    ("startup-restarts-every-500s", lambda d: router(d)["startupProbe"].update({"failureThreshold": 50}), {"router-probe-endpoints"}),
+    # 10 x 330 = 3300 s, past the ~3240 s the router retries for with --worker-startup-timeout-secs 3600
+    ("startup-after-router-gave-up", lambda d: router(d)["startupProbe"].update({"failureThreshold": 330}),
+     {"router-probe-endpoints"}),
+    ("near-miss:startup-just-above-backoff-reset", lambda d: router(d)["startupProbe"].update({"failureThreshold": 61}), set()),
+    ("near-miss:startup-just-below-give-up", lambda d: router(d)["startupProbe"].update({"failureThreshold": 323}), set()),
     ("near-miss:liveness-on-liveness", lambda d: probe(d, "livenessProbe", {"httpGet": {"path": "/liveness", "port": 8000}}),
      set()),
-
-    ("router-no-resources", lambda d: router(d).pop("resources"), {"router-resources-missing"}),
-    ("router-limits-only", lambda d: router_resources(d, {"limits": {"cpu": "2", "memory": "4Gi"}}),
-     {"router-resources-missing"}),
-    ("router-no-memory-request", lambda d: router_resources(d, {"requests": {"cpu": "2"}}), {"router-resources-missing"}),
-    ("near-miss:router-requests-only", lambda d: router_resources(d, {"requests": {"cpu": "1", "memory": "1Gi"}}), set()),
 
     # Router image: its flag catalog is the same (0.3.2) with or without a version, so only the
     # pinning rule can fire.
@@ -241,6 +217,18 @@ def test_image_pin_problem(ref, pinned):
     assert (image_pin_problem(ref) is None) == pinned
 
 
+@pytest.mark.parametrize("name, ref, names_sglang", [
+    ("r1-prefill", "lmsysorg/sglang:latest", True),
+    ("r1-router", "lmsysorg/sgl-router:latest", False),
+])
+def test_image_unpinned_fix_names_sglang_only_for_sglang(name, ref, names_sglang):
+    """The fix's example tag is SGLang's; another image (a router, a mock, a sidecar) gets none."""
+    docs = baseline()
+    image(docs, name, ref)
+    fixes = [f.fix for f in run_rules(docs) if f.rule == "image-unpinned"]
+    assert fixes and all(("lmsysorg/sglang" in fix) == names_sglang for fix in fixes)
+
+
 # --- the bundle --------------------------------------------------------------------------------------
 
 SECURITY_COMPONENTS = ["profiles/security/network-policy", "profiles/security/api-key",
@@ -250,7 +238,7 @@ OVERLAYS = sorted(p.name for p in (REPO / "overlays").iterdir() if (p / "kustomi
 
 def _security_findings(paths):
     result = run(Options(paths=[str(p) for p in paths]))
-    return [f for f in result.findings if f.rule in {r.id for r in result.rules if r.category == "security"}]
+    return [f for f in result.findings if f.rule in {r.id for r in result.rules if r.category in ("security", "availability")}]
 
 
 def test_shipped_overlays_are_clean():
@@ -284,7 +272,7 @@ def test_overlays_with_security_components_are_clean(wrapped_overlays):
     result = run(Options(paths=[str(d) for d in wrapped_overlays], no_cache=True))  # its renders are read below
     # Security and schema findings only: the wrapper dirs have no .pdcheck.yaml, so performance
     # warnings an overlay's own config settles would show up here.
-    checked = {r.id for r in result.rules if r.category in ("security", "schema")}
+    checked = {r.id for r in result.rules if r.category in ("security", "availability", "schema")}
     findings = [f for f in result.findings if f.rule in checked]
     assert findings == [], [f"{f.overlay}: {f.rule}: {f.message}" for f in findings]
     for render in result.renders:

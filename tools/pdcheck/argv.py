@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from dataclasses import dataclass
 
 from pdcheck.catalog import Catalog, Option
@@ -21,14 +20,6 @@ from pdcheck.catalog import Catalog, Option
 # Problems that make argparse exit 2. 'deprecated' is only a warning from the launcher.
 ERROR_KINDS = frozenset({"unknown", "ambiguous", "missing-value", "bad-type", "bad-choice",
                          "unexpected-positional", "missing-required"})
-
-
-class _Missing:
-    def __repr__(self):
-        return "MISSING"
-
-
-MISSING = _Missing()
 
 
 @dataclass
@@ -55,16 +46,8 @@ class ParsedArgv:
     problems: list[ArgProblem]
     catalog: Catalog
 
-    @property
-    def ok(self) -> bool:
-        """True when argparse would accept the argv (deprecation warnings allowed)."""
-        return not any(p.kind in ERROR_KINDS for p in self.problems)
-
     def raw(self, dest: str) -> list[ParsedArg]:
         return [a for a in self.args if a.option.dest == dest]
-
-    def has(self, dest: str) -> bool:
-        return bool(self.raw(dest))
 
     def dest_of(self, flag: str) -> str:
         """The dest behind an option string in this catalog. Dests drift between releases
@@ -82,18 +65,11 @@ class ParsedArgv:
         except KeyError:
             return []
 
-    def has_flag(self, flag: str) -> bool:
-        return self.has(self.dest_of(flag))
-
-    def flag_value(self, flag: str, default: object = MISSING) -> object:
-        return self.value(self.dest_of(flag), default)
-
-    def value(self, dest: str, default: object = MISSING) -> object:
-        """The value argparse would store for `dest` (last occurrence wins; append collects)."""
+    def value(self, dest: str) -> object:
+        """The value argparse would store for `dest` (last occurrence wins; append collects; the
+        catalog default when absent). Rules ask ContainerRun.flag(option) instead."""
         occurrences = self.raw(dest)
         if not occurrences:
-            if default is not MISSING:
-                return default
             options = self.catalog.by_dest(dest)
             if not options:
                 raise KeyError(f"{self.catalog.program} {self.catalog.version} has no option with dest {dest!r}")
@@ -358,10 +334,19 @@ def _skip_values_of_ambiguous(match, catalog: Catalog, pattern_text: str, index:
 # Launcher recognition
 # ----------------------------------------------------------------------------------------
 
+# The program tag of Dynamo's SGLang workers: model.py parses their flags as SGLang's (program
+# 'sglang') with Dynamo's own options added to the catalog.
+DYNAMO_SGLANG = "dynamo-sglang"
+
 _PYTHON = re.compile(r"^(?:.*/)?python(?:\d+(?:\.\d+)?)?$")
 _MODULES = {
     "sglang.launch_server": "sglang",
     "sglang_router.launch_router": "sglang-router",
+    # NVIDIA Dynamo's SGLang workers: they parse SGLang's ServerArgs plus flags of their own
+    # (dynamo_flags.py), then run SGLang's engine in-process.
+    "dynamo.sglang": DYNAMO_SGLANG,
+    "dynamo.sglang.worker": DYNAMO_SGLANG,  # older Dynamo releases: prefill or aggregated worker
+    "dynamo.sglang.decode_worker": DYNAMO_SGLANG,  # older Dynamo releases: decode worker
 }
 # Console scripts: (script, subcommand) -> program (`sglang serve` in recent SGLang releases; the
 # router's cli has `launch`).
@@ -371,26 +356,17 @@ _SCRIPTS = {
     ("smg", "launch"): "sglang-router",
     ("amg", "launch"): "sglang-router",
 }
-_SHELLS = re.compile(r"^(?:.*/)?(?:ba|da|z)?sh$")
 
 
 def split_launcher(argv: list[str]) -> tuple[str | None, list[str]]:
-    """('sglang' | 'sglang-router' | None, the flag part) for a container command+args.
+    """('sglang' | 'sglang-router' | DYNAMO_SGLANG | None, the flag part) for a container command+args.
 
-    Recognises `python3 -m sglang.launch_server ...`, `python -m sglang_router.launch_router
-    ...`, `python -m sglang_router launch ...`, `sglang serve ...`, `sglang-router|smg launch
-    ...`, optionally behind `exec`/`env VAR=x` or inside `sh -c "<one simple command>"`.
+    Recognises `python3 -m sglang.launch_server ...`, `python3 -m dynamo.sglang ...`, `python -m
+    sglang_router.launch_router ...`, `python -m sglang_router launch ...`, `sglang serve ...`, `sglang-router|smg launch
+    ...`, optionally behind `exec`/`env VAR=x`. Shell scripts (`sh -c "..."`) are read by
+    shell.find_launch, which hands the command it finds to this function.
     """
-    tokens = list(argv)
-    if len(tokens) >= 3 and _SHELLS.match(tokens[0]) and tokens[1] in ("-c", "-ec", "-ce", "-xc"):
-        try:
-            inner = shlex.split(tokens[2])
-        except ValueError:
-            return None, argv
-        if any(t in (";", "&&", "||", "|") or t.endswith(";") for t in inner):
-            return None, argv  # a script, not one command: leave it to the caller
-        tokens = inner + tokens[3:]
-    tokens = _strip_wrappers(tokens)
+    tokens = _strip_wrappers(list(argv))
     if not tokens:
         return None, argv
     head = tokens[0]
@@ -413,10 +389,22 @@ def split_launcher(argv: list[str]) -> tuple[str | None, list[str]]:
     return None, argv
 
 
+# Commands that run the command given after their own options: `numactl --interleave=all python3
+# -m ...`. Their options are skipped up to the interpreter or a known console script.
+_WRAPPERS = frozenset({"numactl", "taskset", "nice", "ionice", "chrt", "stdbuf", "timeout", "time",
+                       "nsys", "tini", "dumb-init", "gosu", "su-exec", "setpriv", "uv"})
+
+
 def _strip_wrappers(tokens: list[str]) -> list[str]:
     while tokens:
-        if tokens[0] == "exec":
+        if tokens[0] in ("exec", "nohup"):
             tokens = tokens[1:]
+        elif tokens[0].rsplit("/", 1)[-1] in _WRAPPERS:
+            start = next((i for i, t in enumerate(tokens) if i > 0 and (
+                _PYTHON.match(t) or t.rsplit("/", 1)[-1] in {script for script, _ in _SCRIPTS})), None)
+            if start is None:
+                break
+            tokens = tokens[start:]
         elif tokens[0].rsplit("/", 1)[-1] == "env":
             tokens = tokens[1:]
             while tokens and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", tokens[0]):

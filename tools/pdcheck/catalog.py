@@ -230,46 +230,62 @@ def version_from_image(image: str) -> str | None:
     return match.group(1) if match else None
 
 
-def select_catalog(program: str, image: str | None, override: str | None) -> tuple[Catalog, str | None]:
-    """The catalog to check `program`'s flags against, and a note when it is a guess.
+def select_catalog(program: str, image: str | None, override: str | None) -> tuple[Catalog, str | None, bool]:
+    """(catalog to check `program`'s flags against, a note on how it was chosen, guessed).
 
     `override` (a version) wins. Otherwise the version in the image tag: that catalog, else
     the newest one not newer than it. For the router inside an sglang image the tag names the
-    sglang release, so it is mapped through ROUTER_FOR_SGLANG_RELEASE.
+    sglang release, so it is mapped through ROUTER_FOR_SGLANG_RELEASE. `guessed` is True unless
+    the catalog is the very release the override or the tag names: version-dependent findings on
+    a guessed catalog are only warnings (a flag the guess lacks may exist in the real release).
     """
     versions = available_versions(program)
     if not versions:
         raise CatalogNotFound(f"no catalogs for {program}")
     if override:
-        return load_catalog(program, override), None
-    tag_version = version_from_image(image) if image else None
+        return load_catalog(program, override), None, False
+    tag_version = version_from_image(image) if image and _is_sglang_image(image) else None
     if tag_version is None:
         newest = versions[-1]
-        what = f"image tag {image!r} pins no version" if image else "no image given"
-        return load_catalog(program, newest), f"{what}; using {program} catalog {newest}"
+        if not image:
+            what = "no image given"
+        elif not _is_sglang_image(image):
+            what = f"image {image!r} is not an SGLang image, so its tag names no SGLang release"
+        else:
+            what = f"image tag {image!r} names no release"
+        return load_catalog(program, newest), f"{what}; using {program} catalog {newest}", True
     note_prefix = ""
+    exact_mapping = True
     if program == "sglang-router" and not _is_router_image(image):
         sglang_release = _newest_not_newer(list(ROUTER_FOR_SGLANG_RELEASE), tag_version)
         if sglang_release is None:
             oldest = versions[0]
             return load_catalog(program, oldest), (
-                f"image is sglang {tag_version}, older than every router catalog; using {program} {oldest}")
+                f"image is sglang {tag_version}, older than every router catalog; using {program} {oldest}"), True
+        exact_mapping = sglang_release == tag_version
         tag_version = ROUTER_FOR_SGLANG_RELEASE[sglang_release]
         note_prefix = f"image is sglang {version_from_image(image)}; its router is taken to be {tag_version}; "
     if tag_version in versions:
-        return load_catalog(program, tag_version), (note_prefix.rstrip("; ") or None)
+        return load_catalog(program, tag_version), (note_prefix.rstrip("; ") or None), not exact_mapping
     chosen = _newest_not_newer(versions, tag_version)
     if chosen is None:
         chosen = versions[0]
         return load_catalog(program, chosen), (
-            f"{note_prefix}no {program} catalog for {tag_version} or older; using the oldest, {chosen}")
+            f"{note_prefix}no {program} catalog for {tag_version} or older; using the oldest, {chosen}"), True
     return load_catalog(program, chosen), (
-        f"{note_prefix}no {program} catalog for {tag_version}; using {chosen}, the newest not newer than it")
+        f"{note_prefix}no {program} catalog for {tag_version}; using {chosen}, the newest not newer than it"), True
 
 
 def _newest_not_newer(versions: list[str], version: str) -> str | None:
     older = [v for v in versions if version_key(v) <= version_key(version)]
     return max(older, key=version_key) if older else None
+
+
+def _is_sglang_image(image: str) -> bool:
+    """Whether the image's own name says SGLang (lmsysorg/sglang, .../sglang-router, smg): only
+    then does its tag name an SGLang release (ghcr.io/llm-d/llm-d-cuda:v0.4.0 is llm-d's 0.4.0)."""
+    repo, _, _ = split_image(image)
+    return "sglang" in repo.rsplit("/", 1)[-1] or _is_router_image(image)
 
 
 def _is_router_image(image: str | None) -> bool:

@@ -9,7 +9,7 @@ An input's findings are a pure function of
 - the checker: every file of the pdcheck package (path, size and mtime, so an edited rule or
   catalog is a miss even when the version string is unchanged), kubernetes-validate's schema
   directories, the configuration file's content, the CRD files' contents and the
-  --k8s-version/--sglang-version/--router-version options.
+  --k8s-version/--sglang-version/--router-version/--enable/--disable options.
 
 When every input hits, a run reads a few small files and prints: no kustomize, no schemas, no
 rules. Inputs that miss go through the normal pipeline and their results are stored. stdin, remote
@@ -24,6 +24,7 @@ from pathlib import Path
 
 from . import __version__
 from .cache import ClosureHasher, Uncacheable, file_sha256, text_sha256
+from .config import Config
 from .findings import Finding, Severity
 
 RESULTS_FORMAT = 1
@@ -32,10 +33,10 @@ RESULTS_FORMAT = 1
 class CheckCache:
     """Results of one run's inputs: lookup() before checking, store() after."""
 
-    def __init__(self, cache, options, inputs: list, command: list[str] | None, reader=None):
+    def __init__(self, cache, options, config: Config, inputs: list, command: list[str] | None, reader=None):
         self.cache, self.inputs, self.command = cache, inputs, command
         self.hasher = ClosureHasher(command, reader)  # handed on to the renderer, which reads the same kustomizations
-        self._checker = _checker_fingerprint(options)  # None: the configuration cannot be read (the run reports it)
+        self._checker = _checker_fingerprint(options, config)  # None: a CRD or the config is not a readable file
         self._contents: dict[int, str] = {}  # input index -> digest of what it renders from
         if self._checker is None:
             return
@@ -93,25 +94,18 @@ def _file_key(path: Path) -> str | None:
     return f"{os.path.realpath(path)}:{content}" if content else None
 
 
-def _checker_fingerprint(options) -> str | None:
-    from .config import load_config, locate_config
-    from .errors import InputError
-
-    try:
-        config_path = locate_config(options.config_path, options.paths)
-        config = load_config(config_path, None)
-    except InputError:
-        return None
+def _checker_fingerprint(options, config: Config) -> str | None:
     crds = [Path(c) for c in options.crds] + list(config.crds)
-    contents = [file_sha256(path) for path in ([config_path] if config_path else []) + crds]
+    contents = [file_sha256(path) for path in ([config.path] if config.path else []) + crds]
     if None in contents:  # not a regular file within the size limit: the run reports it, nothing is cached
         return None
     material = {
         "pdcheck": [__version__, _package_state()],
         "schemas": _schema_state(),
-        "config": contents[0] if config_path else None,
+        "config": contents[0] if config.path else None,
         "crds": [(str(c), digest) for c, digest in zip(crds, contents[len(contents) - len(crds):])],
         "k8s": options.k8s_versions, "sglang": options.sglang_version, "router": options.router_version,
+        "enable": sorted(options.enable), "disable": sorted(options.disable),
     }
     return text_sha256(json.dumps(material, sort_keys=True, default=str))
 

@@ -1,8 +1,19 @@
-"""The pipeline: inputs -> render -> model -> rules -> findings (reporters print them)."""
+"""The pipeline of `pdcheck validate`: discover -> render -> model -> check -> locate -> report.
+
+run() reads the configuration once; then each stage hands plain data to the next. discover turns
+the paths into Inputs (discover.py; the CLI does it first, to say what it found); the results cache
+answers the Inputs whose findings are stored (checkcache.py) and only the others go on; render
+builds each into a Render (render.Renderer: kustomize on worker threads, the render cache behind
+it); model turns a Render into a Model (model.py); check runs the enabled rules on the Model and,
+when a problem points into an object, asks the renderer for that render's origins (a Future: the
+annotated build runs while the rest is checked); locate turns the problems into Findings with file
+and line (sources.py), which the results cache stores; report prints the RunResult (cli.py,
+report/). No stage changes what an earlier one produced.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -15,8 +26,10 @@ from .findings import Finding, Severity
 # Imported where used: a run answered from the results cache (checkcache.py) needs none of the
 # model, renderer, schemas or rules, and skipping their imports is most of its time.
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from .model import Model
-    from .objects import Render
+    from .objects import Origin, Render
     from .rules.base import Rule
 
 INTERNAL_ERROR_RULE = "pdcheck-internal-error"
@@ -36,11 +49,15 @@ class Options:
     no_cache: bool = False
     allow_remote: bool = False  # let kustomize fetch remote targets (default: refuse them, remote.py)
     inputs: list | None = None  # already resolved (the CLI resolves first to say what it found)
+    input_errors: list = field(default_factory=list)  # the paths that resolved to no input, when already resolved
+    enable: list[str] = field(default_factory=list)  # --enable RULE: on at its default severity, whatever the configuration says
+    disable: list[str] = field(default_factory=list)  # --disable RULE: off
+    progress: Callable[[str], None] | None = None  # told each input's name as it is checked
 
 
 @dataclass
 class Context:
-    """Shared across renders: configuration and the (expensive, compiled-once) schema validator."""
+    """What the rules see besides the model: configuration and the (expensive, compiled-once) schema validator."""
 
     config: Config
     k8s_versions: list[str] | None
@@ -74,6 +91,10 @@ class RunResult:
     suppressed: int
     renders: list[Render]  # the renders this run made (none for inputs answered from the results cache)
     enabled_rules: list[Rule] | Callable[[], list[Rule]]  # a callable: worked out when a reporter asks
+    # Inputs that could not be checked (a path that names nothing, YAML that does not parse, a
+    # failed kustomize build): each reported in every format, the run exits 2. The others are checked.
+    input_errors: list[InputError] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # per input: 'kustomize' | 'file' | 'stdin'
 
     @property
     def rules(self) -> list[Rule]:
@@ -86,25 +107,44 @@ class RunResult:
         return sum(1 for f in self.findings if f.severity == severity)
 
 
-def enabled_rules(config: Config) -> list[tuple[Rule, Severity]]:
+@dataclass
+class Checked:
+    """What check gives locate for one render: each rule's problems (or an internal-error Finding
+    for a rule or model that crashed) and, when a problem points into an object, the Future of
+    the render's origins."""
+
+    render: Render
+    results: list
+    origins: Future | None = None
+
+
+# --- configuration --------------------------------------------------------------------------------
+
+def load_run_config(options: Options) -> Config:
+    """The configuration of a run, read once. Its rule ids are checked by enabled_rules()."""
+    return load_config(locate_config(options.config_path, options.paths))
+
+
+def enabled_rules(config: Config, options: Options | None = None) -> list[tuple[Rule, Severity]]:
+    """The rules that run and their severity: the configuration's, then --enable/--disable."""
     from .rules import all_rules
 
+    rules = all_rules()
+    config.check_rule_ids({rule.id for rule in rules})
+    enable, disable = (options.enable, options.disable) if options is not None else ((), ())
     out = []
-    for rule in all_rules():
+    for rule in rules:
         severity = config.rule_severity.get(rule.id, rule.severity)
+        if rule.id in enable:
+            severity = severity or rule.severity
+        if rule.id in disable:
+            severity = None
         if severity is not None:
             out.append((rule, severity))
     return out
 
 
-def _config(options: Options) -> Config:
-    from .rules import all_rules
-
-    return load_config(locate_config(options.config_path, options.paths), {r.id for r in all_rules()})
-
-
-def make_context(options: Options) -> Context:
-    config = _config(options)
+def make_context(config: Config, options: Options) -> Context:
     versions = options.k8s_versions or config.k8s_versions
     crds = [Path(c) for c in options.crds] + list(config.crds)
     ctx = Context(config, versions, crds)
@@ -117,82 +157,6 @@ def make_context(options: Options) -> Context:
     return ctx
 
 
-def check_render(render: Render, ctx: Context, options: Options, rules: list[tuple[Rule, Severity]]) -> tuple[list[Finding], int]:
-    return render_findings(render, run_rules(render, ctx, options, rules))
-
-
-def run_rules(render: Render, ctx: Context, options: Options, rules: list[tuple[Rule, Severity]]) -> list:
-    """Model the render and run the rules: (rule, severity, problems) per rule, or a Finding for a rule that crashed."""
-    from .model import build_model
-
-    try:
-        model = build_model(render, _catalog_versions(options, ctx.config))
-    except Exception as exc:  # a model bug: one finding for the render instead of a traceback
-        return [Finding(
-            INTERNAL_ERROR_RULE, Severity.ERROR,
-            f"pdcheck could not model this input ({type(exc).__name__}: {exc})",
-            "report this as a pdcheck bug with the input that triggers it", overlay=render.name,
-        )]
-    results = []
-    for rule, severity in rules:
-        try:
-            problems = list(rule.check(model, ctx))
-        except Exception as exc:  # a rule bug must not hide the other findings or print a traceback
-            results.append(Finding(
-                INTERNAL_ERROR_RULE, Severity.ERROR,
-                f"rule {rule.id} failed on this input ({type(exc).__name__}: {exc})",
-                "report this as a pdcheck bug with the input that triggers it", overlay=render.name,
-            ))
-            continue
-        results.append((rule, severity, problems))
-    return results
-
-
-def _needs_origins(results: list) -> bool:
-    """Whether some unsuppressed problem points into an object (and so needs its file)."""
-    return any(p.obj is not None and not p.obj.ignores(rule.id)
-               for rule, _, problems in (r for r in results if not isinstance(r, Finding)) for p in problems)
-
-
-def render_findings(render: Render, results: list) -> tuple[list[Finding], int]:
-    """Findings (with file and line) of run_rules' results, and how many were suppressed."""
-    from .render import ensure_origins
-    from .sources import locate
-
-    findings, suppressed = [], 0
-    for result in results:
-        if isinstance(result, Finding):
-            findings.append(result)
-            continue
-        rule, severity, problems = result
-        for p in problems:
-            if p.obj is not None and p.obj.ignores(rule.id):
-                suppressed += 1
-                continue
-            if p.obj is not None:
-                ensure_origins(render)  # overlays are built without origins until a finding needs one
-            file, line = locate(p.obj, p.path) if p.obj is not None else (render.name if render.source != "kustomize" else None, None)
-            findings.append(Finding(
-                rule.id, severity, p.message, p.fix,
-                object=p.obj.ref if p.obj is not None else "", path=p.path,
-                file=file, line=line, overlay=render.name, subject=p.obj,
-            ))
-    return findings, suppressed
-
-
-def build_models(options: Options) -> tuple[list[Model], Context]:
-    """Render and model every input (for `pdcheck render --effective`)."""
-    from .model import build_model
-    from .render import render_all
-
-    ctx = make_context(options)
-    inputs = resolve_inputs(options.paths)
-    _refuse_remote(options, inputs)
-    renders = render_all(inputs, options.kustomize, options.jobs, _cache(options), lazy_origins=True)
-    versions = _catalog_versions(options, ctx.config)
-    return [build_model(r, versions) for r in renders], ctx
-
-
 def _catalog_versions(options: Options, config: Config) -> dict:
     """The flag catalog versions the options or configuration pin (None: the image tag decides)."""
     return {
@@ -202,7 +166,8 @@ def _catalog_versions(options: Options, config: Config) -> dict:
 
 
 def _refuse_remote(options: Options, inputs: list):
-    """The KustomizationReader that checked the closures (None with --allow-remote)."""
+    """Refuse remote references before anything renders (remote.py); returns the
+    KustomizationReader that resolved the closures (None with --allow-remote)."""
     if not options.allow_remote:
         from .remote import refuse_remote
 
@@ -210,51 +175,158 @@ def _refuse_remote(options: Options, inputs: list):
     return None
 
 
-def _cache(options: Options):
-    from .cache import open_cache
-
-    return open_cache(options.cache_dir, options.no_cache)
-
+# --- the stages -----------------------------------------------------------------------------------
 
 def run(options: Options) -> RunResult:
+    """`pdcheck validate`: see the module doc."""
+    from .cache import open_cache
     from .kustomize import kustomize_command
 
-    inputs = options.inputs if options.inputs is not None else resolve_inputs(options.paths)
+    input_errors: list[InputError] = list(options.input_errors)
+    inputs = options.inputs if options.inputs is not None else resolve_inputs(options.paths, input_errors)
     reader = _refuse_remote(options, inputs)
-    cache = _cache(options)
-    stored, done = None, {}
-    if cache is not None:
+    command = kustomize_command(options.kustomize) if any(i.kind == "kustomize" for i in inputs) else None
+    config = load_run_config(options)
+    cache = open_cache(options.cache_dir, options.no_cache)
+
+    stored, done = None, {}  # input index -> (findings, suppressed)
+    if cache is not None:  # the results cache: inputs whose findings are stored skip every stage below
         from .checkcache import CheckCache
 
-        command = kustomize_command(options.kustomize) if any(i.kind == "kustomize" for i in inputs) else None
-        stored = CheckCache(cache, options, inputs, command, reader)
-        done = stored.lookup()  # input index -> (findings, suppressed)
+        stored = CheckCache(cache, options, config, inputs, command, reader)
+        done = stored.lookup()
     todo = [index for index in range(len(inputs)) if index not in done]
     renders, rules = [], None
     if todo:
-        checked, renders, rules = _check(options, [inputs[i] for i in todo], cache, stored.hasher if stored else None)
-        for index, result in zip(todo, checked):
+        from .render import Renderer
+
+        # The builds start now, on worker threads: setting up the checker and checking each render overlap them.
+        with Renderer([inputs[i] for i in todo], command, options.jobs, cache,
+                      hasher=stored.hasher if stored is not None else None) as renderer:
+            rules = enabled_rules(config, options)
+            ctx = make_context(config, options)
+            versions = _catalog_versions(options, config)
+            checked = {}  # input index -> Checked
+            for index, render in zip(todo, renderer.outcomes()):  # render
+                if isinstance(render, InputError):  # reported, never cached: the other inputs go on
+                    if str(render) not in map(str, input_errors):  # (a missing kustomize binary: once, not per overlay)
+                        input_errors.append(render)
+                    continue
+                if options.progress is not None:
+                    options.progress(render.name)
+                model = build_model_or_finding(render, versions)  # model
+                results = check(model, ctx, rules)  # check
+                origins = renderer.origins(render) if _points_into_objects(results) else None
+                checked[index] = Checked(render, results, origins)
+            located = {index: locate(c.render, c.results, c.origins.result() if c.origins else None)
+                       for index, c in checked.items()}
+        renders = [c.render for c in checked.values()]
+        for index, result in located.items():
             done[index] = result
             if stored is not None:
-                stored.store(index, *result)
-    findings = sorted((f for index in range(len(inputs)) for f in done[index][0]), key=Finding.sort_key)
-    suppressed = sum(done[index][1] for index in range(len(inputs)))
-    enabled = [r for r, _ in rules] if rules is not None else lambda: [r for r, _ in enabled_rules(_config(options))]
-    return RunResult(__version__, [i.display for i in inputs], findings, suppressed, renders, enabled)
+                stored.store(index, *result)  # the results cache, for the next run
+
+    findings = sorted((f for result in done.values() for f in result[0]), key=Finding.sort_key)
+    suppressed = sum(result[1] for result in done.values())
+    enabled = [r for r, _ in rules] if rules is not None else lambda: [r for r, _ in enabled_rules(config, options)]
+    return RunResult(__version__, [i.display for i in inputs], findings, suppressed, renders, enabled,
+                     input_errors, [i.kind for i in inputs])
 
 
-def _check(options: Options, inputs: list, cache, hasher) -> tuple[list[tuple[list[Finding], int]], list[Render], list]:
-    """Render and check inputs: (findings, suppressed) per input, the renders, the enabled rules."""
-    from .render import render_iter
+def build_model_or_finding(render: Render, versions: dict) -> Model | Finding:
+    """The render's model, or for a model bug one internal-error finding instead of a traceback."""
+    from .model import build_model
 
-    # Builds start now, in worker threads; setting up the checker and checking each render overlap them.
-    with render_iter(inputs, options.kustomize, options.jobs, cache, lazy_origins=True, hasher=hasher) as pending:
-        ctx = make_context(options)
-        rules = enabled_rules(ctx.config)
-        checked = []
-        for render in pending:
-            results = run_rules(render, ctx, options, rules)
-            if _needs_origins(results):
-                pending.prefetch_origins(render)  # builds with origin annotations while the rest is checked
-            checked.append((render, results))
-        return [render_findings(render, results) for render, results in checked], [r for r, _ in checked], rules
+    try:
+        return build_model(render, versions)
+    except Exception as exc:
+        return Finding(
+            INTERNAL_ERROR_RULE, Severity.ERROR,
+            f"pdcheck could not model this input ({type(exc).__name__}: {exc})",
+            "report this as a pdcheck bug with the input that triggers it", overlay=render.name,
+        )
+
+
+def check(model: Model | Finding, ctx: Context, rules: list[tuple[Rule, Severity]]) -> list:
+    """Run the rules: (rule, severity, problems) per rule, or a Finding for a rule that crashed
+    (a model that could not be built is passed through as its one finding)."""
+    if isinstance(model, Finding):
+        return [model]
+    results = []
+    for rule, severity in rules:
+        try:
+            problems = list(rule.check(model, ctx))
+        except Exception as exc:  # a rule bug must not hide the other findings or print a traceback
+            results.append(Finding(
+                INTERNAL_ERROR_RULE, Severity.ERROR,
+                f"rule {rule.id} failed on this input ({type(exc).__name__}: {exc})",
+                "report this as a pdcheck bug with the input that triggers it", overlay=model.render.name,
+            ))
+            continue
+        results.append((rule, severity, problems))
+    return results
+
+
+def _points_into_objects(results: list) -> bool:
+    """Whether some unsuppressed problem points into an object (and so needs its file)."""
+    return any(p.obj is not None and not p.ignores(rule.id)
+               for rule, _, problems in (r for r in results if not isinstance(r, Finding)) for p in problems)
+
+
+def locate(render: Render, results: list, origins: list[Origin] | None = None) -> tuple[list[Finding], int]:
+    """Findings (with file and line) of check's results, and how many were suppressed.
+
+    origins: the file each of render.objects came from, when the render itself does not carry
+    them (an overlay built without origin annotations; see render.Renderer.origins).
+    """
+    from .sources import locate as source_line
+
+    origin_of = {id(o): origin for o, origin in zip(render.objects, origins)} if origins is not None else {}
+    findings, suppressed = [], 0
+    seen = set()  # (rule, object, path, message): a wrapper's one template may yield the same problem in two children
+    for result in results:
+        if isinstance(result, Finding):
+            findings.append(result)
+            continue
+        rule, severity, problems = result
+        for p in problems:
+            if p.ignores(rule.id):
+                suppressed += 1
+                continue
+            key = (rule.id, p.obj.ref if p.obj is not None else "", tuple(p.path), p.message)
+            if key in seen:
+                continue
+            seen.add(key)
+            if p.obj is not None:
+                origin = origin_of.get(id(p.obj))
+                file, line = source_line(replace(p.obj, origin=origin) if origin is not None else p.obj, p.path)
+            else:
+                file, line = (render.name if render.source != "kustomize" else None), None
+            findings.append(Finding(
+                rule.id, severity.capped(p.at_most), p.message, p.fix,
+                object=p.obj.ref if p.obj is not None else "", path=p.path,
+                file=file, line=line, overlay=render.name,
+            ))
+    return findings, suppressed
+
+
+def check_render(render: Render, ctx: Context, options: Options, rules: list[tuple[Rule, Severity]]) -> tuple[list[Finding], int]:
+    """model -> check -> locate for one render that carries its origins (a YAML file, or an overlay
+    built with annotations): the findings and the suppressed count."""
+    return locate(render, check(build_model_or_finding(render, _catalog_versions(options, ctx.config)), ctx, rules))
+
+
+def build_models(options: Options, config: Config | None = None) -> list[Model]:
+    """Render and model every input (for `pdcheck render --effective` and `pdcheck plan`); config is
+    read here unless the caller already holds it."""
+    from .cache import open_cache
+    from .model import build_model
+    from .render import render_all
+
+    config = config if config is not None else load_run_config(options)
+    inputs = resolve_inputs(options.paths)
+    _refuse_remote(options, inputs)
+    renders = render_all(inputs, options.kustomize, options.jobs,
+                         open_cache(options.cache_dir, options.no_cache))
+    versions = _catalog_versions(options, config)
+    return [build_model(r, versions) for r in renders]

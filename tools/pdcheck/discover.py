@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
-from .kustomizations import kustomization_file, read_kustomization, remote_form
+from .kustomizations import KUSTOMIZATION_FILES, kustomization_file, read_kustomization, remote_form
 
-YAML_SUFFIXES = (".yaml", ".yml", ".json")
 _SKIP_DIRS = {"node_modules", "__pycache__"}
 
 
@@ -62,11 +61,18 @@ def _walk_kustomizations(root: Path) -> list[Path]:
     return found
 
 
-def discover_overlays(root: Path) -> list[Path]:
-    """The overlays under a directory that is not itself a kustomization (see module doc)."""
+def discover_overlays(root: Path, errors: list[InputError] | None = None) -> list[Path]:
+    """The overlays under a directory that is not itself a kustomization (see module doc).
+
+    errors: where a kustomization that cannot be read is recorded (and left out) instead of raised."""
     candidates = {}
     for kdir in _walk_kustomizations(root):
-        candidates[kdir.resolve()] = read_kustomization(kustomization_file(kdir))
+        try:
+            candidates[kdir.resolve()] = read_kustomization(kustomization_file(kdir))
+        except InputError as err:
+            if errors is None:
+                raise
+            errors.append(err)
     referenced = set()
     for kdir, data in candidates.items():
         referenced |= referenced_dirs(kdir, data)
@@ -76,28 +82,44 @@ def discover_overlays(root: Path) -> list[Path]:
     )
 
 
-def resolve_inputs(paths: list[str]) -> list[Input]:
+def resolve_inputs(paths: list[str], errors: list[InputError] | None = None) -> list[Input]:
+    """The inputs the paths name. A path that names none raises InputError, or with `errors` given
+    is recorded there and the other paths are still resolved (one bad input hides nothing)."""
     inputs: list[Input] = []
     for raw in paths:
-        if raw == "-":
-            inputs.append(Input("stdin", Path("-"), "<stdin>"))
-            continue
-        path = Path(raw)
-        if not path.exists():
-            raise InputError(raw, "no such file or directory")
-        if path.is_file():
-            inputs.append(Input("file", path, display_path(path.resolve())))
-            continue
-        if not path.is_dir():
-            raise InputError(raw, "not a file or directory")
-        kfile = kustomization_file(path)
-        if kfile:
-            if read_kustomization(kfile).get("kind") == "Component":
-                raise InputError(raw, "is a Kustomize Component, which cannot be built alone; validate an overlay that uses it")
-            inputs.append(Input("kustomize", path.resolve(), display_path(path.resolve())))
-            continue
-        overlays = discover_overlays(path)
-        if not overlays:
-            raise InputError(raw, "holds no kustomization to render (looked for kustomization.yaml in it and below it)")
-        inputs.extend(Input("kustomize", o, display_path(o)) for o in overlays)
+        try:
+            inputs.extend(_resolve_path(raw, errors))
+        except InputError as err:
+            if errors is None:
+                raise
+            errors.append(err)
     return inputs
+
+
+def _resolve_path(raw: str, errors: list[InputError] | None) -> list[Input]:
+    if raw == "-":
+        return [Input("stdin", Path("-"), "<stdin>")]
+    path = Path(raw)
+    if not path.exists():
+        raise InputError(raw, "no such file or directory")
+    if path.is_file():
+        if path.name in KUSTOMIZATION_FILES:  # a kustomization file means its overlay
+            return [_overlay(path.parent)]
+        return [Input("file", path, display_path(path.resolve()))]
+    if not path.is_dir():
+        raise InputError(raw, "not a file or directory")
+    if kustomization_file(path):
+        return [_overlay(path)]
+    recorded = len(errors) if errors is not None else 0
+    overlays = discover_overlays(path, errors)
+    if not overlays and (errors is None or len(errors) == recorded):  # (a broken kustomization is its own error)
+        raise InputError(raw, "holds no kustomization to render (looked for kustomization.yaml in it and below it)")
+    return [Input("kustomize", o, display_path(o)) for o in overlays]
+
+
+def _overlay(directory: Path) -> Input:
+    """The overlay in a directory holding a kustomization."""
+    if read_kustomization(kustomization_file(directory)).get("kind") == "Component":
+        raise InputError(display_path(directory.resolve()),
+                         "is a Kustomize Component, which cannot be built alone; validate an overlay that uses it")
+    return Input("kustomize", directory.resolve(), display_path(directory.resolve()))

@@ -1,5 +1,7 @@
 """Errors that stop a run with exit code 2 (input pdcheck cannot read, or bad usage)."""
 
+INPUT_ERROR_ID = "input-error"  # how the reports name an input that could not be checked, where they need an id
+
 
 class InputError(Exception):
     """Input that cannot be read: one line naming the file, exit code 2."""

@@ -6,7 +6,15 @@ a `$` that starts nothing stays as written. Shell forms (`$NAME`, `${NAME}`) are
 
 from __future__ import annotations
 
+import re
 from typing import Callable
+
+# What can be an environment variable's name. Anything else inside `$( )` (`$((1 + 2))`,
+# `$(hostname -i)`) is no kubelet reference: kubelet leaves it as written, for a shell to run.
+_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+# Inside a `sh -c` script `$(name)` is also the shell's command substitution; only names written
+# like environment variables (upper case) are taken for a reference kubelet failed to resolve.
+_SCRIPT_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
 def expand(text: str, lookup: Callable[[str], str | None], unresolved: list[str] | None = None) -> str:
@@ -48,3 +56,8 @@ def _read_variable_name(text: str, start: int) -> tuple[str, bool, int]:
             return text[start + 1 : close], True, close - start + 1
         return "$(", False, 1  # incomplete reference: operator and opener kept
     return "$" + first, False, 1
+
+
+def is_variable_reference(name: str, in_script: bool = False) -> bool:
+    """Whether `$(name)` that kubelet left unexpanded was meant as a variable reference."""
+    return bool((_SCRIPT_ENV_NAME if in_script else _ENV_NAME).match(name))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 
@@ -11,9 +11,10 @@ class Severity(str, Enum):
     WARNING = "warning"
     INFO = "info"
 
-    @property
-    def rank(self) -> int:
-        return {"error": 2, "warning": 1, "info": 0}[self.value]
+    def capped(self, at_most: "Severity | None") -> "Severity":
+        """This severity, lowered to `at_most` when that is lower."""
+        order = (Severity.INFO, Severity.WARNING, Severity.ERROR)
+        return self if at_most is None or order.index(self) <= order.index(at_most) else at_most
 
 
 def format_path(path: tuple) -> str:
@@ -38,8 +39,6 @@ class Finding:
     file: str | None = None
     line: int | None = None
     overlay: str | None = None
-    # Not serialised: the object the finding is about, for suppression and source lookup.
-    subject: object = field(default=None, repr=False, compare=False)
 
     @property
     def path_text(self) -> str:

@@ -2,9 +2,12 @@
 
 The model follows what the API server, the LWS controller and kubelet do, in that order:
 - LWS builds the leader from `leaderTemplate`, or from `workerTemplate` when it is omitted, labels
-  pods with their group and worker index, and injects LWS_LEADER_ADDRESS, LWS_GROUP_SIZE and
+  pods with their group and worker index (and, as it runs them as StatefulSets, the StatefulSet
+  controller adds pod-name and pod-index labels), and injects LWS_LEADER_ADDRESS, LWS_GROUP_SIZE and
   LWS_WORKER_INDEX ahead of the user's env, winning over user entries of the same name
   (kubernetes-sigs/lws pkg/utils/pod/pod_utils.go);
+- a StatefulSet runs one pod per ordinal, named and labelled after it; Deployments, DaemonSets and
+  Jobs add their own labels (a template hash is `<unknown>` here);
 - kubelet builds the environment from `envFrom` then `env` (later wins), expanding `$(VAR)` in env
   values against what is defined before them, then expands `$(VAR)` in command and args
   (kubernetes pkg/kubelet/kubelet_pods.go makeEnvironmentVariables, expansion.Expand).
@@ -13,10 +16,18 @@ Values that only exist at run time (pod IP, Secrets, ...) are kept as `<placehol
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
-from .expand import expand
+from . import adapters
+from .expand import expand, is_variable_reference
 from .objects import K8sObject, Render
+from .shell import shell_invocation
+
+if TYPE_CHECKING:
+    from .sglang import Layout
 
 LWS_KIND = "LeaderWorkerSet"
 LWS_PREFIX = "leaderworkerset.sigs.k8s.io/"
@@ -24,6 +35,12 @@ LWS_NAME_LABEL = LWS_PREFIX + "name"
 LWS_GROUP_LABEL = LWS_PREFIX + "group-index"
 LWS_WORKER_LABEL = LWS_PREFIX + "worker-index"
 LWS_INJECTED = ("LWS_LEADER_ADDRESS", "LWS_GROUP_SIZE", "LWS_WORKER_INDEX")
+# Labels the StatefulSet controller puts on every pod it creates (LWS pods too: LWS runs its groups
+# as StatefulSets). pod-index exists from Kubernetes 1.28 (PodIndexLabel, on by default since 1.28).
+STS_POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
+STS_POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
+REVISION_HASH_LABEL = "controller-revision-hash"
+POD_TEMPLATE_HASH_LABEL = "pod-template-hash"  # added by the Deployment controller
 # Ranks modelled per group: all of them for realistic sizes, else the leader, first and last worker.
 MAX_MODELLED_RANKS = 16
 
@@ -68,6 +85,68 @@ def as_int(value, default=None):
     return default
 
 
+# `$NAME` / `${NAME}`: a template placeholder (envsubst) until proven otherwise.
+_TEMPLATE_PLACEHOLDER = re.compile(r"(?<!\$)\$\{?[A-Za-z_]")
+
+
+def known_at_render(value) -> bool:
+    """False for values only known when the pod runs: a `<placeholder>` (pod IP, Secret, an opaque
+    part of a shell script, ...) or a `$(VAR)` kubelet leaves literal, and for values holding an
+    envsubst-style `$NAME` (the file may be a template); None (nothing to know) is not known either."""
+    if value is None:
+        return False
+    text = str(value)
+    return "<" not in text and "$(" not in text and not _TEMPLATE_PLACEHOLDER.search(text)
+
+
+def version_guess_note(c: "ContainerRun") -> str:
+    """For findings that depend on the program's version: which catalog was assumed and how to pin
+    the real one, when the catalog is a guess (see catalog.select_catalog); '' otherwise."""
+    if not c.catalog_guessed or c.parsed is None:
+        return ""
+    program = c.parsed.catalog.program
+    option = "--sglang-version" if program == "sglang" else "--router-version"
+    key = "sglang-version" if program == "sglang" else "router-version"
+    return (f" (assumed {program} {c.parsed.catalog.version}: {c.catalog_note}; if the image runs another "
+            f"release, pin it with {option} or `{key}:` in .pdcheck.yaml)")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One option of a container's program as it will run, asked by option string ('--tp-size').
+
+    `state` says where `value` comes from:
+    - EXPLICIT: written in the argv (last occurrence wins, append options collect), value parsed;
+    - DEFAULT: not written, value is the default of the catalog version the container runs;
+    - RUNTIME: written, but the value is only known when the pod runs (`$(VAR)`, a fieldRef or
+      Secret placeholder), or not written where an opaque word of a script may set it
+      (ContainerRun.opaque_words): `value` is None;
+    - NO_OPTION: the program has no such option in this version (or no catalog): `value` is None.
+    """
+
+    EXPLICIT = "explicit"
+    DEFAULT = "default"
+    RUNTIME = "runtime"
+    NO_OPTION = "no-option"
+
+    option: str
+    state: str
+    value: object = None
+
+    @property
+    def written(self) -> bool:
+        return self.state in (Flag.EXPLICIT, Flag.RUNTIME)
+
+    @property
+    def known(self) -> bool:
+        return self.state in (Flag.EXPLICIT, Flag.DEFAULT)
+
+    @property
+    def exists(self) -> bool:
+        """The program of this version has the option."""
+        return self.state != Flag.NO_OPTION
+
+
 @dataclass
 class EnvVar:
     name: str
@@ -96,10 +175,67 @@ class ContainerRun:
     env_unresolved: list[tuple[str, str]]  # ($(VAR) name, env var whose value references it)
     opaque_env: list[str]  # env sources whose keys are unknown here (Secrets, ConfigMaps not in the render)
     program: str | None = None  # 'sglang' | 'sglang-router' | None
+    launcher: str | None = None  # DYNAMO_WORKER when NVIDIA Dynamo's worker runs SGLang (program 'sglang')
     flags: list[str] = field(default_factory=list)  # argv after the launcher (python -m ...)
     flags_offset: int | None = 0  # argv index of flags[0]; None when the flags sit inside `sh -c "..."`
+    script_index: int | None = None  # argv index of the script of `sh -c SCRIPT` (or of a mounted script's path)
+    mounted_script: str | None = None  # the text of `bash /scripts/x.sh` / `/scripts/x.sh` from a ConfigMap volume
+    shell_problem: str | None = None  # why that script, which names SGLang, is not understood
     parsed: object = None  # argv.ParsedArgv for known programs
     catalog_note: str | None = None  # why a catalog was chosen (e.g. the image pins no version)
+    catalog_guessed: bool = False  # the catalog is not the release the image tag or an override names
+    rank: int = 0  # the pod's LWS worker index or StatefulSet position (0 for leaders and other pods)
+
+    # --- flags: the one way to ask what the program will use --------------------------------
+
+    def flag(self, option: str) -> Flag:
+        """What the program will store for `option`: see Flag. Ask by option string, never by
+        argparse dest: dests drift between releases (0.5.6 stores --tp-size as
+        `tensor_parallel_size`, 0.5.23 as `tp_size`)."""
+        if self.parsed is None:
+            return Flag(option, Flag.NO_OPTION)
+        try:
+            dest = self.parsed.dest_of(option)
+        except KeyError:
+            return Flag(option, Flag.NO_OPTION)
+        value = self.parsed.value(dest)
+        if not self.parsed.raw(dest):
+            if self.opaque_words:
+                return Flag(option, Flag.RUNTIME)  # an opaque word may set it
+            return Flag(option, Flag.DEFAULT, value)
+        if value is not None and not known_at_render(value):
+            return Flag(option, Flag.RUNTIME)
+        return Flag(option, Flag.EXPLICIT, value)
+
+    def int_flag(self, option: str) -> int | None:
+        """The flag's int value (written or default); None when unknown or not an int."""
+        value = self.flag(option).value
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def str_flag(self, option: str) -> str | None:
+        """The flag's str value (written or default); None when unknown or not a str."""
+        value = self.flag(option).value
+        return value if isinstance(value, str) else None
+
+    def bool_flag(self, option: str) -> bool:
+        """True when the program will store True for the flag (a store_true written, or a True default)."""
+        return self.flag(option).value is True
+
+    @cached_property
+    def opaque_words(self) -> bool:
+        """The argv holds a word only the running pod knows that no option takes as its value
+        (`$EXTRA_ARGS` in a script): it may be any flags, so defaults are not known."""
+        return self.parsed is not None and any(
+            p.kind == "unexpected-positional" and not known_at_render(p.flag) for p in self.parsed.problems)
+
+    @cached_property
+    def layout(self) -> "Layout | None":
+        """The parallel layout SGLang resolves from the flags (sglang.Layout); None for non-engines."""
+        if self.program != "sglang" or self.parsed is None:
+            return None
+        from .sglang import layout
+
+        return layout(self)
 
     def argv_path(self, i: int) -> tuple:
         """Field path of argv entry i (command[i] or args[i - len(command)])."""
@@ -109,7 +245,7 @@ class ContainerRun:
 
     def flag_path(self, flag_index: int) -> tuple:
         if self.flags_offset is None:  # inside a shell script: point at the script
-            return self.argv_path(min(2, len(self.argv) - 1))
+            return self.argv_path(self.script_index if self.script_index is not None else min(2, len(self.argv) - 1))
         return self.argv_path(self.flags_offset + flag_index)
 
     def env_value(self, name: str) -> str | None:
@@ -153,6 +289,11 @@ class PodRun:
     def router(self) -> ContainerRun | None:
         return next((c for c in self.containers if c.program == "sglang-router"), None)
 
+    @property
+    def launch_unknown(self) -> bool:
+        """A container runs a script naming SGLang whose launch command is not understood."""
+        return any(c.shell_problem for c in self.containers)
+
 
 @dataclass
 class Workload:
@@ -184,21 +325,14 @@ class Workload:
         return self.pods[1:]
 
     @property
-    def engines(self) -> list[tuple[PodRun, ContainerRun]]:
-        return [(p, p.engine) for p in self.pods if p.engine]
-
-    @property
     def role(self) -> str | None:
-        """'prefill' | 'decode' | 'null' for SGLang engines, 'router' for routers, else None."""
+        """'prefill' | 'decode' | 'null' for SGLang engines, 'router' for routers, else None (also for
+        an engine whose --disaggregation-mode is only known at run time)."""
         leader = self.leader
         if leader is None:
             return None
-        if leader.engine and leader.engine.parsed is not None:
-            try:
-                mode = leader.engine.parsed.flag_value("--disaggregation-mode", None)
-            except KeyError:  # a version without PD disaggregation
-                mode = None
-            return str(mode) if mode is not None else "null"
+        if leader.engine and leader.engine.layout is not None:
+            return leader.engine.layout.role
         if leader.router:
             return "router"
         return None
@@ -209,6 +343,9 @@ class Model:
     render: Render
     workloads: list[Workload]
     config_maps: dict[tuple[str | None, str], K8sObject]
+    # Objects that start SGLang in pods pdcheck cannot model (a kind without an adapter): rules that
+    # would conclude "no such pod" stay silent where these may hold it (wrapper-kind-not-checked says so).
+    unmodelled: list[K8sObject] = field(default_factory=list)
 
     def objects_of(self, kind: str) -> list[K8sObject]:
         return [o for o in self.render.objects if o.kind == kind]
@@ -221,33 +358,53 @@ class Model:
         return [(w, w.leader.router) for w in self.workloads if w.leader and w.leader.router]
 
 
-class _CatalogChooser:
-    """Picks and caches the flag catalog per (program, image), honouring version overrides."""
-
-    def __init__(self, overrides: dict[str, str | None]):
-        self.overrides = overrides
-        self.cache: dict[tuple[str, str], tuple[object, str | None]] = {}
-
-    def choose(self, program: str, image: str):
-        key = (program, image)
-        if key not in self.cache:
-            from .catalog import select_catalog
-
-            self.cache[key] = select_catalog(program, image or None, self.overrides.get(program))
-        return self.cache[key]
-
-
 def build_model(render: Render, versions: dict[str, str | None] | None = None) -> Model:
     """Model every workload of a render. `versions` overrides catalogs: {'sglang': '0.5.6.post2', ...}."""
     config_maps = {(o.namespace, o.name): o for o in render.objects if o.kind == "ConfigMap" and o.name}
-    chooser = _CatalogChooser(versions or {})
-    workloads = []
-    for obj in render.objects:
+    overrides = versions or {}
+
+    @lru_cache(maxsize=None)
+    def catalog_for(program: str, image: str):
+        """(catalog, why it was chosen, guessed) for a program in an image, once per pair."""
+        from .catalog import select_catalog
+
+        return select_catalog(program, image or None, overrides.get(program))
+
+    workloads, unmodelled = [], []
+    for obj in adapters.expand(render.objects):  # wrapper kinds become the objects their controllers create
         if obj.kind == LWS_KIND:
-            workloads.append(_model_lws(obj, config_maps, chooser))
+            workloads.append(_model_lws(obj, config_maps, catalog_for))
+        elif obj.kind == "StatefulSet":
+            workloads.append(_model_statefulset(obj, config_maps, catalog_for))
         elif obj.kind in POD_TEMPLATE_PATHS or obj.kind == "Pod":
-            workloads.append(_model_plain(obj, config_maps, chooser))
-    return Model(render, workloads, config_maps)
+            workloads.append(_model_plain(obj, config_maps, catalog_for))
+        elif launches_sglang(obj):
+            unmodelled.append(obj)
+    return Model(render, workloads, config_maps, unmodelled)
+
+
+# ContainerRun.launcher of `python3 -m dynamo.sglang` (NVIDIA Dynamo's SGLang worker).
+DYNAMO_WORKER = "dynamo.sglang"
+
+# How SGLang is started: the server module, the `sglang serve` CLI, the router package, Dynamo's worker.
+SGLANG_LAUNCH = re.compile(r"(?<![\w.])(?:sglang\.launch_server|sglang_router|sglang\s+serve|dynamo\.sglang)\b")
+
+
+def _strings(node):
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        yield " ".join(v for v in node if isinstance(v, str))  # command: [sglang, serve, ...]
+        for value in node:
+            yield from _strings(value)
+
+
+def launches_sglang(obj: K8sObject) -> bool:
+    """Whether any string in the object's spec starts SGLang or its router."""
+    return any(SGLANG_LAUNCH.search(text) for text in _strings(obj.doc.get("spec")))
 
 
 def lws_pod_name(lws: str, group: int, rank: int) -> str:
@@ -260,7 +417,7 @@ def modelled_ranks(size: int) -> list[int]:
     return [0, 1, size - 1]
 
 
-def _model_lws(obj: K8sObject, config_maps, chooser) -> Workload:
+def _model_lws(obj: K8sObject, config_maps, catalog_for) -> Workload:
     lwt_path = ("spec", "leaderWorkerTemplate")
     lwt = dig(obj.doc, *lwt_path, default={})
     size = as_int(dig(lwt, "size"), 1) if isinstance(lwt, dict) else 1
@@ -272,6 +429,8 @@ def _model_lws(obj: K8sObject, config_maps, chooser) -> Workload:
     leader_path = lwt_path + ("leaderTemplate",) if has_leader else None
     wl = Workload(obj, size, replicas, leader_template_path=leader_path, worker_template_path=worker_path)
     subdomain_policy = dig(obj.doc, "spec", "networkConfig", "subdomainPolicy", default="Shared")
+    subgroup_size = as_int(dig(lwt, "subGroupPolicy", "subGroupSize")) if isinstance(lwt, dict) else None
+    subgroup_size = subgroup_size if subgroup_size and subgroup_size > 0 else None
     namespace = obj.namespace or "default"
     for rank in modelled_ranks(size):
         tpl_path = leader_path if (rank == 0 and leader_path) else worker_path
@@ -286,7 +445,15 @@ def _model_lws(obj: K8sObject, config_maps, chooser) -> Workload:
             LWS_WORKER_LABEL: str(rank),
             LWS_PREFIX + "group-key": "<group-key>",
             LWS_PREFIX + "template-revision-hash": "<revision>",
+            # the leader StatefulSet <lws> (ordinals = groups), the worker StatefulSet <lws>-<group>
+            # (ordinals from 1): pkg/controllers/pod_controller.go constructWorkerStatefulSetApplyConfiguration
+            STS_POD_NAME_LABEL: lws_pod_name(obj.name, group, rank),
+            STS_POD_INDEX_LABEL: str(group if rank == 0 else rank),
+            REVISION_HASH_LABEL: "<controller-revision-hash>",
         })
+        if subgroup_size:
+            labels[LWS_PREFIX + "subgroup-index"] = _subgroup_index(size, subgroup_size, rank)
+            labels[LWS_PREFIX + "subgroup-key"] = "<subgroup-key>"
         annotations = _mapping(dig(template, "metadata", "annotations"))
         annotations.update({LWS_PREFIX + "size": str(size), LWS_PREFIX + "replicas": str(replicas)})
         if rank == 0:
@@ -298,12 +465,22 @@ def _model_lws(obj: K8sObject, config_maps, chooser) -> Workload:
             "LWS_WORKER_INDEX": str(rank),
         }
         pod = PodRun(wl, group, rank, pod_name, template, tpl_path, labels, annotations)
-        _fill_containers(pod, obj, config_maps, chooser, injected)
+        _fill_containers(pod, obj, config_maps, catalog_for, injected)
         wl.pods.append(pod)
     return wl
 
 
-def _model_plain(obj: K8sObject, config_maps, chooser) -> Workload:
+def _subgroup_index(size: int, subgroup_size: int, rank: int) -> str:
+    """The subgroup-index label the LWS pod webhook sets (pkg/webhooks/pod_webhook.go
+    getSubGroupIndex): the leader is in subgroup 0, as an extra pod when (size - 1) divides evenly."""
+    if rank == 0:
+        return "0"
+    if (size - 1) % subgroup_size == 0:
+        return str((rank - 1) // subgroup_size)
+    return str(rank // subgroup_size)
+
+
+def _model_plain(obj: K8sObject, config_maps, catalog_for) -> Workload:
     if obj.kind == "Pod":
         tpl_path: tuple = ()
         template = obj.doc
@@ -313,17 +490,57 @@ def _model_plain(obj: K8sObject, config_maps, chooser) -> Workload:
         template = dig(obj.doc, *tpl_path, default={})
         template = template if isinstance(template, dict) else {}
         name = f"{obj.name}-<hash>"
-    replicas = as_int(dig(obj.doc, "spec", "replicas"), 1) if obj.kind in ("Deployment", "StatefulSet", "ReplicaSet") else 1
+    replicas = as_int(dig(obj.doc, "spec", "replicas"), 1) if obj.kind in ("Deployment", "ReplicaSet") else 1
     wl = Workload(obj, 1, 1 if replicas is None else replicas, worker_template_path=tpl_path)
     labels = _mapping(dig(template, "metadata", "labels"))
+    labels.update(_controller_labels(obj))
     annotations = _mapping(dig(template, "metadata", "annotations"))
     pod = PodRun(wl, 0, 0, name, template, tpl_path, labels, annotations)
-    _fill_containers(pod, obj, config_maps, chooser, {})
+    _fill_containers(pod, obj, config_maps, catalog_for, {})
     wl.pods.append(pod)
     return wl
 
 
-def _fill_containers(pod: PodRun, obj: K8sObject, config_maps, chooser, injected: dict[str, str]) -> None:
+def _controller_labels(obj: K8sObject) -> dict:
+    """Labels the controller of a Deployment / DaemonSet / Job adds to its pods (`<...>`: a value
+    only known in the cluster, such as a hash of the template)."""
+    if obj.kind == "Deployment":
+        return {POD_TEMPLATE_HASH_LABEL: "<pod-template-hash>"}
+    if obj.kind == "DaemonSet":
+        return {REVISION_HASH_LABEL: "<controller-revision-hash>", "pod-template-generation": "<generation>"}
+    if obj.kind == "Job":
+        return {"job-name": obj.name, "batch.kubernetes.io/job-name": obj.name,
+                "controller-uid": "<uid>", "batch.kubernetes.io/controller-uid": "<uid>"}
+    if obj.kind == "CronJob":
+        return {"job-name": "<job-name>", "batch.kubernetes.io/job-name": "<job-name>",
+                "controller-uid": "<uid>", "batch.kubernetes.io/controller-uid": "<uid>"}
+    return {}
+
+
+def _model_statefulset(obj: K8sObject, config_maps, catalog_for) -> Workload:
+    """A StatefulSet's pods, one per ordinal (`<name>-<ordinal>`, ordinals from spec.ordinals.start):
+    the StatefulSet controller labels each with its name and index, and a pod's `rank` is its
+    position among them (0 for the first), which is how multi-node engines number their nodes."""
+    tpl_path = POD_TEMPLATE_PATHS["StatefulSet"]
+    template = dig(obj.doc, *tpl_path, default={})
+    template = template if isinstance(template, dict) else {}
+    replicas = as_int(dig(obj.doc, "spec", "replicas"), 1)
+    replicas = 1 if replicas is None else replicas
+    start = as_int(dig(obj.doc, "spec", "ordinals", "start"), 0) or 0
+    wl = Workload(obj, 1, replicas, worker_template_path=tpl_path)
+    for rank in modelled_ranks(max(replicas, 1)):
+        name = f"{obj.name}-{start + rank}"
+        labels = _mapping(dig(template, "metadata", "labels"))
+        labels.update({STS_POD_NAME_LABEL: name, STS_POD_INDEX_LABEL: str(start + rank),
+                       REVISION_HASH_LABEL: "<controller-revision-hash>"})
+        annotations = _mapping(dig(template, "metadata", "annotations"))
+        pod = PodRun(wl, 0, rank, name, template, tpl_path, labels, annotations)
+        _fill_containers(pod, obj, config_maps, catalog_for, {})
+        wl.pods.append(pod)
+    return wl
+
+
+def _fill_containers(pod: PodRun, obj: K8sObject, config_maps, catalog_for, injected: dict[str, str]) -> None:
     spec = pod.spec
     for key, target in (("containers", pod.containers), ("initContainers", pod.init_containers)):
         items = spec.get(key)
@@ -331,7 +548,7 @@ def _fill_containers(pod: PodRun, obj: K8sObject, config_maps, chooser, injected
             continue
         for i, c in enumerate(items):
             if isinstance(c, dict):
-                target.append(_model_container(pod, obj, c, i, pod.spec_path + (key, i), config_maps, chooser, injected))
+                target.append(_model_container(pod, obj, c, i, pod.spec_path + (key, i), config_maps, catalog_for, injected))
 
 
 def _field_ref(pod: PodRun, obj: K8sObject, field_path: str) -> str | None:
@@ -349,7 +566,7 @@ def _field_ref(pod: PodRun, obj: K8sObject, field_path: str) -> str | None:
     return None
 
 
-def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, chooser, injected) -> ContainerRun:
+def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, catalog_for, injected) -> ContainerRun:
     env: dict[str, EnvVar] = {}
     opaque: list[str] = []
     env_unresolved: list[tuple[str, str]] = []
@@ -388,7 +605,7 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ch
             raw = "" if entry["value"] is None else str(entry["value"])
             missing: list[str] = []
             value = expand(raw, lambda n: env[n].value if n in env else None, missing)
-            env_unresolved.extend((m, name) for m in missing if m not in env)
+            env_unresolved.extend((m, name) for m in missing if m not in env and is_variable_reference(m))
             env[name] = EnvVar(name, value, "env", epath, raw)
             continue
         value_from = entry.get("valueFrom") if isinstance(entry.get("valueFrom"), dict) else {}
@@ -409,31 +626,132 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ch
     args = [str(x) for x in c.get("args", []) if x is not None] if isinstance(c.get("args"), list) else []
     raw_argv = command + args
     argv, unresolved = [], []
+    invocation = shell_invocation(raw_argv)
+    script_index = invocation.script_index if invocation else None
     for i, item in enumerate(raw_argv):
         missing: list[str] = []
-        argv.append(expand(item, lambda n: env[n].display if n in env else None, missing))
-        unresolved.extend((m, i) for m in missing)
+        # In a shell script a value only the pod knows stays `$(NAME)`, which the shell runs as a
+        # command substitution and pdcheck treats as opaque (a `<placeholder>` would be a redirection).
+        display = _script_display if i == script_index else EnvVar.display.fget
+        argv.append(expand(item, lambda n: display(env[n]) if n in env else None, missing))
+        unresolved.extend((m, i) for m in missing if is_variable_reference(m, in_script=i == script_index))
 
+    mounted = None if invocation else _mounted_script(pod, c, argv, config_maps, namespace)
+    if mounted:
+        script_index, mounted = mounted
     image = c.get("image") if isinstance(c.get("image"), str) else ""
     run = ContainerRun(
         name=str(c.get("name", "")), index=index, spec=c, path=path, image=image, env=env,
         raw_argv=raw_argv, argv=argv, command_len=len(command), unresolved=unresolved,
-        env_unresolved=env_unresolved, opaque_env=opaque,
+        env_unresolved=env_unresolved, opaque_env=opaque, rank=pod.rank, script_index=script_index,
+        mounted_script=mounted,
     )
-    _parse_program(run, chooser)
+    _parse_program(run, catalog_for, _hostname(pod))
     return run
 
 
-def _parse_program(run: ContainerRun, chooser) -> None:
-    from .argv import parse_argv, split_launcher
+def _mounted_script(pod: PodRun, c: dict, argv: list[str], config_maps, namespace) -> tuple[int, str] | None:
+    """(argv index of the path, the script) for `bash /scripts/x.sh ...` or `/scripts/x.sh ...` (with a
+    shell `#!` line) when the file comes from a ConfigMap volume of the render."""
+    from .shell import is_shell, shebang_is_shell
 
-    program, flags = split_launcher(run.argv)
+    if len(argv) >= 2 and is_shell(argv[0]) and not argv[1].startswith(("-", "+")):
+        index = 1
+    elif argv and argv[0].startswith("/"):
+        index = 0
+    else:
+        return None
+    text = _config_map_file(pod, c, argv[index], config_maps, namespace)
+    if text is None or (index == 0 and not shebang_is_shell(text)):
+        return None
+    return index, text
+
+
+def _config_map_file(pod: PodRun, c: dict, file: str, config_maps, namespace) -> str | None:
+    """The content of `file` inside the container when a ConfigMap volume of the render provides it."""
+    volumes = {v.get("name"): v for v in pod.spec.get("volumes") or [] if isinstance(v, dict)}
+    for mount in c.get("volumeMounts") or []:
+        if not isinstance(mount, dict) or not isinstance(mount.get("mountPath"), str):
+            continue
+        mount_path = mount["mountPath"].rstrip("/")
+        sub_path = mount.get("subPath") if isinstance(mount.get("subPath"), str) else ""
+        if file == mount_path and sub_path:
+            relative = sub_path
+        elif file.startswith(mount_path + "/"):
+            relative = "/".join(p for p in (sub_path, file[len(mount_path) + 1:]) if p)
+        else:
+            continue
+        source = dig(volumes.get(mount.get("name")), "configMap")
+        cm = config_maps.get((namespace, source.get("name"))) if isinstance(source, dict) else None
+        if cm is None:
+            return None
+        items = source.get("items") if isinstance(source.get("items"), list) else None
+        if items is not None:
+            key = next((i.get("key") for i in items if isinstance(i, dict) and i.get("path") == relative), None)
+        else:
+            key = relative
+        value = dig(cm.doc, "data", key) if isinstance(key, str) else None
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _script_display(var: EnvVar) -> str:
+    return var.value if var.value is not None and known_at_render(var.value) else f"$({var.name})"
+
+
+def _hostname(pod: PodRun) -> str:
+    """What $HOSTNAME is inside the pod's containers: spec.hostname, else the pod's name."""
+    hostname = pod.spec.get("hostname")
+    return hostname if isinstance(hostname, str) and hostname else pod.name
+
+
+def _parse_program(run: ContainerRun, catalog_for, hostname: str) -> None:
+    from .argv import DYNAMO_SGLANG, parse_argv, split_launcher
+    from .dynamo_flags import with_dynamo_options
+
+    if run.script_index is None:
+        program, flags = split_launcher(run.argv)
+        run.flags_offset = len(run.argv) - len(flags)
+    else:
+        launch = _launch_in_script(run, hostname)
+        run.shell_problem = launch.problem
+        if launch.words is None:
+            return
+        program, flags = split_launcher(launch.words)
+        run.flags_offset = None
     if program is None:
         return
-    run.program = program
+    dynamo = program == DYNAMO_SGLANG
+    run.program = "sglang" if dynamo else program  # Dynamo's worker runs SGLang with SGLang's flags
+    run.launcher = DYNAMO_WORKER if dynamo else None
     run.flags = flags
-    tail = len(run.argv) - len(flags)
-    run.flags_offset = tail if run.argv[tail:] == flags else None
-    catalog, note = chooser.choose(program, run.image)
+    # A Dynamo image's tag (nvcr.io/nvidia/ai-dynamo/sglang-runtime:0.6.1) names a Dynamo release, not SGLang's.
+    catalog, note, guessed = catalog_for(run.program, "" if dynamo else run.image)
+    if dynamo and note is not None:
+        note = (f"the tag of Dynamo's image {run.image!r} names a Dynamo release, not SGLang's; "
+                f"using sglang catalog {catalog.version}")
     run.catalog_note = note
-    run.parsed = parse_argv(flags, catalog)
+    run.catalog_guessed = guessed
+    run.parsed = parse_argv(flags, with_dynamo_options(catalog) if dynamo else catalog)
+
+
+def _launch_in_script(run: ContainerRun, hostname: str):
+    """The command `sh -c SCRIPT $0 $1 ...` starts (shell.find_launch), with the container's env,
+    after kubelet's $(VAR) expansion."""
+    from .argv import split_launcher
+    from .shell import OPAQUE, LaunchScript, find_launch, mentions_sglang
+
+    def lookup(name: str):
+        var = run.env.get(name)
+        if var is None:
+            return hostname if name == "HOSTNAME" else None
+        return var.value if var.value is not None and known_at_render(var.value) else OPAQUE
+
+    if run.mounted_script is not None:  # `bash /x.sh a b`: $0 is the path (kubelet expands nothing in the file)
+        script, positional = run.mounted_script, run.argv[run.script_index:]
+    else:
+        script, positional = run.argv[run.script_index], run.argv[run.script_index + 1:]
+    known_values = [v.value for v in run.env.values() if v.value]
+    if not mentions_sglang(" ".join([script, *positional, *known_values])):
+        return LaunchScript(None)  # no SGLang launch can come out of it: spare the parser
+    return find_launch(script, lookup, positional, lambda words: split_launcher(words)[0])

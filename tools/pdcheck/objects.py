@@ -90,3 +90,29 @@ class Render:
     source: str  # 'kustomize' | 'file' | 'stdin'
     objects: list[K8sObject]
     non_objects: list[tuple[int, int, str]] = field(default_factory=list)  # (doc index, line, what it is)
+    # False for an overlay built without origin annotations (faster): its objects' origins are
+    # unknown until the renderer is asked for them (render.Renderer.origins).
+    has_origins: bool = True
+
+
+@dataclass
+class DerivedObject(K8sObject):
+    """An object a controller creates from a wrapper object, e.g. the LeaderWorkerSet of one
+    DisaggregatedSet role (built by tools/pdcheck/adapters/). It is modelled like any object of its
+    kind, but it exists in no file: problems found in it are reported at the wrapper (`source`)."""
+
+    parent: K8sObject | None = None
+    # (prefix of a path in this doc, the same place in the parent), most specific first
+    path_map: tuple[tuple[tuple, tuple], ...] = ()
+    label: str = ""  # how the parent names it, e.g. "role prefill"
+
+    def source(self, path: tuple) -> tuple[K8sObject, tuple]:
+        """The parent object and the path in it that holds what `path` names here."""
+        for here, there in self.path_map:
+            if tuple(path[: len(here)]) == here:
+                return self.parent, there + tuple(path[len(here):])
+        return self.parent, ()
+
+    @property
+    def ref(self) -> str:
+        return f"{self.parent.ref} {self.label} ({self.kind} {self.name})"

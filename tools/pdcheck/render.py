@@ -8,7 +8,7 @@ import signal
 import subprocess
 import tempfile
 import threading
-from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
@@ -46,15 +46,6 @@ def _no_network_env() -> dict[str, str]:
     env["GIT_ALLOW_PROTOCOL"] = "none"  # git clones nothing (no protocol of that name)
     env["GIT_TERMINAL_PROMPT"] = "0"
     return env
-
-
-def run_kustomize(command: list[str], overlay: Path, display: str) -> tuple[str, Path]:
-    """Build `overlay` through a temporary wrapper that adds origin annotations.
-
-    Returns the YAML and the wrapper's directory, which origin paths are relative to.
-    """
-    stdout, wrapper = _kustomize_bytes(command, overlay, display, origins=True)
-    return decode(stdout, display), Path(wrapper)
 
 
 def _kustomize_bytes(command: list[str], overlay: Path, display: str, origins: bool) -> tuple[bytes, str]:
@@ -191,7 +182,7 @@ def _origin_from(doc: dict, wrapper_base: Path) -> Origin:
 def objects_from_stream(text: str, name: str, origin_base: Path | None, *, origins: bool = True) -> tuple[list[K8sObject], list[tuple[int, int, str]]]:
     """Split a YAML stream into objects. With origin_base, origins come from kustomize annotations.
 
-    origins=False: a kustomize render without annotations; origins stay unknown (see ensure_origins).
+    origins=False: a kustomize render without annotations; origins stay unknown (see Renderer.origins).
     """
     objects, non_objects = [], []
     for doc in load_documents(text, name):
@@ -218,23 +209,18 @@ def objects_from_stream(text: str, name: str, origin_base: Path | None, *, origi
     return objects, non_objects
 
 
-def render_input(item: Input, command: list[str] | None, cache=None, hasher=None, tool_version: str = "",
-                 lazy_origins: bool = False) -> Render:
-    """Render one input. lazy_origins: build kustomize overlays without origin annotations (faster);
-    ensure_origins() adds them later, for the renders that have findings to place."""
+def render_input(item: Input, kustomize: "CachedKustomize | None" = None, annotate: bool = True) -> Render:
+    """Render one input. Overlays are built by `kustomize`; annotate=False builds them without
+    origin annotations (faster), so their objects carry no origins (Render.has_origins False)."""
     if item.kind == "kustomize":
-        stdout, wrapper = _render_kustomize(item, command, cache, hasher, tool_version, origins=not lazy_origins)
+        stdout, wrapper = kustomize.build(item, annotate)
         text = decode(stdout, item.display)
         annotated = bool(wrapper)  # built through the wrapper: origins are in the output
         objects, non_objects = objects_from_stream(text, item.display, Path(wrapper) if annotated else None,
                                                    origins=annotated)
         if not objects and not non_objects:
             raise InputError(item.display, "renders no Kubernetes objects")
-        render = Render(item.display, "kustomize", objects, non_objects)
-        if not annotated:
-            # Private: what ensure_origins needs to render again with annotations.
-            render._origin_source = (item, command, cache, hasher, tool_version)
-        return render
+        return Render(item.display, "kustomize", objects, non_objects, has_origins=annotated)
     text = read_text("-" if item.kind == "stdin" else item.path)
     objects, non_objects = objects_from_stream(text, item.display, None)
     if not objects and not non_objects:
@@ -242,77 +228,73 @@ def render_input(item: Input, command: list[str] | None, cache=None, hasher=None
     return Render(item.display, item.kind, objects, non_objects)
 
 
-def _render_kustomize(item: Input, command: list[str], cache, hasher, tool_version, origins: bool) -> tuple[bytes, str]:
-    """kustomize output for an overlay, from the cache when every input is unchanged.
+class CachedKustomize:
+    """kustomize builds of overlays, from the render cache when every input is unchanged: the
+    renderer's one caching seam (cache None: always build).
 
-    tool_version: the kustomize version text, or a Future of it while `kubectl version` runs for
-    the first time; until it is known nothing can be in the cache for this binary, so the overlay
-    is built at once and stored once the version arrives.
+    hasher: a cache.ClosureHasher that has already read these kustomizations (checkcache.py).
+    The kustomize version is part of every key; the first time a binary is used, `kubectl version`
+    runs alongside the first builds, which are built at once and stored when the version arrives.
     """
-    closure = None
-    if cache is not None:
-        from .cache import Uncacheable
 
+    def __init__(self, command: list[str], cache=None, hasher=None):
+        self.command, self.cache = command, cache
+        self.hasher = None
+        self._version: str | Future | None = None
+        if cache is not None:
+            from .cache import ClosureHasher
+
+            self.hasher = hasher or ClosureHasher(command)
+            self._version = cache.tool_version(command, ask=False)
+            if self._version is None:
+                self._version = Future()
+                threading.Thread(target=self._ask_version, args=(self._version,), daemon=True).start()
+
+    def _ask_version(self, future: Future) -> None:
         try:
-            closure = hasher.closure_digest(item.path)  # before kustomize reads the files
-        except Uncacheable:
-            pass  # built every time
-    mode = "origins" if origins else "bare"
-    if closure is not None:
-        pending = isinstance(tool_version, Future) and not tool_version.done()
-        version = None if pending else tool_version.result() if isinstance(tool_version, Future) else tool_version
-        entry = cache.get(hasher.render_key(item.path, command, version, mode, closure)) if version else None
-        if entry is not None:
-            return entry
-        if not version:
-            cache.stats["miss"] += 1  # (cache.get counts the others)
-    stdout, wrapper = _kustomize_bytes(command, item.path, item.display, origins)
-    if closure is not None:
-        version = tool_version.result() if isinstance(tool_version, Future) else tool_version
-        if version:
-            cache.put(hasher.render_key(item.path, command, version, mode, closure), stdout, wrapper)
-    return stdout, wrapper
+            future.set_result(self.cache.tool_version(self.command, timeout=min(10.0, _render_timeout())))
+        except Exception:  # no version, no caching; the render reports what is wrong with the binary
+            future.set_result(None)
+
+    def _known_version(self, wait: bool) -> str | None:
+        if isinstance(self._version, Future):
+            return self._version.result() if wait or self._version.done() else None
+        return self._version
+
+    def build(self, item: Input, annotate: bool) -> tuple[bytes, str]:
+        """kustomize's stdout and the directory origin paths are relative to ('' without annotations)."""
+        closure = None
+        if self.cache is not None:
+            from .cache import Uncacheable
+
+            try:
+                closure = self.hasher.closure_digest(item.path)  # before kustomize reads the files
+            except Uncacheable:
+                pass  # built every time
+        mode = "origins" if annotate else "bare"
+        if closure is not None:
+            version = self._known_version(wait=False)
+            if version:
+                entry = self.cache.get(self.hasher.render_key(item.path, self.command, version, mode, closure))
+                if entry is not None:
+                    return entry
+            else:
+                self.cache.stats["miss"] += 1  # (cache.get counts the others)
+        stdout, wrapper = _kustomize_bytes(self.command, item.path, item.display, annotate)
+        if closure is not None:
+            version = self._known_version(wait=True)
+            if version:
+                self.cache.put(self.hasher.render_key(item.path, self.command, version, mode, closure), stdout, wrapper)
+        return stdout, wrapper
 
 
-def ensure_origins(render: Render) -> None:
-    """Give the objects of a lazily rendered overlay their origins (file each came from).
-
-    Renders the overlay again with origin annotations (or takes that render from the cache, or
-    from RenderStream.prefetch_origins) and copies each object's origin across; objects are
-    matched by position, checked by identity.
-    """
-    source = getattr(render, "_origin_source", None)
-    if source is None:
-        return
-    future = getattr(render, "_origin_future", None)
-    annotated = None
-    if future is not None:
-        try:
-            annotated = future.result()
-        except CancelledError:
-            annotated = None
-    if annotated is None:
-        annotated = _annotated_objects(source)
-    del render._origin_source
-    render.__dict__.pop("_origin_future", None)
-    if annotated is None:
-        return  # it built a moment ago; without origins the findings just carry no file
+def _matched_origins(render: Render, annotated: list[K8sObject]) -> list[Origin]:
+    """The origins of render.objects, from an annotated build of the same overlay: objects are
+    matched by position, checked by identity."""
     if len(annotated) == len(render.objects) and all(a.doc == o.doc for a, o in zip(annotated, render.objects)):
-        for a, o in zip(annotated, render.objects):
-            o.origin = a.origin
-        return
+        return [a.origin for a in annotated]
     by_identity = {_identity(a.doc): a.origin for a in annotated}
-    for o in render.objects:
-        o.origin = by_identity.get(_identity(o.doc), o.origin)
-
-
-def _annotated_objects(source) -> list[K8sObject] | None:
-    item, command, cache, hasher, tool_version = source
-    try:
-        stdout, wrapper = _render_kustomize(item, command, cache, hasher, tool_version, origins=True)
-        return objects_from_stream(decode(stdout, item.display), item.display, Path(wrapper))[0]
-    except InputError:
-        return None
+    return [by_identity.get(_identity(o.doc), o.origin) for o in render.objects]
 
 
 def _identity(doc: dict) -> tuple:
@@ -321,85 +303,80 @@ def _identity(doc: dict) -> tuple:
 
 
 def render_all(inputs: list[Input], kustomize: str | None = None, jobs: int | None = None, cache=None,
-               lazy_origins: bool = False) -> list[Render]:
-    """Render every input, kustomize builds in parallel; order follows the inputs.
-
-    cache: a cache.RenderCache (None: always run kustomize). lazy_origins: see render_input.
-    """
-    return list(render_iter(inputs, kustomize, jobs, cache, lazy_origins))
-
-
-def render_iter(inputs: list[Input], kustomize: str | None = None, jobs: int | None = None, cache=None,
-                lazy_origins: bool = False, hasher=None) -> "RenderStream":
-    """As render_all, but the builds start at once (in worker threads) and renders are yielded in
-    input order as they finish, so the caller can check one while kustomize builds the next.
-    hasher: a cache.ClosureHasher that has already read these kustomizations (checkcache.py)."""
+               annotate: bool = False) -> list[Render]:
+    """Render every input (see Renderer); order follows the inputs."""
     command = kustomize_command(kustomize) if any(i.kind == "kustomize" for i in inputs) else None
-    tool_version = ""
-    if cache is not None and command is not None:
-        from .cache import ClosureHasher
-
-        hasher = hasher or ClosureHasher(command)
-        tool_version = cache.tool_version(command, ask=False)
-        if tool_version is None:  # first use of this binary: ask its version alongside the builds
-            tool_version = Future()
-            threading.Thread(target=_ask_tool_version, args=(cache, command, tool_version), daemon=True).start()
-
-    lazy = [lazy_origins]  # RenderStream.prefetch_origins turns it off for builds not started yet
-
-    def one(item: Input) -> Render:
-        return render_input(item, command, cache, hasher, tool_version, lazy[0])
-
-    workers = max(1, min(len(inputs), jobs or os.cpu_count() or 2))
-    return RenderStream(one, inputs, workers, lazy)
+    with Renderer(inputs, command, jobs, cache, annotate=annotate) as renderer:
+        return list(renderer)
 
 
-def _ask_tool_version(cache, command: list[str], future: Future) -> None:
-    try:
-        future.set_result(cache.tool_version(command, timeout=min(10.0, _render_timeout())))
-    except Exception:  # no version, no caching; the render reports what is wrong with the binary
-        future.set_result(None)
+class Renderer:
+    """Renders a run's inputs: builds start at construction, on `jobs` worker threads, and
+    iterating yields the renders in input order as they finish, so the caller can check one while
+    kustomize builds the next. Leaving the `with` block drops the builds not started yet.
 
+    Origins (the file each object came from) cost time: kustomize is ~50% slower with origin
+    annotations. With annotate=True every overlay is built with them. Otherwise overlays are built
+    without, and origins(render) asks for them: it builds that overlay again, annotated, on the
+    workers. Findings in one overlay suggest findings in its siblings, so once an overlay has been
+    asked for, the overlays whose build has not started yet are built annotated straight away (one
+    build each instead of two).
 
-class RenderStream:
-    """Renders in input order; with several workers the builds start at construction.
-
-    Iterate it for the renders; close() (or leaving a `with` block) drops work not started yet.
+    command: kustomize_command()'s, None when no input is an overlay. cache/hasher: see CachedKustomize.
     """
 
-    def __init__(self, render_one, inputs: list[Input], workers: int, lazy: list[bool] | None = None):
-        self._render_one, self._inputs, self._futures, self._pool = render_one, inputs, None, None
-        self._lazy = lazy if lazy is not None else [False]
-        if workers > 1 and len(inputs) > 1:
-            self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pdcheck-render")
-            self._futures = [self._pool.submit(render_one, i) for i in inputs]
+    def __init__(self, inputs: list[Input], command: list[str] | None, jobs: int | None = None, cache=None,
+                 hasher=None, annotate: bool = False):
+        self._kustomize = CachedKustomize(command, cache, hasher) if command is not None else None
+        self._annotate = annotate
+        self._inputs = inputs
+        self._input_of: dict[int, tuple[Render, Input]] = {}  # id(render) -> (the render, its input)
+        workers = max(1, min(len(inputs), jobs or os.cpu_count() or 2))
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pdcheck-render")
+        # self._annotate is read when each build starts, not now (see origins()).
+        self._futures = [self._pool.submit(lambda item: render_input(item, self._kustomize, self._annotate), item)
+                         for item in inputs]
 
     def __iter__(self) -> Iterator[Render]:
-        if self._futures is None:
-            return (self._render_one(i) for i in self._inputs)
-        return (f.result() for f in self._futures)
+        """The renders; the first input that cannot be rendered raises its InputError."""
+        for outcome in self.outcomes():
+            if isinstance(outcome, InputError):
+                raise outcome
+            yield outcome
 
-    def prefetch_origins(self, render: Render) -> None:
-        """Start the annotated build ensure_origins() will need, on the render workers (after the
-        builds still queued), so several overlays with findings are built side by side.
+    def outcomes(self) -> Iterator[Render | InputError]:
+        """Per input, in order: its Render, or the InputError that says why it cannot be rendered."""
+        for item, future in zip(self._inputs, self._futures):
+            try:
+                render = future.result()
+            except InputError as err:
+                yield err
+                continue
+            self._input_of[id(render)] = (render, item)  # the render is kept, so its id stays unique
+            yield render
 
-        An overlay with findings suggests its siblings have some too: the builds not started yet
-        are made with origin annotations right away (one build each instead of two).
-        """
-        self._lazy[0] = False
-        source = getattr(render, "_origin_source", None)
-        if self._pool is None or source is None or getattr(render, "_origin_future", None) is not None:
-            return
+    def origins(self, render: Render) -> Future:
+        """A Future of the origins of render.objects (a list, in their order; None when the
+        annotated build failed: then findings carry no file). Does not change the render.
+        Wait for it inside the `with` block (leaving it drops queued work)."""
+        if render.has_origins:
+            done = Future()
+            done.set_result([o.origin for o in render.objects])
+            return done
+        self._annotate = True  # see the class doc: later builds are made annotated straight away
+        return self._pool.submit(self._annotated_origins, render, self._input_of[id(render)][1])
+
+    def _annotated_origins(self, render: Render, item: Input) -> list[Origin] | None:
         try:
-            render._origin_future = self._pool.submit(_annotated_objects, source)
-        except RuntimeError:  # closed
-            pass
+            annotated = render_input(item, self._kustomize, annotate=True)
+        except InputError:
+            return None  # it built a moment ago; without origins the findings just carry no file
+        return _matched_origins(render, annotated.objects)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)  # running builds finish, queued ones are dropped
+        self._pool.shutdown(wait=False, cancel_futures=True)  # running builds finish, queued ones are dropped
 
-    def __enter__(self) -> "RenderStream":
+    def __enter__(self) -> "Renderer":
         return self
 
     def __exit__(self, *exc) -> None:

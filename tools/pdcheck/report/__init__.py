@@ -1,35 +1,20 @@
-"""Reporter registry (check-jsonschema style): format name -> function(result, stream, color)."""
+"""Reporter registry (check-jsonschema style): format name -> report(result, stream, color).
+
+Every reporter takes the same arguments; the machine-readable formats ignore `color`.
+"""
 
 from __future__ import annotations
 
 from typing import Callable, TextIO
 
 from ..checker import RunResult
-
-
-def _text(result, stream, color):
-    from .text import report
-    report(result, stream, color)
-
-
-def _json(result, stream, color):
-    from .json_report import report
-    report(result, stream)
-
-
-def _sarif(result, stream, color):
-    from .sarif import report
-    report(result, stream)
-
-
-def _github(result, stream, color):
-    from .github import report
-    report(result, stream)
-
+from . import github, json_report, junit, parsable, sarif, text
 
 REPORTERS: dict[str, Callable[[RunResult, TextIO, bool], None]] = {
-    "text": _text,
-    "json": _json,
-    "sarif": _sarif,
-    "github": _github,
+    "text": text.report,
+    "json": json_report.report,
+    "sarif": sarif.report,
+    "github": github.report,
+    "parsable": parsable.report,
+    "junit": junit.report,
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..findings import Severity
 from .escape import printable
-from .text import _plural
+from .text import summary_line
 
 _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -18,7 +18,7 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def report(result, stream) -> None:
+def report(result, stream, color: bool = False) -> None:
     for f in result.findings:
         props = []
         if f.file:
@@ -30,6 +30,9 @@ def report(result, stream) -> None:
         where = f" ({printable(f.path_text)})" if f.path_text else ""
         message = f"{printable(f.message, True)}{where}" + (f"\nfix: {printable(f.fix, True)}" if f.fix else "")
         stream.write(f"::{_COMMAND[f.severity]} {','.join(props)}::{_escape_data(message)}\n")
-    errors, warnings = result.count(Severity.ERROR), result.count(Severity.WARNING)
+    for err in result.input_errors:
+        props = [f"file={_escape_property(printable(err.file))}"] if err.file else []
+        props.append("title=pdcheck input error")
+        stream.write(f"::error {','.join(props)}::{_escape_data(printable(err.message, True))}\n")
     # A plain log line (not a workflow command), worded like the text reporter's summary.
-    stream.write(f"pdcheck: {_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {_plural(len(result.inputs), 'overlay')}\n")
+    stream.write(f"pdcheck: {summary_line(result)}\n")

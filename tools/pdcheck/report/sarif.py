@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from urllib.parse import quote
 
+from ..errors import INPUT_ERROR_ID
 from ..findings import Severity
 from .escape import defuse_json
 
@@ -24,7 +25,19 @@ def _uri(file: str) -> str:
     return quote(path.as_posix(), safe="/")
 
 
-def report(result, stream) -> None:
+def _invocation(result) -> dict:
+    """Inputs that could not be checked, as tool execution notifications (SARIF 3.20.21): the run
+    did not succeed, but its results for the other inputs stand."""
+    notifications = []
+    for err in result.input_errors:
+        item = {"level": "error", "message": {"text": err.message}, "descriptor": {"id": INPUT_ERROR_ID}}
+        if err.file and err.file != STDIN:
+            item["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": _uri(err.file)}}}]
+        notifications.append(item)
+    return {"executionSuccessful": not notifications, "toolExecutionNotifications": notifications}
+
+
+def report(result, stream, color: bool = False) -> None:
     rules = sorted({r.id: r for r in result.rules}.values(), key=lambda r: r.id)
     index = {r.id: i for i, r in enumerate(rules)}
     results = []
@@ -65,6 +78,7 @@ def report(result, stream) -> None:
                 } for r in rules],
             }},
             "results": results,
+            "invocations": [_invocation(result)],
         }],
     }
     stream.write(defuse_json(json.dumps(log, indent=2)) + "\n")

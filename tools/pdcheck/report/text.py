@@ -13,6 +13,34 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def inputs_phrase(result) -> str:
+    """'3 overlays and 2 files', '1 overlay, 1 file and standard input': what the run checked, by kind."""
+    kinds = list(result.kinds)
+    if len(kinds) != len(result.inputs):  # a result made without kinds (tests)
+        return _plural(len(result.inputs), "input")
+    parts = [_plural(kinds.count(kind), word) for kind, word in (("kustomize", "overlay"), ("file", "file"))
+             if kinds.count(kind)]
+    if "stdin" in kinds:
+        parts.append("standard input")
+    if not parts:
+        return "0 inputs"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def summary_line(result) -> str:
+    """The summary the text and github formats end with (docs/output.md)."""
+    errors, warnings = result.count(Severity.ERROR), result.count(Severity.WARNING)
+    line = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {inputs_phrase(result)}"
+    infos = result.count(Severity.INFO)
+    if infos:
+        line += f" ({_plural(infos, 'note')})"
+    if result.suppressed:
+        line += f", {result.suppressed} suppressed"
+    if result.input_errors:
+        line += f"; {_plural(len(result.input_errors), 'input')} could not be checked"
+    return line
+
+
 def report(result, stream, color: bool) -> None:
     def paint(text, code):
         return f"{code}{text}{_RESET}" if color else text
@@ -33,11 +61,5 @@ def report(result, stream, color: bool) -> None:
             stream.write(f"    {printable(f.message)}\n")
             if f.fix:
                 stream.write(f"    fix: {printable(f.fix)}\n")
-    errors, warnings = result.count(Severity.ERROR), result.count(Severity.WARNING)
-    line = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {_plural(len(result.inputs), 'overlay')}"
-    infos = result.count(Severity.INFO)
-    if infos:
-        line += f" ({_plural(infos, 'note')})"
-    if result.suppressed:
-        line += f", {result.suppressed} suppressed"
-    stream.write(line + "\n")
+    # (input errors: on standard error, in every format; see cli.validate)
+    stream.write(summary_line(result) + "\n")

@@ -1,4 +1,4 @@
-"""Small helpers shared by rules: finding engines, flags and their field paths, GPU counts."""
+"""Small helpers shared by rules: finding engines, flag field paths, GPU counts, selectors."""
 
 from __future__ import annotations
 
@@ -10,11 +10,6 @@ GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
 def list_of(value) -> list:
     """value when it is a list, else [] (a mistyped field is the schema rule's to report)."""
     return value if isinstance(value, list) else []
-
-
-def known(value) -> bool:
-    """False for values only known at run time (<placeholders>, unexpanded $(VAR))."""
-    return value is not None and "<" not in str(value) and "$(" not in str(value)
 
 
 def distinct_pods(wl: Workload):
@@ -46,41 +41,6 @@ def all_containers(model: Model):
                 yield wl, pod, c
 
 
-def flag_value(c: ContainerRun, flag: str, default=None):
-    """The value SGLang/the router will use for `flag` (an option string such as '--tp-size').
-
-    Rules ask by option string, not argparse dest: dests drift between releases (0.5.6 stores
-    --tp-size as `tensor_parallel_size`, 0.5.23 as `tp_size`). Returns `default` when the flag is
-    absent, unknown to this version, or its value cannot be converted (other rules report those).
-    """
-    if c.parsed is None:
-        return default
-    try:
-        return c.parsed.flag_value(flag, default)
-    except (KeyError, TypeError, ValueError):
-        return default
-
-
-def catalog_value(c: ContainerRun, flag: str):
-    """The flag's value, or the default of the container's catalog version when it is absent
-    (None when there is no catalog or the value cannot be converted)."""
-    if c.parsed is None:
-        return None
-    try:
-        return c.parsed.flag_value(flag)
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def has_flag(c: ContainerRun, flag: str) -> bool:
-    if c.parsed is None:
-        return False
-    try:
-        return c.parsed.has_flag(flag)
-    except KeyError:
-        return False
-
-
 def flag_path(c: ContainerRun, flag: str) -> tuple:
     """Field path of the last occurrence of a flag, else of the container's args/command."""
     if c.parsed is not None:
@@ -101,56 +61,6 @@ def gpu_count(c: ContainerRun) -> int | None:
                 except ValueError:
                     return None
     return None
-
-
-def gpu_path(c: ContainerRun) -> tuple:
-    resources = c.spec.get("resources") if isinstance(c.spec.get("resources"), dict) else {}
-    section = "limits" if "limits" in resources else "requests"
-    for name in GPU_RESOURCES:
-        if name in (resources.get(section) or {}):
-            return c.path + ("resources", section, name)
-    return c.path + ("resources",)
-
-
-def label_selector_matches(selector, labels: dict) -> bool:
-    """A metav1.LabelSelector (matchLabels + matchExpressions) against pod labels. An empty
-    selector matches everything (as for a PodDisruptionBudget in policy/v1); a malformed one nothing."""
-    if not isinstance(selector, dict):
-        return False
-    match_labels = selector.get("matchLabels") or {}
-    if not isinstance(match_labels, dict):
-        return False
-    if any(k not in labels or str(labels[k]) != str(v) for k, v in match_labels.items()):
-        return False
-    expressions = selector.get("matchExpressions") or []
-    if not isinstance(expressions, list):
-        return False
-    for expr in expressions:
-        if not isinstance(expr, dict) or not isinstance(expr.get("key"), str):
-            return False
-        key, op = expr.get("key"), expr.get("operator")
-        values = [str(v) for v in list_of(expr.get("values"))]
-        present = key in labels
-        value = str(labels.get(key)) if present else None
-        if op == "In" and not (present and value in values):
-            return False
-        if op == "NotIn" and present and value in values:
-            return False
-        if op == "Exists" and not present:
-            return False
-        if op == "DoesNotExist" and present:
-            return False
-        if op not in ("In", "NotIn", "Exists", "DoesNotExist"):
-            return False
-    return True
-
-
-def map_selector_matches(selector, labels: dict) -> bool:
-    """A plain map selector (a Service's, a router's --*-selector) against pod labels. An empty or
-    missing one selects no pods (such a Service has manually managed endpoints)."""
-    if not isinstance(selector, dict) or not selector:
-        return False
-    return all(k in labels and str(labels[k]) == str(v) for k, v in selector.items())
 
 
 def describe_pod(pod: PodRun) -> str:

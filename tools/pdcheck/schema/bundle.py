@@ -56,6 +56,27 @@ def bundled_k8s_versions() -> list[str]:
     return list(_strict_dirs())
 
 
+# The default floor: the oldest minor a big managed service still runs when the newest bundled
+# minor is out. Upstream ships a minor about every 4 months and Amazon EKS supports each for 26
+# months (14 standard + 12 extended; docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html):
+# 6 minors behind the newest.
+# README "Which Kubernetes versions pdcheck checks" states the policy.
+SUPPORT_WINDOW_MINORS = 6
+
+
+def default_k8s_versions() -> list[str]:
+    """[floor, newest bundled]: the Kubernetes versions checked when none are configured."""
+    bundled = bundled_k8s_versions()
+    major, minor = _as_tuple(bundled[-1])
+    floor = f"{major}.{minor - SUPPORT_WINDOW_MINORS}"
+    return [floor if floor in bundled else bundled[0], bundled[-1]]
+
+
+def newer_versions(version: str) -> list[str]:
+    """Bundled versions newer than `version`, oldest first."""
+    return [v for v in bundled_k8s_versions() if _as_tuple(v) > _as_tuple(version)]
+
+
 def _as_tuple(version: str) -> tuple[int, int]:
     major, minor = version.split(".")
     return int(major), int(minor)

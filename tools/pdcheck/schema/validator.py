@@ -2,7 +2,8 @@
 
 Where a schema comes from, first match wins:
   1. a CRD file given by the user (crd_files), for the group/version/kind it serves;
-  2. a project schema in pdcheck/schemas/ (LeaderWorkerSet);
+  2. a project schema in pdcheck/schemas/ (LeaderWorkerSet, DisaggregatedSet; PodMonitor and
+     ServiceMonitor, converted from prometheus-operator's CRDs by tools/gen_monitoring_schemas.py);
   3. kubernetes-validate's bundled strict schemas for core kinds.
 
 Every schema is compiled once per (apiVersion, kind, Kubernetes version), lazily, against one
@@ -21,7 +22,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -40,7 +41,14 @@ PROJECT_SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 # (apiVersion, kind) -> file in PROJECT_SCHEMA_DIR
 PROJECT_SCHEMAS = {
     ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet"): "leaderworkerset-v1.json",
+    ("disaggregatedset.x-k8s.io/v1", "DisaggregatedSet"): "disaggregatedset-v1.json",
+    ("nvidia.com/v1alpha1", "DynamoGraphDeployment"): "dynamographdeployment-v1alpha1.json",
+    ("nvidia.com/v1beta1", "DynamoGraphDeployment"): "dynamographdeployment-v1beta1.json",
+    ("monitoring.coreos.com/v1", "PodMonitor"): "podmonitor-monitoring-v1.json",
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor-monitoring-v1.json",
 }
+# A project schema may take the $defs of others (a DisaggregatedSet role embeds a LeaderWorkerSetSpec).
+INCLUDE_DEFS = "x-pdcheck-include-defs"
 
 MAX_QUOTED_INSTANCE = 80
 
@@ -51,11 +59,17 @@ class SchemaIssue:
     k8s_version: str  # '1.26', or '1.26,1.37' when identical across versions
     path: tuple  # JSON path into the object
     message: str
+    # The first bundled Kubernetes version whose schema accepts what this issue is about (a field
+    # added later), when that is newer than the versions it was found in; None otherwise.
+    since: str | None = None
+    # The schema that found it when that is not a Kubernetes version's: the LeaderWorkerSet (or
+    # other bundled CRD) schema or a --crd file, for a field outside the core types they embed.
+    schema: str | None = None
 
 
 class SchemaValidator:
     def __init__(self, k8s_versions: list[str] | None = None, crd_files: list[str | Path] = ()):
-        requested = k8s_versions or ["1.26", bundle.bundled_k8s_versions()[-1]]
+        requested = k8s_versions or bundle.default_k8s_versions()
         self.k8s_versions = list(dict.fromkeys(bundle.normalize_version(v) for v in requested))
         self.crd_schemas: dict[tuple[str, str], CrdSchema] = {}
         for path in crd_files:
@@ -82,9 +96,42 @@ class SchemaValidator:
                 continue
             if compiled.quick_check_passes(obj):
                 continue
-            for error in compiled.jsonschema_validator.iter_errors(obj):
-                per_version.extend(_issues_from_error(error, version))
-        return _merge_versions(per_version, self.k8s_versions)
+            per_version.extend(self._issues(compiled, obj, version))
+        merged = _merge_versions(per_version, self.k8s_versions)
+        return [self._with_since(issue, obj, api_version, kind) for issue in merged]
+
+    def _issues(self, compiled: _CompiledSchema, obj: dict, version: str) -> list[SchemaIssue]:
+        issues = []
+        for error in compiled.jsonschema_validator.iter_errors(obj):
+            own = compiled.label is not None and not _in_core_definitions(compiled.schema, error.absolute_schema_path)
+            issues.extend(replace(issue, schema=compiled.label) if own else issue
+                          for issue in _issues_from_error(error, version))
+        return issues
+
+    def _with_since(self, issue: SchemaIssue, obj: dict, api_version: str, kind: str) -> SchemaIssue:
+        """The issue, with `since` set when a newer bundled schema accepts the object at its path."""
+        if issue.kind != "invalid" or not issue.path or issue.schema is not None:
+            return issue  # (a CRD's own fields do not change with the Kubernetes version)
+        newest_found = issue.k8s_version.split(",")[-1]
+        candidates = bundle.newer_versions(newest_found)
+
+        def accepts(version: str) -> bool:
+            compiled = self._validator(version, api_version, kind)
+            if compiled is None:
+                return False
+            return compiled.quick_check_passes(obj) or all(
+                i.path != issue.path for i in self._issues(compiled, obj, version))
+
+        if not candidates or not accepts(candidates[-1]):
+            return issue
+        low, high = 0, len(candidates) - 1  # fields are added, not removed: the first that accepts
+        while low < high:
+            middle = (low + high) // 2
+            if accepts(candidates[middle]):
+                high = middle
+            else:
+                low = middle + 1
+        return replace(issue, since=candidates[low])
 
     # --- schemas ------------------------------------------------------------------------------
 
@@ -104,20 +151,21 @@ class SchemaValidator:
     def _validator(self, version: str, api_version: str, kind: str) -> _CompiledSchema | None:
         key = (version, api_version, kind)
         if key not in self._validators:
-            schema = self._find_schema(version, api_version, kind)
+            schema, label = self._find_schema(version, api_version, kind)
             self._validators[key] = None if schema is None else _CompiledSchema(
-                schema, lambda: self._registry(version), self._compiler(version))
+                schema, lambda: self._registry(version), self._compiler(version), label)
         return self._validators[key]
 
-    def _find_schema(self, version: str, api_version: str, kind: str) -> dict | None:
+    def _find_schema(self, version: str, api_version: str, kind: str) -> tuple[dict | None, str | None]:
+        """The schema, and how messages name it when it is not a Kubernetes version's (see SchemaIssue.schema)."""
         crd_schema = self.crd_schemas.get((api_version, kind))
         if crd_schema:
-            return crd_schema.schema
+            return crd_schema.schema, f"{kind} {api_version} schema of the CRD in {crd_schema.source}"
         if self._crd_defines_kind(api_version, kind):
-            return None  # the CRD owns this group/kind but does not serve this version
+            return None, None  # the CRD owns this group/kind but does not serve this version
         if (api_version, kind) in PROJECT_SCHEMAS:
-            return _load_project_schema(PROJECT_SCHEMAS[(api_version, kind)])
-        return bundle.load_kind_schema(version, api_version, kind)
+            return _load_project_schema(PROJECT_SCHEMAS[(api_version, kind)]), f"{kind} {api_version} schema"
+        return bundle.load_kind_schema(version, api_version, kind), None
 
     def _crd_defines_kind(self, api_version: str, kind: str) -> bool:
         return any(k == kind and _group(av) == _group(api_version) for av, k in self.crd_schemas)
@@ -164,8 +212,9 @@ class _Definitions:
 class _CompiledSchema:
     """One schema bound to one Kubernetes version: a fast yes/no check plus jsonschema for messages."""
 
-    def __init__(self, schema: dict, make_registry, compiler: Compiler):
+    def __init__(self, schema: dict, make_registry, compiler: Compiler, label: str | None = None):
         self.schema = schema
+        self.label = label  # SchemaIssue.schema of issues in its own (not core) part
         self._make_registry = make_registry  # builds the referencing.Registry on first use
         self._jsonschema_validator = None
         self.fast_check = compile_check(schema, compiler)
@@ -199,7 +248,10 @@ def _validator_class():
 @lru_cache(maxsize=None)
 def _load_project_schema(file_name: str) -> dict:
     with open(PROJECT_SCHEMA_DIR / file_name, encoding="utf-8") as f:
-        return json.load(f)
+        schema = json.load(f)
+    for other in schema.pop(INCLUDE_DEFS, []):
+        schema["$defs"] = {**_load_project_schema(other)["$defs"], **schema.get("$defs", {})}
+    return schema
 
 
 def _type_meta_issue(obj) -> tuple[tuple, str] | None:
@@ -271,14 +323,39 @@ def _trim_message(error: jsonschema.ValidationError) -> str:
     return message if message.endswith(".") else message + "."
 
 
+def _in_core_definitions(schema: dict, schema_path) -> bool:
+    """Whether the keyword at schema_path (jsonschema's absolute_schema_path, which leaves out the
+    $refs it followed) is reached through a $ref into the Kubernetes definitions document, rather
+    than inside `schema` itself (a CRD's own fields)."""
+    node = schema
+    for part in schema_path:
+        while isinstance(node, dict) and part not in node and isinstance(node.get("$ref"), str):
+            ref = node["$ref"]
+            if not ref.startswith("#/"):
+                return True  # e.g. the core PodTemplateSpec a LeaderWorkerSet embeds
+            node = _local_ref(schema, ref)
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False  # (cannot follow: treated as the schema's own)
+    return False
+
+
+def _local_ref(schema: dict, ref: str):
+    node = schema
+    for part in ref[2:].split("/"):
+        node = node.get(part.replace("~1", "/").replace("~0", "~")) if isinstance(node, dict) else None
+    return node
+
+
 def _merge_versions(issues: list[SchemaIssue], version_order: list[str]) -> list[SchemaIssue]:
     """Merge issues identical except for the version into one issue listing the versions."""
     versions_by_issue: dict[tuple, list[str]] = {}
     for issue in issues:
-        versions_by_issue.setdefault((issue.kind, issue.path, issue.message), []).append(issue.k8s_version)
+        versions_by_issue.setdefault((issue.kind, issue.path, issue.message, issue.schema), []).append(issue.k8s_version)
     merged = [
-        SchemaIssue(kind, ",".join(sorted(set(versions), key=version_order.index)), path, message)
-        for (kind, path, message), versions in versions_by_issue.items()
+        SchemaIssue(kind, ",".join(sorted(set(versions), key=version_order.index)), path, message, schema=schema)
+        for (kind, path, message, schema), versions in versions_by_issue.items()
     ]
     return sorted(merged, key=lambda i: (version_order.index(i.k8s_version.split(",")[0]), _path_key(i.path), i.message))
 

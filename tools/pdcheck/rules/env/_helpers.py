@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import re
+from dataclasses import dataclass
 
 from ...catalog import version_key
-from ...model import ContainerRun, Model, dig
+from ...model import ContainerRun, Model, dig, version_guess_note
 from .._util import engine_containers
 
 # Releases whose sglang/srt/environ.py copies every SGL_X to SGLANG_X at import (with a
@@ -91,10 +93,11 @@ def who(wl, pod, c: ContainerRun) -> str:
 
 
 def sglang_env_uses(model: Model, select):
-    """(object, path, name, value, catalog, users) per definition of an engine env var for which
-    `select(name, catalog)` returns a value (None: not of interest). One entry per place the
-    variable is written and SGLang version, listing every container that gets it from there."""
-    found: dict[tuple, tuple] = {}
+    """(object, path, name, value, catalog, users, guess) per definition of an engine env var for
+    which `select(name, catalog)` returns a value (None: not of interest). One entry per place the
+    variable is written and SGLang version, listing every container that gets it from there; `guess`
+    says which catalog was assumed and how to pin one when the image names no release ('' otherwise)."""
+    found: dict[tuple, list] = {}
     for wl, pod, c in engine_containers(model):
         catalog = catalog_of(c)
         if catalog is None or not catalog.env_vars:
@@ -104,6 +107,45 @@ def sglang_env_uses(model: Model, select):
             if value is None:
                 continue
             obj, path = definition_site(model, wl, c, name)
-            entry = found.setdefault((id(obj), path, catalog.version), (obj, path, name, value, catalog, []))
+            entry = found.setdefault((id(obj), path, catalog.version), [obj, path, name, value, catalog, [], ""])
             entry[5].append(who(wl, pod, c))
-    return list(found.values())
+            entry[6] = entry[6] or version_guess_note(c)
+    return [tuple(entry) for entry in found.values()]
+
+
+# $NAME or ${NAME} not preceded by another $ ($$ is kubelet's escape for a literal $).
+SHELL_VAR = re.compile(r"(?<!\$)\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)")
+
+
+@dataclass
+class ShellReference:
+    """A shell-style `$NAME` / `${NAME}` that reaches a program literally (no shell runs it)."""
+
+    text: str  # as written: '$HF_TOKEN', '${MODEL}'
+    name: str
+    path: tuple  # field path of the argv item or env value
+    env_name: str | None  # the env var whose value holds it; None in command/args
+    defined: bool = False  # the container's env defines NAME (before this env var): `$(NAME)` was meant
+
+    @property
+    def is_template(self) -> bool:
+        """The envsubst template convention: a variable the container does not define (envsubst
+        fills it in before `kubectl apply`), or an env var set to its own name (`HF_TOKEN: $HF_TOKEN`)."""
+        return self.env_name == self.name or not self.defined
+
+
+def shell_references(c: ContainerRun):
+    """The first literal $NAME / ${NAME} of each argv item (outside a `sh -c` script, where the shell
+    expands it) and of each env value of a container."""
+    for i, item in enumerate(c.raw_argv):
+        m = SHELL_VAR.search(item) if i != c.script_index else None
+        if m:
+            name = m.group(1).strip("{}")
+            yield ShellReference(m.group(0), name, c.argv_path(i), None, name in c.env)
+    names = list(c.env)
+    for var in c.env.values():
+        m = SHELL_VAR.search(var.raw) if var.source == "env" and var.raw else None
+        if m:
+            name = m.group(1).strip("{}")
+            defined_before = name in c.env and names.index(name) < names.index(var.name)
+            yield ShellReference(m.group(0), name, var.path + ("value",), var.name, defined_before)

@@ -13,15 +13,14 @@ def _replacement(name: str, catalog) -> str | None:
 
 
 def check(model, ctx):
-    for obj, path, name, new, catalog, users in sglang_env_uses(model, _replacement):
+    for obj, path, name, new, catalog, users, guess in sglang_env_uses(model, _replacement):
         yield Problem(obj, path,
-                      f"{name} is a deprecated name in SGLang {catalog.version} ({', '.join(users)}): it only works through a start-up rewrite to {new}, which logs a deprecation warning",
+                      f"{name} is a deprecated name in SGLang {catalog.version} ({', '.join(users)}): it only works through a start-up rewrite to {new}, which logs a deprecation warning{guess}",
                       f"rename it to {new}")
 
 
 RULE = Rule(
     id="deprecated-sgl-env",
-    category="env",
     severity=Severity.WARNING,
     summary="Deprecated SGL_* (or aliased SGLANG_*) variable name where the version reads the new name",
     doc="""From 0.5.6.post2 on, `sglang/srt/environ.py` copies every `SGL_X` variable to `SGLANG_X` at

@@ -1,5 +1,6 @@
 from ...findings import Severity
 from ...model import LWS_INJECTED
+from .._ranks import rank_groups
 from ..base import Problem, Rule
 
 
@@ -17,12 +18,11 @@ def _show(var) -> str:
 
 
 def check(model, ctx):
-    for wl in model.workloads:
-        if not wl.is_lws or wl.size < 2 or wl.leader_template_path is None or len(wl.pods) < 2:
-            continue
-        leader, worker = wl.pods[0], wl.pods[1]
-        if leader.engine is None or worker.engine is None:
-            continue
+    for group in rank_groups(model):
+        if not group.split_templates:
+            continue  # one template: ranks differ only in what LWS / the controller injects
+        wl, leader = group.workload, group.leader
+        worker = next(p for p in group.others if p.template_path != leader.template_path)
         le, we = leader.engine, worker.engine
         if le.opaque_env or we.opaque_env:
             continue  # keys of a Secret / missing ConfigMap are unknown: stay silent
@@ -48,7 +48,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="env-drift",
-    category="env",
     severity=Severity.WARNING,
     summary="Leader and worker engine containers of one LWS get different env",
     doc="""The ranks of one SGLang engine are a single tensor/expert-parallel program split over pods:

@@ -20,17 +20,16 @@ def _unread(name: str, catalog) -> bool | None:
 
 
 def check(model, ctx):
-    for obj, path, name, _, catalog, users in sglang_env_uses(model, _unread):
+    for obj, path, name, _, catalog, users, guess in sglang_env_uses(model, _unread):
         hint = did_you_mean(name, catalog.env_vars | set(aliases(catalog.version)))
         suggestion = f"did you mean {hint}? " if hint else ""
         yield Problem(obj, path,
-                      f"{name} is read nowhere in SGLang {catalog.version}, so it has no effect on {', '.join(users)}",
+                      f"{name} is read nowhere in SGLang {catalog.version}, so it has no effect on {', '.join(users)}{guess}",
                       f"{suggestion}Remove it, or use the name this release reads (see sglang/srt/environ.py of {catalog.version})")
 
 
 RULE = Rule(
     id="unread-sglang-env",
-    category="env",
     severity=Severity.WARNING,
     summary="SGLANG_*/SGL_* variable the pinned SGLang version never reads",
     doc="""SGLang reads its tuning knobs from `SGLANG_*` (historically `SGL_*`) environment variables.

@@ -24,7 +24,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="unresolved-variable",
-    category="env",
     severity=Severity.ERROR,
     summary="$(VAR) in command, args or env that kubelet cannot resolve",
     doc="""Kubelet expands `$(VAR)` in `command`, `args` and env values from the container's

@@ -5,5 +5,6 @@ MODULES = (
     "flag_ambiguous",
     "flag_deprecated",
     "flag_invalid_value",
-    "image_version_unpinned",
+    "flag_value_out_of_range",
+    "shell_script_not_understood",
 )

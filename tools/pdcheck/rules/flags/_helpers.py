@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ...catalog import available_versions, load_catalog
-from ...model import ContainerRun
+from ...findings import Severity
+from ...model import ContainerRun, known_at_render
 from .._util import all_containers
 
 SGLANG_ARGS_056 = "https://github.com/sgl-project/sglang/blob/v0.5.6.post2/python/sglang/srt/server_args.py"
@@ -30,24 +31,15 @@ def problem_path(c: ContainerRun, index: int) -> tuple:
 
 def runtime_only(c: ContainerRun, text: str) -> bool:
     """True when a value holds something only known at run time: a <placeholder> for a Secret,
-    fieldRef, ... or a $(VAR) kubelet leaves literal (reported by unresolved-variable)."""
-    if "$(" in text:
-        return True
-    return any(f"<{v.source}>" in text for v in c.env.values() if v.value is None)
+    fieldRef or an opaque part of a shell script, or a $(VAR) kubelet leaves literal (reported by
+    unresolved-variable)."""
+    return not known_at_render(text)
 
 
 def parsed_containers(model):
     for wl, pod, c in all_containers(model):
         if c.parsed is not None:
             yield wl, pod, c
-
-
-def values_at(c: ContainerRun, index: int) -> list[str]:
-    """The values the parser attached to the option at flags[index], as written."""
-    for arg in c.parsed.args:
-        if arg.index == index:
-            return list(arg.values)
-    return []
 
 
 @lru_cache(maxsize=None)
@@ -66,10 +58,6 @@ def other_versions_with(c: ContainerRun, option_string: str) -> tuple[str, ...]:
     return tuple(v for v in _versions_with(c.parsed.catalog.program, option_string) if v != c.parsed.catalog.version)
 
 
-def guess_note(c: ContainerRun) -> str:
-    """' (checked against a guessed catalog: ...)' when the image names no version, else ''."""
-    from ...catalog import version_from_image
-
-    if c.catalog_note and version_from_image(c.image or "") is None:
-        return f" (checked against a guessed catalog: {c.catalog_note})"
-    return ""
+def at_most(c: ContainerRun) -> Severity | None:
+    """WARNING for findings that depend on a catalog pdcheck had to guess, else None (no cap)."""
+    return Severity.WARNING if c.catalog_guessed else None

@@ -1,6 +1,7 @@
 from ...findings import Severity
+from ...model import version_guess_note
 from ..base import Problem, Rule
-from ._helpers import guess_note, ARGPARSE, SGLANG_ARGS_0523, parsed_containers, problem_path, program_text, where
+from ._helpers import at_most, ARGPARSE, SGLANG_ARGS_0523, parsed_containers, problem_path, program_text, where
 
 
 def check(model, ctx):
@@ -12,13 +13,12 @@ def check(model, ctx):
             candidates = [o.name for o in resolved] if isinstance(resolved, list) else []
             choice = " or ".join(candidates) if candidates else "the full option name"
             yield Problem(wl.obj, problem_path(c, p.index),
-                          f"{where(wl, pod, c)}: {p.flag.split('=', 1)[0]} is an abbreviation that matches {len(candidates) or 'several'} options of {program_text(c)} ({', '.join(candidates)}), so argparse exits with 'ambiguous option'" + guess_note(c),
-                          f"write the option in full: {choice}")
+                          f"{where(wl, pod, c)}: {p.flag.split('=', 1)[0]} is an abbreviation that matches {len(candidates) or 'several'} options of {program_text(c)} ({', '.join(candidates)}), so argparse exits with 'ambiguous option'" + version_guess_note(c),
+                          f"write the option in full: {choice}", at_most=at_most(c))
 
 
 RULE = Rule(
     id="flag-ambiguous",
-    category="flags",
     severity=Severity.ERROR,
     summary="Flag abbreviation that matches several options",
     doc="""argparse accepts any unique prefix of a long option (`--tp` works as `--tp-size`, `--dp`

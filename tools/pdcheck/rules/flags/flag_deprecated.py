@@ -1,12 +1,12 @@
 from ...findings import Severity
-from .._util import flag_value
+from ...model import version_guess_note
 from ..base import Problem, Rule
-from ._helpers import guess_note, SGLANG_ARGS_0523, parsed_containers, problem_path, program_text, where
+from ._helpers import SGLANG_ARGS_0523, parsed_containers, problem_path, program_text, where
 
 
 def _fix(c, option, name: str) -> str:
     if name == "--enable-dp-attention":
-        dp = flag_value(c, "--dp-size")
+        dp = c.int_flag("--dp-size")
         if isinstance(dp, int) and dp > 1:
             return f"replace --dp-size {dp} --enable-dp-attention by --attn-dp-size {dp} (and drop --dp-size, which now counts whole replicas)"
         return "replace it by --attn-dp-size <N> and drop --dp-size (which now counts whole replicas)"
@@ -24,13 +24,12 @@ def check(model, ctx):
             option = c.parsed.catalog.resolve(p.flag.split("=", 1)[0])
             name, note = getattr(option, "name", p.flag), getattr(option, "deprecated", None) or "deprecated"
             yield Problem(wl.obj, problem_path(c, p.index),
-                          f"{where(wl, pod, c)}: {name} is deprecated in {program_text(c)} ({note}); it still works through a shim due for removal" + guess_note(c),
+                          f"{where(wl, pod, c)}: {name} is deprecated in {program_text(c)} ({note}); it still works through a shim due for removal" + version_guess_note(c),
                           _fix(c, option, name))
 
 
 RULE = Rule(
     id="flag-deprecated",
-    category="flags",
     severity=Severity.WARNING,
     summary="Deprecated flag",
     doc="""Deprecated flags still start the server but only through a compatibility shim that is

@@ -1,6 +1,7 @@
 from ...findings import Severity
+from ...model import version_guess_note
 from ..base import Problem, Rule
-from ._helpers import guess_note, ARGPARSE, ROUTER_LAUNCH, SGLANG_ARGS_056, parsed_containers, problem_path, program_text, runtime_only, values_at, where
+from ._helpers import at_most, ARGPARSE, ROUTER_LAUNCH, SGLANG_ARGS_056, parsed_containers, problem_path, program_text, runtime_only, where
 
 KINDS = ("missing-value", "bad-type", "bad-choice", "unexpected-positional", "missing-required")
 
@@ -13,6 +14,11 @@ FIXES = {
 }
 
 
+def _values_at(c, index: int) -> list[str]:
+    """The values the parser attached to the option at flags[index], as written."""
+    return next((list(arg.values) for arg in c.parsed.args if arg.index == index), [])
+
+
 def check(model, ctx):
     for wl, pod, c in parsed_containers(model):
         problems = c.parsed.problems
@@ -21,28 +27,27 @@ def check(model, ctx):
         for p in problems:
             if p.kind not in KINDS:
                 continue
-            if p.kind in ("bad-type", "bad-choice") and any(runtime_only(c, v) for v in values_at(c, p.index) or [p.flag]):
+            if p.kind in ("bad-type", "bad-choice") and any(runtime_only(c, v) for v in _values_at(c, p.index) or [p.flag]):
                 continue  # only known at run time (or an unresolved $(VAR), reported by unresolved-variable)
             if p.kind == "unexpected-positional":
                 if p.index in stray_owner:
                     continue  # the value of an unknown/ambiguous flag: flag-unknown/flag-ambiguous report it
-                if runtime_only(c, p.flag) and p.flag.startswith("$("):
-                    continue
-            if p.kind == "missing-required" and has_config:
-                continue  # may come from the --config file
+                if runtime_only(c, p.flag):
+                    continue  # `$(VAR)` (unresolved-variable) or an opaque shell word: may be several words
+            if p.kind == "missing-required" and (has_config or c.opaque_words):
+                continue  # may come from the --config file or an opaque word
             detail, fix = p.detail.rstrip("."), FIXES[p.kind]
             if p.kind == "unexpected-positional" and p.flag.startswith("-") and " " in p.flag:
                 head, rest = p.flag.split(" ", 1)
                 detail = f"{p.flag!r} is one list item, which argparse takes as a stray argument, not as {head} with a value"
                 fix = f"split it into two list items: {head!r} and {rest!r}"
             yield Problem(wl.obj, problem_path(c, p.index),
-                          f"{where(wl, pod, c)}: {detail}, so {program_text(c)} exits at argument parsing" + guess_note(c),
-                          fix)
+                          f"{where(wl, pod, c)}: {detail}, so {program_text(c)} exits at argument parsing" + version_guess_note(c),
+                          fix, at_most=at_most(c))
 
 
 RULE = Rule(
     id="flag-invalid-value",
-    category="flags",
     severity=Severity.ERROR,
     summary="Flag value argparse rejects: wrong type, not a choice, missing, stray or required flag absent",
     doc="""argparse converts and checks every value before SGLang or the router runs any code: an int

@@ -8,4 +8,5 @@ MODULES = (
     "engine_port_conflict",
     "hostnetwork_port_clash",
     "nccl_port_range_overlap",
+    "hostnetwork_port_in_nodeport_range",
 )

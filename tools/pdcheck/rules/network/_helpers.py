@@ -17,18 +17,13 @@ import ipaddress
 from dataclasses import dataclass
 
 from ...catalog import version_key
-from ...model import PodRun, Workload, as_int, dig
-from .._util import catalog_value, describe_pod, flag_value, gpu_count, known, label_selector_matches, list_of
+from ...model import Flag, PodRun, Workload, as_int, dig
+from .._k8s import label_selector_matches
+from .._util import describe_pod, gpu_count, list_of
 
 GPUS_PER_NODE_ANNOTATION = "pdcheck.io/gpus-per-node"
 DEFAULT_GPUS_PER_NODE = 8
 HOSTNAME_KEY = "kubernetes.io/hostname"
-
-
-def effective(c, flag):
-    """The value SGLang will use for flag (the catalog default when absent); None when unknown."""
-    value = catalog_value(c, flag)
-    return value if known(value) else None
 
 
 def split_addr(addr: str) -> tuple[str, int | None]:
@@ -53,18 +48,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def dp_attention(c) -> bool:
-    if flag_value(c, "--enable-dp-attention", False) is True:
-        return True
-    size = flag_value(c, "--attn-dp-size", 1)  # 0.5.23
-    return isinstance(size, int) and size > 1
-
-
-def node_rank(pod: PodRun, c) -> int:
-    rank = flag_value(c, "--node-rank", None)
-    return rank if isinstance(rank, int) else pod.rank
-
-
 @dataclass(frozen=True)
 class PortUse:
     port: int
@@ -79,49 +62,49 @@ def pod_ports(pod: PodRun) -> tuple[list[PortUse], list[tuple[int, int, PortUse]
     ranges: list[tuple[int, int, PortUse]] = []
     for c in pod.containers:
         if c.program == "sglang-router":
-            port = effective(c, "--port")
+            port = c.flag("--port").value
             if isinstance(port, int):
                 exact.append(PortUse(port, "router --port", "--port"))
-            if flag_value(c, "--prometheus-port", None) is not None:
-                prom = effective(c, "--prometheus-port")
+            if c.flag("--prometheus-port").written:
+                prom = c.flag("--prometheus-port").value
                 if isinstance(prom, int):
                     exact.append(PortUse(prom, "router --prometheus-port", "--prometheus-port"))
         if c.program != "sglang" or c.parsed is None:
             continue
         version = c.parsed.catalog.version
-        rank = node_rank(pod, c)
-        nnodes = effective(c, "--nnodes")
-        nnodes = nnodes if isinstance(nnodes, int) else 1
-        port = effective(c, "--port")
+        lay = c.layout
+        rank = lay.node_rank
+        nnodes = lay.nnodes if isinstance(lay.nnodes, int) else 1
+        port = c.flag("--port").value
         if isinstance(port, int):
             exact.append(PortUse(port, "--port (HTTP server)", "--port"))
         if pod.workload.role == "prefill" and rank == 0:
-            boot = effective(c, "--disaggregation-bootstrap-port")
+            boot = c.flag("--disaggregation-bootstrap-port").value
             if isinstance(boot, int):
                 exact.append(PortUse(boot, "--disaggregation-bootstrap-port (bootstrap server)",
                                      "--disaggregation-bootstrap-port"))
-        addr = flag_value(c, "--dist-init-addr", None)
-        if addr is not None:
-            if not known(addr):
-                continue
-            _, p = split_addr(addr)
+        addr = c.flag("--dist-init-addr")
+        if addr.state == Flag.RUNTIME:
+            continue
+        if addr.value is not None:
+            _, p = split_addr(addr.value)
             if p is None or rank != 0:
                 continue
             flag = "--dist-init-addr"
             exact.append(PortUse(p, f"--dist-init-addr port {p} (torch.distributed store)", flag))
-            if dp_attention(c):
+            if lay.dp_attention:
                 for k in range(1, 6):
                     exact.append(PortUse(p + k, f"--dist-init-addr port + {k} (DP-attention ZMQ port)", flag))
                 if nnodes > 1 and version_key(version) >= version_key("0.5.6.post2"):
                     exact.append(PortUse(p + 13, "--dist-init-addr port + 13 (DP-attention port handshake)", flag))
             continue
-        nccl = flag_value(c, "--nccl-port", None)
+        nccl = c.int_flag("--nccl-port")
         if isinstance(nccl, int):
             exact.append(PortUse(nccl, "--nccl-port (torch.distributed store)", "--nccl-port"))
         elif isinstance(port, int):
             ranges.append((port + 100, port + 1000,
                            PortUse(port + 100, f"the NCCL port SGLang picks at random in {port + 100}..{port + 1000} (--port + 100..1000)", "--port")))
-        if dp_attention(c) and isinstance(port, int) and nnodes == 1:
+        if lay.dp_attention and isinstance(port, int) and nnodes == 1:
             for k in range(1, 6):
                 exact.append(PortUse(port + 233 + k, f"--port + {233 + k} (DP-attention ZMQ port)", "--port", True))
     return exact, ranges

@@ -1,7 +1,6 @@
 from ...findings import Severity
 from .._util import describe_pod, flag_path
 from ..base import Problem, Rule
-from ._helpers import effective
 
 
 def check(model, ctx):
@@ -9,7 +8,7 @@ def check(model, ctx):
         leader = wl.leader
         if not wl.is_lws or leader is None or leader.engine is None:
             continue
-        lead_port = effective(leader.engine, "--disaggregation-bootstrap-port")
+        lead_port = leader.engine.flag("--disaggregation-bootstrap-port").value
         if lead_port is None:
             continue
         seen = {leader.template_path}
@@ -18,7 +17,7 @@ def check(model, ctx):
             if c is None or pod.template_path in seen:
                 continue
             seen.add(pod.template_path)
-            port = effective(c, "--disaggregation-bootstrap-port")
+            port = c.flag("--disaggregation-bootstrap-port").value
             if port is not None and port != lead_port:
                 yield Problem(wl.obj, flag_path(c, "--disaggregation-bootstrap-port"),
                               f"{describe_pod(pod)} use bootstrap port {port} but the leader serves the bootstrap server on {lead_port}, so the workers' KV senders cannot register with it",
@@ -27,7 +26,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="bootstrap-port-rank-mismatch",
-    category="network",
     severity=Severity.ERROR,
     summary="Prefill workers use another bootstrap port than their leader",
     doc="""Only node 0 of a prefill group runs the bootstrap server (in its tokenizer manager, on

@@ -1,5 +1,6 @@
 from ...findings import Severity
-from .._util import describe_pod, flag_path, flag_value, known
+from ...model import known_at_render
+from .._util import describe_pod, flag_path
 from ..base import Problem, Rule
 from ._helpers import split_addr
 
@@ -9,8 +10,8 @@ def check(model, ctx):
         leader = wl.leader
         if not wl.is_lws or leader is None or leader.engine is None:
             continue
-        lead = flag_value(leader.engine, "--dist-init-addr", None)
-        if not known(lead):
+        lead = leader.engine.flag("--dist-init-addr").value
+        if not known_at_render(lead):
             continue
         lead_host, lead_port = split_addr(lead)
         seen = {leader.template_path}
@@ -19,8 +20,8 @@ def check(model, ctx):
             if c is None or pod.template_path in seen:
                 continue
             seen.add(pod.template_path)
-            addr = flag_value(c, "--dist-init-addr", None)
-            if not known(addr):
+            addr = c.flag("--dist-init-addr").value
+            if not known_at_render(addr):
                 continue
             host, port = split_addr(addr)
             if port != lead_port or host != lead_host:
@@ -32,7 +33,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="dist-init-addr-rank-mismatch",
-    category="network",
     severity=Severity.ERROR,
     summary="Workers of a group rendezvous at another --dist-init-addr than the leader",
     doc="""All ranks of a multi-node SGLang group initialise torch.distributed with

@@ -1,8 +1,9 @@
 from ...catalog import version_key
 from ...findings import Severity
+from ...model import DYNAMO_WORKER
 from .._util import describe_pod, flag_path
 from ..base import Problem, Rule
-from ._helpers import effective, is_loopback
+from ._helpers import is_loopback
 
 
 def check(model, ctx):
@@ -12,11 +13,13 @@ def check(model, ctx):
         if role not in ("prefill", "decode") or leader is None or leader.engine is None:
             continue
         c = leader.engine
-        host = effective(c, "--host")
+        host = c.flag("--host").value
         if not isinstance(host, str) or not is_loopback(host):
             continue
-        written = "" if c.parsed.has_flag("--host") else " (the default)"
+        written = "" if c.flag("--host").written else " (the default)"
         bootstrap = (role == "prefill" and version_key(c.parsed.catalog.version) >= version_key("0.5.6.post2"))
+        if c.launcher == DYNAMO_WORKER and not bootstrap:
+            continue  # Dynamo's worker starts no SGLang HTTP server: only a prefill's bootstrap server listens on --host
         what = "its HTTP server and bootstrap server" if bootstrap else "its HTTP server"
         who = "the router, probes, decode and its own workers" if bootstrap else "the router and probes"
         yield Problem(wl.obj, flag_path(c, "--host"),
@@ -26,7 +29,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="engine-host-loopback",
-    category="network",
     severity=Severity.ERROR,
     summary="A prefill/decode leader listens on a loopback --host",
     doc="""SGLang's `--host` defaults to 127.0.0.1. The HTTP server binds to it (uvicorn in

@@ -26,7 +26,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="engine-port-conflict",
-    category="network",
     severity=Severity.ERROR,
     summary="Two listeners of one SGLang pod use the same port",
     doc="""Inside one pod every listener needs its own port: the HTTP server (`--port`, also the

@@ -27,7 +27,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="hostnetwork-port-clash",
-    category="network",
     severity=Severity.ERROR,
     summary="hostNetwork pods that can share a node bind the same port",
     doc="""With `hostNetwork: true` every listener of SGLang (HTTP `--port`, bootstrap port,

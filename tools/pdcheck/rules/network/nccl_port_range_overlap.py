@@ -33,7 +33,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="nccl-port-range-overlap",
-    category="network",
     severity=Severity.WARNING,
     summary="The random NCCL port range overlaps a fixed port",
     doc="""Without `--dist-init-addr`, SGLang picks the torch.distributed/NCCL port as `--port` + a random

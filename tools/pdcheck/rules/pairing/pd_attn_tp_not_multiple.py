@@ -1,8 +1,8 @@
 from ...findings import Severity
+from .. import _links as L
+from .._router import leader_engine
 from .._util import flag_path
 from ..base import Problem, Rule
-from ..router import _links as L
-from ..router._helpers import leader_engine
 from ._helpers import attn_tp, pd_pairs
 
 
@@ -17,7 +17,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="pd-attn-tp-not-multiple", category="pairing", severity=Severity.ERROR,
+    id="pd-attn-tp-not-multiple", severity=Severity.ERROR,
     summary="Prefill and decode attention-TP sizes are not multiples of each other",
     doc="""Each decode rank pulls its KV heads from prefill ranks computed from the two attention-TP
 sizes (tp, or tp / dp under DP attention): `engine_rank % attn_tp // (decode_attn_tp //

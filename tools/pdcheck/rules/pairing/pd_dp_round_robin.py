@@ -1,8 +1,7 @@
 from ...findings import Severity
-from .._util import engine_containers, flag_path, flag_value, has_flag
+from .. import _links as L
+from .._util import engine_containers, flag_path
 from ..base import Problem, Rule
-from ..router import _links as L
-from ..router._helpers import int_flag
 
 
 def _asserts(c) -> bool:
@@ -14,21 +13,21 @@ def check(model, ctx):
     for wl, pod, c in engine_containers(model):
         if not pod.is_leader or not _asserts(c):
             continue
-        mode, dp = flag_value(c, "--disaggregation-mode", "null"), int_flag(c, "--dp-size", 1)
+        mode, dp = c.layout.role, c.int_flag("--dp-size")
         if dp is None or dp <= 1:
             continue
-        if mode == "decode" and not has_flag(c, "--prefill-round-robin-balance"):
+        if mode == "decode" and not c.flag("--prefill-round-robin-balance").written:
             yield Problem(wl.obj, flag_path(c, "--dp-size"),
                           f"decode {wl.name} runs --dp-size {dp} without --prefill-round-robin-balance, which sglang {c.parsed.catalog.version} asserts at start-up",
                           "add --prefill-round-robin-balance to decode (and keep prefill on --load-balance-method round_robin)")
-        elif mode == "prefill" and flag_value(c, "--load-balance-method", "round_robin") == "shortest_queue":
+        elif mode == "prefill" and c.str_flag("--load-balance-method") == "shortest_queue":
             yield Problem(wl.obj, flag_path(c, "--load-balance-method"),
                           f"prefill {wl.name} runs --dp-size {dp} with --load-balance-method shortest_queue, but decode expects each request on DP rank bootstrap_room % {dp}",
                           "use --load-balance-method round_robin on prefill")
 
 
 RULE = Rule(
-    id="pd-dp-round-robin", category="pairing", severity=Severity.ERROR,
+    id="pd-dp-round-robin", severity=Severity.ERROR,
     summary="DP prefill/decode without the round-robin balance sglang 0.5.2-0.5.6 requires",
     doc="""In sglang 0.5.6.post2 `ServerArgs._handle_disaggregation` (server_args.py, lines 1901-1906)
 asserts `prefill_round_robin_balance` on a decode server with `dp_size > 1`: without

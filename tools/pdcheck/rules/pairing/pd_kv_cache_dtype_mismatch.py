@@ -1,14 +1,13 @@
 from ...findings import Severity
-from .._util import flag_value
+from .. import _links as L
 from ..base import Rule
-from ..router import _links as L
 from ._helpers import compare
 
 ALIASES = {"bfloat16": "bf16"}
 
 
 def _dtype(c):
-    value = flag_value(c, "--kv-cache-dtype", "auto")
+    value = c.flag("--kv-cache-dtype").value
     return ALIASES.get(value, value) if isinstance(value, str) else None
 
 
@@ -19,7 +18,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="pd-kv-cache-dtype-mismatch", category="pairing", severity=Severity.ERROR,
+    id="pd-kv-cache-dtype-mismatch", severity=Severity.ERROR,
     summary="Prefill and decode use different --kv-cache-dtype",
     doc="""KV pages are copied byte for byte between prefill and decode, so both pools must hold the
 same element type. An fp8 prefill with a bf16 decode (or `auto`, the model dtype) yields item sizes

@@ -1,21 +1,19 @@
 from ...findings import Severity
-from .._util import has_flag
+from .. import _links as L
 from ..base import Rule
-from ..router import _links as L
-from ..router._helpers import int_flag
 from ._helpers import compare
 
 
 def check(model, ctx):
     # only explicit values: attention backends pick page sizes of their own when it is unset
     yield from compare(model, "--page-size",
-                       lambda c: int_flag(c, "--page-size") if has_flag(c, "--page-size") else None,
+                       lambda c: c.int_flag("--page-size") if c.flag("--page-size").written else None,
                        "KV pages are transferred by index, so decode reads the wrong tokens (0.5.6: silently; 0.5.23: RuntimeError 'Page size mismatch')",
                        lambda p, d, pv, dv: f"set --page-size {pv} on both prefill and decode")
 
 
 RULE = Rule(
-    id="pd-page-size-mismatch", category="pairing", severity=Severity.ERROR,
+    id="pd-page-size-mismatch", severity=Severity.ERROR,
     summary="Prefill and decode use different --page-size",
     doc="""The KV transfer sends page indices: prefill's pages of `page_size` tokens are written into
 decode's pages one to one. With different page sizes the copied KV is misaligned and decode

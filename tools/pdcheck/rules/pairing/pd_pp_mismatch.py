@@ -1,14 +1,14 @@
 from ...findings import Severity
+from .. import _links as L
+from .._router import leader_engine
 from .._util import flag_path
 from ..base import Problem, Rule
-from ..router import _links as L
-from ..router._helpers import int_flag, leader_engine
 from ._helpers import pd_pairs
 
 
 def check(model, ctx):
     for p, d in pd_pairs(model):
-        pp, dp = int_flag(leader_engine(p), "--pp-size", 1), int_flag(leader_engine(d), "--pp-size", 1)
+        pp, dp = leader_engine(p).int_flag("--pp-size"), leader_engine(d).int_flag("--pp-size")
         if pp is None or dp is None or dp == pp or dp == 1:
             continue
         yield Problem(d.obj, flag_path(leader_engine(d), "--pp-size"),
@@ -17,7 +17,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="pd-pp-mismatch", category="pairing", severity=Severity.ERROR,
+    id="pd-pp-mismatch", severity=Severity.ERROR,
     summary="Decode pipeline-parallel size is neither prefill's nor 1",
     doc="""The KV receiver maps prefill's pipeline stages onto decode's and asserts `Decode pp size
 should be equal to prefill pp size or 1` (CommonKVReceiver in disaggregation/common/conn.py). The

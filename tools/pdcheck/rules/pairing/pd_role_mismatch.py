@@ -1,8 +1,8 @@
 from ...findings import Severity
-from ..base import Problem, Rule
-from ..router import _links as L
-from ..router._helpers import discovered_pods, is_pd, static_urls, url_path, uses_discovery
+from .. import _links as L
+from .._router import discovered_pods, is_pd, static_urls, url_path, uses_discovery
 from .._util import flag_path
+from ..base import Problem, Rule
 
 
 def check(model, ctx):
@@ -28,7 +28,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="pd-role-mismatch", category="pairing", severity=Severity.ERROR,
+    id="pd-role-mismatch", severity=Severity.ERROR,
     summary="A router's prefill or decode side reaches an engine of another mode",
     doc="""The router sends a request to one `--prefill` and one `--decode` worker and returns
 decode's answer. If a prefill URL reaches a decode engine (or both URLs point at prefill, or at a

@@ -1,19 +1,18 @@
 from ...findings import Severity
-from .._util import flag_value
+from .. import _links as L
 from ..base import Rule
-from ..router import _links as L
 from ._helpers import compare
 
 
 def check(model, ctx):
     yield from compare(model, "--disaggregation-transfer-backend",
-                       lambda c: flag_value(c, "--disaggregation-transfer-backend", "mooncake"),
+                       lambda c: c.flag("--disaggregation-transfer-backend").value,
                        "the two sides speak different KV transfer protocols",
                        lambda p, d, pv, dv: f"set --disaggregation-transfer-backend {pv} on decode (or the same backend on both)")
 
 
 RULE = Rule(
-    id="pd-transfer-backend-mismatch", category="pairing", severity=Severity.ERROR,
+    id="pd-transfer-backend-mismatch", severity=Severity.ERROR,
     summary="Prefill and decode use different KV transfer backends",
     doc="""Prefill and decode each build their KV sender/receiver from their own
 `--disaggregation-transfer-backend` (default mooncake; nixl, ascend, mori...) through

@@ -4,6 +4,9 @@ MODULES = (
     "tp_gpu_mismatch",
     "tp_nnodes_indivisible",
     "lws_size_nnodes",
+    "node_rank_collision",
+    "rank_flag_drift",
+    "rank_model_source_drift",
     "multinode_dp_without_dp_attention",
     "dp_replicas_with_attn_dp",
     "tp_dp_indivisible",
@@ -13,4 +16,5 @@ MODULES = (
     "ep_experts_indivisible",
     "max_running_requests_below_dp",
     "cuda_graph_max_bs_below_running",
+    "cuda_graph_max_bs_above_running",
 )

@@ -1,18 +1,18 @@
 from ...findings import Severity
-from .._util import describe_pod, engine_containers, flag_path, has_flag
+from ...sglang import SRC_0410, SRC_0523, SRC_056, at_least
+from .._util import describe_pod, engine_containers, flag_path
 from ..base import Problem, Rule
-from ._helpers import SRC_056, SRC_0410, SRC_0523, at_least, int_flag, layout, mode
 
 
 def check(model, ctx):
     for wl, pod, c in engine_containers(model):
         # 0.5.x skips the check on decode servers; 0.4.10 checks every mode.
-        if at_least(c, "0.5.0") and mode(c) == "decode":
+        if at_least(c, "0.5.0") and c.layout.role == "decode":
             continue
-        if not has_flag(c, "--chunked-prefill-size") or not has_flag(c, "--page-size"):
+        if not c.flag("--chunked-prefill-size").written or not c.flag("--page-size").written:
             continue  # defaults depend on the GPU and attention backend: unknown here
-        chunked, page = int_flag(c, "--chunked-prefill-size"), int_flag(c, "--page-size")
-        lay = layout(c)
+        chunked, page = c.int_flag("--chunked-prefill-size"), c.int_flag("--page-size")
+        lay = c.layout
         if chunked is None or page is None or page <= 0 or chunked <= 0 or lay.attn_dp is None:
             continue
         if lay.dp_attention and isinstance(lay.tp, int) and lay.tp % lay.attn_dp:
@@ -30,7 +30,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="chunked-prefill-page-size",
-    category="parallelism",
     severity=Severity.ERROR,
     summary="Chunked prefill size per DP rank is not a multiple of the page size",
     doc="""Prefill chunks are allocated in whole KV pages, and `check_server_args` asserts

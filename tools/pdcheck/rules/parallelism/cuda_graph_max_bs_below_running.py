@@ -1,53 +1,22 @@
 from ...findings import Severity
-from .._util import describe_pod, engine_containers, flag_path, has_flag
+from ...sglang import SRC_0523, SRC_056
+from .._util import describe_pod, engine_containers, flag_path
 from ..base import Problem, Rule
-from ._helpers import SRC_056, SRC_0523, a2a_backend, bool_flag, int_flag, knows, layout, mode, str_flag
-
-
-def _graph_max_bs(c):
-    """(flag, largest captured decode batch) or (None, None) when unknown or graphs are off."""
-    if knows(c, "--cuda-graph-max-bs-decode"):  # 0.5.23+: per-phase flags
-        if bool_flag(c, "--disable-cuda-graph") or bool_flag(c, "--disable-decode-cuda-graph"):
-            return None, None
-        if str_flag(c, "--cuda-graph-backend-decode") == "disabled" or has_flag(c, "--cuda-graph-bs-decode") \
-                or has_flag(c, "--cuda-graph-config"):
-            return None, None
-        flag = "--cuda-graph-max-bs-decode"
-    else:
-        if bool_flag(c, "--disable-cuda-graph") or has_flag(c, "--cuda-graph-bs"):
-            return None, None
-        backend, _ = a2a_backend(c)
-        if backend == "deepep" and str_flag(c, "--deepep-mode") == "normal":
-            return None, None  # 0.5.6: deepep normal mode disables CUDA graphs
-        flag = "--cuda-graph-max-bs"
-    if not has_flag(c, flag):
-        return None, None  # the default depends on the GPU
-    return flag, int_flag(c, flag)
+from ._helpers import decode_graphs
 
 
 def check(model, ctx):
     for wl, pod, c in engine_containers(model):
-        if mode(c) != "decode":
+        g = decode_graphs(c)
+        if g is None or g.per_rank <= g.max_bs:
             continue
-        flag, max_bs = _graph_max_bs(c)
-        mrr = int_flag(c, "--max-running-requests")
-        lay = layout(c)
-        if max_bs is None or mrr is None or lay.attn_dp is None or max_bs <= 0:
-            continue
-        if lay.dp and lay.dp > 1 and lay.nnodes and lay.nnodes > 1:
-            continue  # does not start at all: multinode-dp-without-dp-attention
-        per_rank = mrr // lay.attn_dp
-        if per_rank <= max_bs:
-            continue
-        split = f" // {lay.attn_dp} attention-DP groups" if lay.dp_attention else ""
-        yield Problem(wl.obj, flag_path(c, flag),
-                      f"{describe_pod(pod)}: {flag} {max_bs} is below the {per_rank} running requests a decode rank may batch (--max-running-requests {mrr}{split}), so batches above {max_bs} run without CUDA graphs at much lower decode throughput",
-                      f"raise {flag} to {per_rank} (memory allowing) or lower --max-running-requests to {max_bs * max(lay.attn_dp, 1)}")
+        yield Problem(wl.obj, flag_path(c, g.flag),
+                      f"{describe_pod(pod)}: {g.flag} {g.max_bs} is below the {g.per_rank} running requests a decode rank may batch (--max-running-requests {g.running}{g.split_text()}), so batches above {g.max_bs} run without CUDA graphs at much lower decode throughput",
+                      f"raise {g.flag} to {g.per_rank} (memory allowing) or lower --max-running-requests to {g.max_bs * g.attn_dp}")
 
 
 RULE = Rule(
     id="cuda-graph-max-bs-below-running",
-    category="parallelism",
     severity=Severity.WARNING,
     summary="Decode CUDA-graph batch limit below the per-rank running requests",
     doc="""Decode steps replay captured CUDA graphs only for batches up to the largest captured

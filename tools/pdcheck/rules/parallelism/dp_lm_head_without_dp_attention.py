@@ -1,14 +1,14 @@
 from ...findings import Severity
+from ...sglang import SRC_0410, SRC_0523, SRC_056, at_least, dp_attention_spelling
 from .._util import describe_pod, engine_containers, flag_path
 from ..base import Problem, Rule
-from ._helpers import SRC_056, SRC_0410, SRC_0523, at_least, bool_flag, dp_attention_spelling, layout
 
 
 def check(model, ctx):
     for wl, pod, c in engine_containers(model):
-        if not bool_flag(c, "--enable-dp-lm-head"):
+        if not c.bool_flag("--enable-dp-lm-head"):
             continue
-        lay = layout(c)
+        lay = c.layout
         if lay.dp_ranks is None or lay.dp_attention:
             continue
         # 0.5.x resets --enable-dp-lm-head when there is a single DP rank; 0.4.10 asserts regardless.
@@ -22,7 +22,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="dp-lm-head-without-dp-attention",
-    category="parallelism",
     severity=Severity.ERROR,
     summary="--enable-dp-lm-head without DP attention",
     doc="""`--enable-dp-lm-head` shards the vocabulary projection along the attention-DP groups, so it

@@ -1,12 +1,12 @@
 from ...findings import Severity
+from ...sglang import SRC_0523
 from .._util import describe_pod, engine_containers, flag_path
 from ..base import Problem, Rule
-from ._helpers import SRC_0523, layout
 
 
 def check(model, ctx):
     for wl, pod, c in engine_containers(model):
-        lay = layout(c)
+        lay = c.layout
         if not lay.new_style or not lay.dp_attention or lay.dp is None or lay.dp <= 1:
             continue
         yield Problem(wl.obj, flag_path(c, "--dp-size"),
@@ -16,7 +16,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="dp-replicas-with-attn-dp",
-    category="parallelism",
     severity=Severity.ERROR,
     summary="--dp-size replicas combined with --attn-dp-size (0.5.23+)",
     doc="""From 0.5.23 `--dp-size` counts whole engine replicas and `--attn-dp-size` the

@@ -1,14 +1,15 @@
 from ...findings import Severity
-from .._util import describe_pod, engine_containers, flag_path, has_flag
+from ...sglang import SRC_0523, SRC_056, a2a_backend
+from .._util import describe_pod, engine_containers, flag_path
 from ..base import Problem, Rule
-from ._helpers import NUM_EXPERTS_ANNOTATION, SRC_056, SRC_0523, a2a_backend, ep_size, int_flag, layout, routed_experts
+from ._helpers import NUM_EXPERTS_ANNOTATION, routed_experts
 
 
 def check(model, ctx):
     for wl, pod, c in engine_containers(model):
-        lay = layout(c)
-        ep = ep_size(c, lay)
-        redundant = int_flag(c, "--ep-num-redundant-experts")
+        lay = c.layout
+        ep = lay.ep
+        redundant = c.int_flag("--ep-num-redundant-experts")
         if ep is None or ep <= 1 or redundant is None or redundant < 0:
             continue
         experts, source = routed_experts(wl, pod, c)
@@ -19,7 +20,7 @@ def check(model, ctx):
             continue
         backend, forced = a2a_backend(c)
         ep_text = f"ep {ep} (= tp, forced by --moe-a2a-backend {backend})" if forced else f"--ep-size {ep}"
-        flag = "--ep-num-redundant-experts" if has_flag(c, "--ep-num-redundant-experts") else ("--tp-size" if forced else "--ep-size")
+        flag = "--ep-num-redundant-experts" if c.flag("--ep-num-redundant-experts").written else ("--tp-size" if forced else "--ep-size")
         smallest = (-experts) % ep
         # The multiple of ep nearest the given count, in integers (a float overflows on huge values).
         fix_redundant = smallest + ep * max(0, (2 * (redundant - smallest) + ep) // (2 * ep))
@@ -30,7 +31,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="ep-experts-indivisible",
-    category="parallelism",
     severity=Severity.ERROR,
     summary="Routed plus redundant experts do not divide over the EP ranks",
     doc=f"""Every EP rank holds the same number of physical experts: `ExpertLocationMetadata._init_common`

@@ -1,14 +1,13 @@
 from ...findings import Severity
 from .._util import describe_pod, engine_containers, flag_path
 from ..base import Problem, Rule
-from ._helpers import int_flag
 
 
 def check(model, ctx):
     for wl, pod, c in engine_containers(model):
         if not wl.is_lws:
             continue
-        nnodes = int_flag(c, "--nnodes")
+        nnodes = c.int_flag("--nnodes")
         if nnodes is None or nnodes == wl.size:
             continue
         yield Problem(wl.obj, flag_path(c, "--nnodes"),
@@ -20,7 +19,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="lws-size-nnodes",
-    category="parallelism",
     severity=Severity.ERROR,
     summary="--nnodes differs from the LeaderWorkerSet group size",
     doc="""An LWS group runs `leaderWorkerTemplate.size` pods, one SGLang node each; SGLang's

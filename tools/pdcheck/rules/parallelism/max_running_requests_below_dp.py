@@ -1,17 +1,17 @@
 from ...findings import Severity
+from ...sglang import SRC_0523, SRC_056, at_least
 from .._util import describe_pod, engine_containers, flag_path
 from ..base import Problem, Rule
-from ._helpers import SRC_056, SRC_0523, at_least, int_flag, layout
 
 
 def check(model, ctx):
     for wl, pod, c in engine_containers(model):
         if at_least(c, "0.5.23"):
             continue  # 0.5.23 clamps the per-rank share to at least 1 (pool_configurator.py)
-        lay = layout(c)
-        mrr = int_flag(c, "--max-running-requests")
-        if mrr is None or not lay.dp_attention:
-            continue
+        lay = c.layout
+        mrr = c.int_flag("--max-running-requests")
+        if mrr is None or mrr < 1 or not lay.dp_attention:
+            continue  # below 1 fails on every rank: flag-value-out-of-range
         if mrr // lay.attn_dp >= 1:
             continue
         yield Problem(wl.obj, flag_path(c, "--max-running-requests"),
@@ -21,7 +21,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="max-running-requests-below-dp",
-    category="parallelism",
     severity=Severity.ERROR,
     summary="--max-running-requests leaves a DP rank with no request slot",
     doc="""Under DP attention `--max-running-requests` is the total over all attention-DP groups:

@@ -1,15 +1,15 @@
 from ...findings import Severity
-from .._util import describe_pod, engine_containers, flag_path, has_flag
+from ...sglang import SRC_0523, SRC_056, a2a_backend
+from .._util import describe_pod, engine_containers, flag_path
 from ..base import Problem, Rule
-from ._helpers import SRC_056, SRC_0523, a2a_backend, int_flag, layout
 
 
 def check(model, ctx):
     for wl, pod, c in engine_containers(model):
         backend, forced = a2a_backend(c)
-        if not forced or not has_flag(c, "--ep-size"):
+        if not forced or not c.flag("--ep-size").written:
             continue
-        ep, tp = int_flag(c, "--ep-size"), layout(c).tp
+        ep, tp = c.int_flag("--ep-size"), c.layout.tp
         if ep is None or tp is None or ep == tp:
             continue
         written = c.parsed.occurrences("--ep-size")[-1].written.split("=", 1)[0]
@@ -20,7 +20,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="moe-a2a-ep-conflict",
-    category="parallelism",
     severity=Severity.WARNING,
     summary="Explicit --ep-size that the all-to-all MoE backend overrides",
     doc="""The DeepEP and Mooncake all-to-all MoE backends spread experts over the whole TP group:

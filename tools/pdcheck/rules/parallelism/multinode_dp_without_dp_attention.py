@@ -1,12 +1,12 @@
 from ...findings import Severity
+from ...sglang import SRC_0523, SRC_056
 from .._util import describe_pod, engine_containers, flag_path
 from ..base import Problem, Rule
-from ._helpers import SRC_056, SRC_0523, layout
 
 
 def check(model, ctx):
     for wl, pod, c in engine_containers(model):
-        lay = layout(c)
+        lay = c.layout
         if lay.dp is None or lay.nnodes is None or lay.dp <= 1 or lay.nnodes <= 1:
             continue
         if lay.new_style:
@@ -25,7 +25,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="multinode-dp-without-dp-attention",
-    category="parallelism",
     severity=Severity.ERROR,
     summary="Data parallelism across nodes without DP attention",
     doc="""SGLang only spreads data parallelism over several nodes as DP attention (attention-DP

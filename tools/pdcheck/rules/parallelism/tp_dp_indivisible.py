@@ -1,18 +1,19 @@
 from ...findings import Severity
+from ...sglang import SRC_0523, SRC_056
 from .._util import describe_pod, engine_containers, flag_path
 from ..base import Problem, Rule
-from ._helpers import SRC_056, SRC_0523, layout
+
 
 MAX_LISTED_TP = 4096
 
 
 def check(model, ctx):
     for wl, pod, c in engine_containers(model):
-        lay = layout(c)
+        lay = c.layout
         if not lay.dp_attention or not isinstance(lay.tp, int) or lay.tp <= 0:
             continue
         if lay.tp % lay.attn_dp:
-            flag = "--attn-dp-size" if lay.new_style and c.parsed.has_flag("--attn-dp-size") else "--dp-size"
+            flag = "--attn-dp-size" if lay.new_style and c.flag("--attn-dp-size").written else "--dp-size"
             # Listed only for plausible sizes: a typo'd tp of 10**9 must not be factored by trial division.
             divisors = [d for d in range(2, lay.tp + 1) if lay.tp % d == 0] if lay.tp <= MAX_LISTED_TP else []
             valid = f"; valid: {', '.join(map(str, divisors))}" if divisors else ""
@@ -23,7 +24,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="tp-dp-indivisible",
-    category="parallelism",
     severity=Severity.ERROR,
     summary="DP attention width does not divide tp",
     doc="""With DP attention the TP group is cut into attention-DP groups of `tp / dp` GPUs each

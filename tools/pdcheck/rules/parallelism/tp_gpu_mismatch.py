@@ -1,14 +1,12 @@
 from ...findings import Severity
-from .._util import describe_pod, engine_containers, flag_path, flag_value, gpu_count
+from .._util import describe_pod, engine_containers, flag_path, gpu_count
 from ..base import Problem, Rule
 
 
 def check(model, ctx):
     for wl, pod, c in engine_containers(model):
         gpus = gpu_count(c)
-        tp = flag_value(c, "--tp-size", 1)
-        pp = flag_value(c, "--pp-size", 1)
-        nnodes = flag_value(c, "--nnodes", 1)
+        tp, pp, nnodes = c.layout.tp, c.layout.pp, c.layout.nnodes
         if not all(isinstance(v, int) and v > 0 for v in (tp, pp, nnodes)) or gpus is None or gpus <= 0:
             continue
         if (tp * pp) % nnodes:
@@ -22,7 +20,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="tp-gpu-mismatch",
-    category="parallelism",
     severity=Severity.ERROR,
     summary="tp x pp differs from nnodes x GPUs per pod",
     doc="""SGLang places `tp_size * pp_size / nnodes` ranks on every node and binds each to a local

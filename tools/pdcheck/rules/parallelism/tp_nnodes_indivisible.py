@@ -1,12 +1,12 @@
 from ...findings import Severity
+from ...sglang import SRC_0523, SRC_056
 from .._util import describe_pod, engine_containers, flag_path
 from ..base import Problem, Rule
-from ._helpers import SRC_056, SRC_0523, layout
 
 
 def check(model, ctx):
     for wl, pod, c in engine_containers(model):
-        lay = layout(c)
+        lay = c.layout
         if not all(isinstance(v, int) and v > 0 for v in (lay.tp, lay.pp, lay.nnodes)):
             continue
         if (lay.tp * lay.pp) % lay.nnodes:
@@ -18,7 +18,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="tp-nnodes-indivisible",
-    category="parallelism",
     severity=Severity.ERROR,
     summary="tp x pp is not divisible by nnodes",
     doc="""SGLang puts `tp_size * pp_size / nnodes` ranks on every node and asserts in

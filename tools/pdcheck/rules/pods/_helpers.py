@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ...model import ContainerRun, PodRun, Workload, as_int
-from .._util import flag_value, list_of
-from ..router._helpers import bootstrap_port, engine_port
+from ...model import DYNAMO_WORKER, ContainerRun, PodRun, Workload, as_int
+from .._k8s import PROBE_DEFAULTS, probe_budget
+from .._router import bootstrap_port, engine_port
+from .._util import list_of
 
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
 HEALTH_PATHS = ("/health", "/health_generate")
@@ -15,13 +16,20 @@ BUDGET_ANNOTATION = "pdcheck.io/startup-budget-seconds"
 # kernels on every rank, so it gets three times that.
 DEFAULT_BUDGET_SINGLE = 600
 DEFAULT_BUDGET_MULTI = 1800
-# Kubernetes probe defaults (core/v1 Probe).
-PROBE_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "failureThreshold": 3}
-
-
 def serving_port(c: ContainerRun) -> int | None:
-    """The HTTP port SGLang serves (/health, the API; a dummy /health server on ranks >= 1)."""
-    return engine_port(c) if c.parsed is not None else None
+    """The HTTP port SGLang serves (/health, the API; a dummy /health server on ranks >= 1). None in
+    gRPC mode and for Dynamo's worker, which runs SGLang's engine in-process and no SGLang HTTP
+    server (its probes go to Dynamo's own system server, whose /health is not SGLang's)."""
+    if c.parsed is None or c.launcher == DYNAMO_WORKER or _grpc_mode(c):
+        return None
+    return engine_port(c)
+
+
+def _grpc_mode(c: ContainerRun) -> bool:
+    """`--grpc-mode` (0.5.6.post2), `--smg-grpc-mode` or the deprecated `--grpc-mode` folded into it
+    (0.5.23): sglang/launch_server.py `run_server` starts the gRPC server instead of the HTTP one, so
+    there is no HTTP /health on --port."""
+    return any(c.flag(option).value is True for option in ("--grpc-mode", "--smg-grpc-mode"))
 
 
 def served_ports(pod: PodRun, c: ContainerRun) -> set[int] | None:
@@ -30,7 +38,7 @@ def served_ports(pod: PodRun, c: ContainerRun) -> set[int] | None:
     if port is None:
         return None
     ports = {port}
-    if pod.is_leader and flag_value(c, "--disaggregation-mode", None) == "prefill":
+    if pod.is_leader and c.layout.role == "prefill":
         bootstrap = bootstrap_port(c)
         if bootstrap is None:
             return None
@@ -66,23 +74,13 @@ def probe_port(c: ContainerRun, probe: dict) -> tuple[int | None, str | None]:
     return None, None
 
 
-def probe_budget(probe: dict) -> int | None:
-    values = {}
-    for key, default in PROBE_DEFAULTS.items():
-        value = probe.get(key, default)
-        values[key] = as_int(value)
-        if values[key] is None:
-            return None
-    return values["initialDelaySeconds"] + values["periodSeconds"] * values["failureThreshold"]
-
-
 def budget_text(probe: dict) -> str:
     d = {k: probe.get(k, v) for k, v in PROBE_DEFAULTS.items()}
     return f"{d['initialDelaySeconds']} + {d['periodSeconds']} x {d['failureThreshold']} = {probe_budget(probe)} s"
 
 
 def multi_node(wl: Workload, c: ContainerRun) -> bool:
-    nnodes = flag_value(c, "--nnodes", 1)
+    nnodes = c.layout.nnodes
     return wl.size > 1 or (isinstance(nnodes, int) and nnodes > 1)
 
 

@@ -31,7 +31,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="health-probe-timeout",
-    category="pods",
     severity=Severity.ERROR,
     summary="Engine /health probe with a timeout shorter than SGLang's health check takes",
     doc="""SGLang's `/health` and `/health_generate` (one handler) send a one-token generation to the

@@ -32,7 +32,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="leader-ready-deadlock",
-    category="pods",
     severity=Severity.ERROR,
     summary="startupPolicy LeaderReady with a leader whose readiness waits for the workers",
     doc="""With `startupPolicy: LeaderReady` the LWS pod controller does not create the worker

@@ -1,7 +1,8 @@
 from ...findings import Severity
+from .._k8s import probe_budget
 from .._util import describe_pod, engine_containers
 from ..base import Problem, Rule
-from ._helpers import BUDGET_ANNOTATION, budget_text, probe_budget, startup_threshold
+from ._helpers import BUDGET_ANNOTATION, budget_text, startup_threshold
 
 
 def check(model, ctx):
@@ -20,7 +21,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="liveness-without-startup",
-    category="pods",
     severity=Severity.ERROR,
     summary="Engine livenessProbe without a startupProbe kills the container mid-load",
     doc="""Without a startupProbe, kubelet runs the livenessProbe from container start (after

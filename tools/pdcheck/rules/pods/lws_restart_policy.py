@@ -18,7 +18,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="lws-restart-policy",
-    category="pods",
     severity=Severity.ERROR,
     summary="Multi-pod LWS whose restartPolicy does not recreate the group",
     doc="""An SGLang engine spread over several pods is one `torch.distributed`/NCCL job: the ranks

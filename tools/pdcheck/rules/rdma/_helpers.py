@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from ...model import dig
-from .._util import describe_pod, engine_containers, flag_path, flag_value, has_flag, known, list_of
+from ...model import dig, known_at_render
+from .._util import describe_pod, engine_containers, flag_path, list_of
 from ..base import Problem
 
 TRUTHY = ("1", "true", "t", "yes", "y", "on")
@@ -85,43 +85,39 @@ def env_path(c, name):
 
 def env_known(c, name) -> str | None:
     value = c.env_value(name)
-    return value if known(value) and str(value).strip() else None
-
-
-def pd_mode(c) -> str:
-    return str(flag_value(c, "--disaggregation-mode", "null"))
+    return value if known_at_render(value) and str(value).strip() else None
 
 
 def uses_mooncake_kv(c) -> bool:
-    return pd_mode(c) in ("prefill", "decode") and flag_value(c, "--disaggregation-transfer-backend", "mooncake") == "mooncake"
+    return c.layout.role in ("prefill", "decode") and c.flag("--disaggregation-transfer-backend").value == "mooncake"
 
 
 def uses_deepep(c) -> bool:
-    return flag_value(c, "--moe-a2a-backend", None) in ("deepep", "deepep_v2") or flag_value(c, "--enable-deepep-moe", False) is True
+    return c.str_flag("--moe-a2a-backend") in ("deepep", "deepep_v2") or c.bool_flag("--enable-deepep-moe")
 
 
 def deepep_low_latency(c) -> bool:
     """DeepEP buffers are built with low_latency_mode for --deepep-mode auto|low_latency
     (sglang DeepEPMode.enable_low_latency)."""
-    return uses_deepep(c) and flag_value(c, "--deepep-mode", "auto") in ("auto", "low_latency")
+    return uses_deepep(c) and c.flag("--deepep-mode").value in ("auto", "low_latency")
 
 
 def deepep_ibgda(c) -> bool:
     """DeepEP turns on NVSHMEM IBGDA when `num_rdma_ranks > 1 or low_latency_mode` (deep_ep/buffer.py)."""
-    nnodes = flag_value(c, "--nnodes", 1)
+    nnodes = c.layout.nnodes
     return deepep_low_latency(c) or (uses_deepep(c) and (not isinstance(nnodes, int) or nnodes > 1))
 
 
 def device_lists(c) -> list[DeviceList]:
     out = []
     if uses_mooncake_kv(c):
-        value = flag_value(c, "--disaggregation-ib-device", None)
-        if known(value):
+        value = c.flag("--disaggregation-ib-device").value
+        if known_at_render(value):
             parsed = parse_ib_device_flag("--disaggregation-ib-device", str(value), flag_path(c, "--disaggregation-ib-device"))
             out.append(parsed) if parsed else None
-    if flag_value(c, "--moe-a2a-backend", None) == "mooncake" and has_flag(c, "--mooncake-ib-device"):
-        value = flag_value(c, "--mooncake-ib-device", None)
-        if known(value):
+    if c.str_flag("--moe-a2a-backend") == "mooncake" and c.flag("--mooncake-ib-device").written:
+        value = c.flag("--mooncake-ib-device").value
+        if known_at_render(value):
             parsed = parse_ib_device_flag("--mooncake-ib-device", str(value), flag_path(c, "--mooncake-ib-device"))
             out.append(parsed) if parsed else None
     nccl = env_known(c, "NCCL_IB_HCA")
@@ -140,21 +136,17 @@ def device_lists(c) -> list[DeviceList]:
 def rdma_uses(c) -> list[str]:
     """What this engine container needs RDMA verbs for (empty: none detected)."""
     uses = []
-    nnodes = flag_value(c, "--nnodes", 1)
+    nnodes = c.layout.nnodes
     multi = not isinstance(nnodes, int) or nnodes > 1
     if uses_mooncake_kv(c) and (env_known(c, "MC_FORCE_TCP") or "").lower() not in TRUTHY:
         uses.append("Mooncake KV transfer")
     if deepep_ibgda(c):
         uses.append("DeepEP over NVSHMEM")
-    if flag_value(c, "--moe-a2a-backend", None) == "mooncake":
+    if c.str_flag("--moe-a2a-backend") == "mooncake":
         uses.append("Mooncake EP")
     if multi and env_known(c, "NCCL_IB_HCA") and (env_known(c, "NCCL_IB_DISABLE") or "0") not in TRUTHY:
         uses.append("NCCL over IB (NCCL_IB_HCA)")
     return uses
-
-
-def privileged(c) -> bool:
-    return dig(c.spec, "securityContext", "privileged") is True
 
 
 def capabilities(c) -> set[str]:

@@ -1,23 +1,23 @@
 from ...findings import Severity
-from .._util import describe_pod, engine_containers, flag_path, flag_value, has_flag
+from .._k8s import privileged
+from .._util import describe_pod, engine_containers, flag_path
 from ..base import Problem, Rule
-from ._helpers import deepep_ibgda, deepep_low_latency, privileged
+from ._helpers import deepep_ibgda, deepep_low_latency
 
 
 def check(model, ctx):
     for wl, pod, c in engine_containers(model):
         if not deepep_ibgda(c) or privileged(c):
             continue
-        mode = flag_value(c, "--deepep-mode", "auto")
+        mode = c.flag("--deepep-mode").value
         why = f"--deepep-mode {mode} builds low-latency buffers" if deepep_low_latency(c) else "its EP group spans nodes"
-        yield Problem(wl.obj, flag_path(c, "--deepep-mode" if has_flag(c, "--deepep-mode") else "--moe-a2a-backend"),
+        yield Problem(wl.obj, flag_path(c, "--deepep-mode" if c.flag("--deepep-mode").written else "--moe-a2a-backend"),
                       f"{describe_pod(pod)} runs DeepEP with NVSHMEM IBGDA ({why}) in container {c.name}, which is not privileged",
                       "run the engine container privileged with a pdcheck.io/privileged-reason annotation, after enabling IBGDA in the node's NVIDIA driver (PeerMappingOverride=1)")
 
 
 RULE = Rule(
     id="deepep-ibgda-unprivileged",
-    category="rdma",
     severity=Severity.WARNING,
     summary="DeepEP with NVSHMEM IBGDA in an unprivileged container",
     doc="""DeepEP turns on NVSHMEM's IBGDA transport (GPU-initiated RDMA) when its group spans nodes or

@@ -9,7 +9,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="rdma-device-excluded",
-    category="rdma",
     severity=Severity.ERROR,
     summary="An RDMA device used by one library is excluded by, or unknown to, another",
     doc="""Mooncake (KV transfer, `--disaggregation-ib-device`), NCCL (`NCCL_IB_HCA`) and NVSHMEM

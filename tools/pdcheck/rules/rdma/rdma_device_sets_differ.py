@@ -9,7 +9,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="rdma-device-sets-differ",
-    category="rdma",
     severity=Severity.WARNING,
     summary="NCCL, NVSHMEM and Mooncake are given different RDMA device sets",
     doc="""Mooncake (`--disaggregation-ib-device`), NCCL (`NCCL_IB_HCA`) and NVSHMEM

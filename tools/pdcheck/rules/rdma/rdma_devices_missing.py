@@ -1,7 +1,8 @@
 from ...findings import Severity
+from .._k8s import privileged
 from .._util import describe_pod, engine_containers
 from ..base import Problem, Rule
-from ._helpers import device_resources, mounts_infiniband, privileged, rdma_uses
+from ._helpers import device_resources, mounts_infiniband, rdma_uses
 
 
 def check(model, ctx):
@@ -22,7 +23,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="rdma-devices-missing",
-    category="rdma",
     severity=Severity.ERROR,
     summary="An engine that uses RDMA cannot open /dev/infiniband",
     doc="""Verbs (libibverbs) open `/dev/infiniband/uverbs*` and `rdma_cm`. Without them Mooncake's

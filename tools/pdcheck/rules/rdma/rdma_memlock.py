@@ -1,7 +1,8 @@
 from ...findings import Severity
+from .._k8s import privileged
 from .._util import describe_pod, engine_containers
 from ..base import Problem, Rule
-from ._helpers import capabilities, privileged, rdma_uses
+from ._helpers import capabilities, rdma_uses
 
 
 def check(model, ctx):
@@ -16,7 +17,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="rdma-memlock",
-    category="rdma",
     severity=Severity.WARNING,
     summary="An engine that uses RDMA lacks IPC_LOCK",
     doc="""RDMA memory registration (`ibv_reg_mr`) pins pages and is limited by RLIMIT_MEMLOCK

@@ -41,7 +41,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="roce-gid-index-missing",
-    category="rdma",
     severity=Severity.WARNING,
     summary="DeepEP on RoCE without NVSHMEM_IB_GID_INDEX",
     doc="""On RoCE every queue pair needs a routable source GID. NVSHMEM (used by DeepEP) does not

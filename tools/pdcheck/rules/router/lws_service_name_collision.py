@@ -1,8 +1,9 @@
 from ...findings import Severity
 from ...model import dig
+from .. import _links as L
+from .._k8s import may_share_namespace, ns_of
+from .._router import services
 from ..base import Problem, Rule
-from . import _links as L
-from ._helpers import ns_of, same_ns, services
 
 
 def _replica_index(text: str) -> float:
@@ -21,14 +22,14 @@ def check(model, ctx):
             # With UniquePerReplica LWS also creates <lws>-0 .. <lws>-<replicas-1> (matched, not listed: replicas may be huge).
             per_replica = (policy == "UniquePerReplica" and svc.name.startswith(wl.name + "-")
                            and _replica_index(svc.name[len(wl.name) + 1:]) < max(wl.replicas, 1))
-            if (svc.name == wl.name or per_replica) and same_ns(ns_of(svc), ns_of(wl.obj)):
+            if (svc.name == wl.name or per_replica) and may_share_namespace(ns_of(svc), ns_of(wl.obj)):
                 yield Problem(svc, ("metadata", "name"),
                               f"Service {svc.name} has the name of the headless Service LWS creates for LeaderWorkerSet {wl.name} (subdomainPolicy {policy}), so the two fight over one object",
                               f"rename the Service (e.g. {wl.name}-leader) and select the leaders with leaderworkerset.sigs.k8s.io/name: {wl.name} and leaderworkerset.sigs.k8s.io/worker-index: \"0\"")
 
 
 RULE = Rule(
-    id="lws-service-name-collision", category="router", severity=Severity.ERROR,
+    id="lws-service-name-collision", severity=Severity.ERROR,
     summary="Service named like the headless Service of a LeaderWorkerSet",
     doc="""LWS creates a headless Service named exactly like the LWS (one per group, `<lws>-<i>`,
 with `subdomainPolicy: UniquePerReplica`) and every pod's `LWS_LEADER_ADDRESS`

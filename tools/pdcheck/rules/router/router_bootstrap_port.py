@@ -1,7 +1,7 @@
 from ...findings import Severity
+from .. import _links as L
+from .._router import bootstrap_port, is_pd, router_engines, static_urls, url_path, uses_discovery
 from ..base import Problem, Rule
-from . import _links as L
-from ._helpers import bootstrap_port, is_pd, router_engines, static_urls, url_path, uses_discovery
 
 
 def check(model, ctx):
@@ -42,7 +42,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="router-bootstrap-port", category="router", severity=Severity.ERROR,
+    id="router-bootstrap-port", severity=Severity.ERROR,
     summary="The bootstrap port decode dials does not reach prefill's bootstrap server",
     doc="""For every request the router sends decode `bootstrap_host` = the literal host of the
 `--prefill` URL and `bootstrap_port` = the number written after the URL, or null (measured with

@@ -1,8 +1,9 @@
 from ...findings import Severity
-from .._util import flag_path, flag_value
+from ...model import Flag
+from .. import _links as L
+from .._router import is_pd, parse_selector, uses_discovery
+from .._util import flag_path
 from ..base import Problem, Rule
-from . import _links as L
-from ._helpers import is_pd, parse_selector, uses_discovery
 
 
 def check(model, ctx):
@@ -10,13 +11,13 @@ def check(model, ctx):
         if not is_pd(c):
             continue
         if uses_discovery(c):
-            missing = [f for f in ("--prefill-selector", "--decode-selector") if not parse_selector(flag_value(c, f, None))]
+            missing = [f for f in ("--prefill-selector", "--decode-selector") if c.flag(f).state != Flag.RUNTIME and not parse_selector(c.flag(f).value)]
             if missing:
                 yield Problem(wl.obj, flag_path(c, "--service-discovery"),
                               f"router {wl.name} runs --pd-disaggregation with --service-discovery but without {' and '.join(missing)}, so it discovers no {' and no '.join(m[2:-9] for m in missing)} workers",
                               "give both --prefill-selector and --decode-selector (label=value items selecting the LWS leader pods of each role)")
             continue
-        missing = [f for f in ("--prefill", "--decode") if not flag_value(c, f, None)]
+        missing = [f for f in ("--prefill", "--decode") if c.flag(f).state != Flag.RUNTIME and not c.flag(f).value]
         if missing:
             yield Problem(wl.obj, flag_path(c, "--pd-disaggregation"),
                           f"router {wl.name} runs --pd-disaggregation without any {' and any '.join(missing)} URL, so every request fails with 503",
@@ -24,7 +25,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="router-pd-workers-missing", category="router", severity=Severity.ERROR,
+    id="router-pd-workers-missing", severity=Severity.ERROR,
     summary="PD router without prefill or decode workers",
     doc="""In PD mode the router pairs every request with one prefill and one decode worker. With no
 `--prefill` (or no `--decode`) URL and no service discovery it starts, answers `/health` with 200,

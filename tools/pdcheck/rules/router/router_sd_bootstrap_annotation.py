@@ -1,8 +1,8 @@
 from ...findings import Severity
 from ...model import as_int
+from .. import _links as L
+from .._router import BOOTSTRAP_ANNOTATION, bootstrap_port, discovered_pods, is_pd, uses_discovery
 from ..base import Problem, Rule
-from . import _links as L
-from ._helpers import BOOTSTRAP_ANNOTATION, bootstrap_port, discovered_pods, is_pd, uses_discovery
 
 
 def check(model, ctx):
@@ -45,7 +45,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="router-sd-bootstrap-annotation", category="router", severity=Severity.ERROR,
+    id="router-sd-bootstrap-annotation", severity=Severity.ERROR,
     summary="Discovered prefill pods do not announce their bootstrap port",
     doc="""A discovery router learns a prefill pod's bootstrap port only from the pod annotation
 `sglang.ai/bootstrap-port` (service_discovery.rs `PodInfo::from_pod`, parsed as u16; anything else

@@ -1,16 +1,16 @@
 from ...findings import Severity
-from .._util import catalog_value, flag_path, has_flag
+from .. import _links as L
+from .._router import discovered_pods, engine_port, is_pd, uses_discovery
+from .._util import flag_path
 from ..base import Problem, Rule
-from . import _links as L
-from ._helpers import discovered_pods, engine_port, is_pd, uses_discovery
 
 
 def check(model, ctx):
     for wl, c in model.routers:
         if not is_pd(c) or not uses_discovery(c):
             continue
-        port = catalog_value(c, "--service-discovery-port")
-        explicit = has_flag(c, "--service-discovery-port")
+        port = c.flag("--service-discovery-port").value
+        explicit = c.flag("--service-discovery-port").written
         if not isinstance(port, int):
             continue
         engines = {}
@@ -33,7 +33,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="router-sd-port", category="router", severity=Severity.ERROR,
+    id="router-sd-port", severity=Severity.ERROR,
     summary="Service-discovery port is not the engines' --port",
     doc="""Discovered pods are registered as `http://<podIP>:<--service-discovery-port>`
 (service_discovery.rs `worker_url`); no Service is involved, so the port must be the engine's own

@@ -1,9 +1,10 @@
 from ...findings import Severity
-from ...model import dig
-from .._util import known, list_of
+from ...model import dig, Flag
+from .. import _links as L
+from .._k8s import may_share_namespace, ns_of
+from .._router import discovery_namespace, is_pd, uses_discovery
+from .._util import list_of
 from ..base import Problem, Rule
-from . import _links as L
-from ._helpers import discovery_namespace, is_pd, ns_of, same_ns, uses_discovery
 
 NEEDED = ("list", "watch")  # kube-rs watcher(): an initial list, then watch
 
@@ -22,7 +23,7 @@ def _pod_verbs(role) -> set[str]:
 
 def _binds(binding, sa, sa_ns) -> bool:
     for s in list_of(binding.doc.get("subjects")):
-        if isinstance(s, dict) and s.get("kind") == "ServiceAccount" and s.get("name") == sa and same_ns(s.get("namespace") or ns_of(binding), sa_ns):
+        if isinstance(s, dict) and s.get("kind") == "ServiceAccount" and s.get("name") == sa and may_share_namespace(s.get("namespace") or ns_of(binding), sa_ns):
             return True
     return False
 
@@ -34,10 +35,10 @@ def check(model, ctx):
         spec, spath = wl.leader.spec, wl.leader.spec_path
         sa = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
         ns = ns_of(wl.obj)
-        watch_ns = discovery_namespace(wl, c)
-        if watch_ns is not None and not known(watch_ns):
+        if c.flag("--service-discovery-namespace").state == Flag.RUNTIME:
             continue
-        sa_obj = next((o for o in model.objects_of("ServiceAccount") if o.name == sa and same_ns(ns_of(o), ns)), None)
+        watch_ns = discovery_namespace(wl, c)
+        sa_obj = next((o for o in model.objects_of("ServiceAccount") if o.name == sa and may_share_namespace(ns_of(o), ns)), None)
         automount = spec.get("automountServiceAccountToken")
         if automount is None and sa_obj is not None:
             automount = sa_obj.doc.get("automountServiceAccountToken")
@@ -56,13 +57,13 @@ def check(model, ctx):
         for binding in model.objects_of("RoleBinding") + model.objects_of("ClusterRoleBinding"):
             if not _binds(binding, sa, ns):
                 continue
-            if binding.kind == "RoleBinding" and (watch_ns is None or not same_ns(ns_of(binding), watch_ns)):
+            if binding.kind == "RoleBinding" and (watch_ns is None or not may_share_namespace(ns_of(binding), watch_ns)):
                 continue  # a RoleBinding grants only in its namespace; all-namespace watches need a ClusterRoleBinding
             ref = binding.doc.get("roleRef")
             if not isinstance(ref, dict):  # malformed (the schema rules report it): grants nothing
                 continue
             for (kind, name, rns), role in roles.items():
-                if kind == ref.get("kind") and name == ref.get("name") and (kind == "ClusterRole" or same_ns(rns, ns_of(binding))):
+                if kind == ref.get("kind") and name == ref.get("name") and (kind == "ClusterRole" or may_share_namespace(rns, ns_of(binding))):
                     verbs |= _pod_verbs(role)
         missing = [v for v in NEEDED if v not in verbs]
         if missing:
@@ -73,7 +74,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="router-sd-rbac", category="router", severity=Severity.ERROR,
+    id="router-sd-rbac", severity=Severity.ERROR,
     summary="Service-discovery router lacks a token or RBAC to watch pods",
     doc="""The discovery router builds a client from the pod's service account
 (`Client::try_default`) and runs a kube-rs `watcher` on pods, namespaced when

@@ -1,8 +1,9 @@
 from ...findings import Severity
+from .. import _links as L
+from .._k8s import may_share_namespace, ns_of
+from .._router import discovered_pods, discovery_namespace, is_pd, is_worker_rank, uses_discovery
 from .._util import flag_path
 from ..base import Problem, Rule
-from . import _links as L
-from ._helpers import discovered_pods, discovery_namespace, is_pd, is_worker_rank, same_ns, uses_discovery, ns_of
 
 
 def check(model, ctx):
@@ -23,14 +24,17 @@ def check(model, ctx):
                 yield Problem(wl.obj, flag_path(c, flag),
                               f"{flag} {text} also selects the worker pods (rank > 0) of {', '.join(workers)}, which the router would register as {role} workers although they serve no HTTP API",
                               f"add leaderworkerset.sigs.k8s.io/worker-index=0 to {flag}")
-            elif not engines and any(w.leader and w.leader.engine and same_ns(ns_of(w.obj), ns) for w in model.workloads):
+            elif (not engines
+                  and any(w.leader and w.leader.engine and may_share_namespace(ns_of(w.obj), ns) for w in model.workloads)
+                  # pods of a kind pdcheck cannot model may match (wrapper-kind-not-checked)
+                  and not any(may_share_namespace(ns_of(o), ns) for o in model.unmodelled)):
                 yield Problem(wl.obj, flag_path(c, flag),
                               f"{flag} {text} selects no SGLang engine pod of the render, so the router never discovers a {role} worker",
                               f"use labels the {role} LWS's leader pods carry (e.g. app.kubernetes.io/component={role} leaderworkerset.sigs.k8s.io/worker-index=0)")
 
 
 RULE = Rule(
-    id="router-sd-selector", category="router", severity=Severity.ERROR,
+    id="router-sd-selector", severity=Severity.ERROR,
     summary="Service-discovery selector selects LWS worker pods or no engine",
     doc="""With `--service-discovery` the router watches pods and registers every Ready, Running pod
 whose labels contain all `key=value` pairs of `--prefill-selector` (else `--decode-selector`) as

@@ -1,7 +1,7 @@
 from ...findings import Severity
+from .. import _links as L
+from .._router import multi_replica_urls, url_path
 from ..base import Problem, Rule
-from . import _links as L
-from ._helpers import multi_replica_urls, url_path
 
 
 def check(model, ctx):
@@ -12,7 +12,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="router-static-multi-replica-decode", category="router", severity=Severity.WARNING,
+    id="router-static-multi-replica-decode", severity=Severity.WARNING,
     summary="Static --decode URL load-balanced over several decode replicas",
     doc="""A decode replica that receives a request fetches its KV cache itself, so a Service over
 several decode groups still works, but the router's policies (cache-aware, power-of-two, queue

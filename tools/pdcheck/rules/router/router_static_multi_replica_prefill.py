@@ -1,7 +1,7 @@
 from ...findings import Severity
+from .. import _links as L
+from .._router import multi_replica_urls, url_path
 from ..base import Problem, Rule
-from . import _links as L
-from ._helpers import multi_replica_urls, url_path
 
 
 def check(model, ctx):
@@ -12,10 +12,12 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="router-static-multi-replica-prefill", category="router", severity=Severity.ERROR,
+    id="router-static-multi-replica-prefill", severity=Severity.ERROR,
     summary="Static --prefill URL load-balanced over several prefill replicas",
     doc="""The router pairs a request with a prefill *URL* and tells decode to fetch the KV cache
 from `bootstrap_host` = that URL's host (docs/router-e2e.md). With a ClusterIP Service over the
+from .. import _links as L
+from .._router import multi_replica_urls, url_path
 leaders of N prefill groups, the request and decode's bootstrap connection are load-balanced
 independently per connection: decode asks a prefill that never saw this `bootstrap_room`, the
 transfer never completes and the request times out (sglang#11747, #9266). Service discovery

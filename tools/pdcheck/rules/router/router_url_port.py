@@ -1,7 +1,7 @@
 from ...findings import Severity
+from .. import _links as L
+from .._router import engine_port, is_pd, static_urls, url_path, uses_discovery
 from ..base import Problem, Rule
-from . import _links as L
-from ._helpers import engine_port, is_pd, static_urls, url_path, uses_discovery
 
 
 def check(model, ctx):
@@ -30,7 +30,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="router-url-port", category="router", severity=Severity.ERROR,
+    id="router-url-port", severity=Severity.ERROR,
     summary="Static router URL port does not reach the engine's --port",
     doc="""The router health-checks and forwards to `URL:port`; a Service maps that `port` to its
 `targetPort` (a number, the name of a containerPort of the selected pod, or the port itself when

@@ -1,7 +1,8 @@
 from ...findings import Severity
+from .. import _links as L
+from .._k8s import may_share_namespace, ns_of
+from .._router import is_pd, static_urls, url_path, uses_discovery
 from ..base import Problem, Rule
-from . import _links as L
-from ._helpers import is_pd, static_urls, url_path, uses_discovery
 
 
 def check(model, ctx):
@@ -14,6 +15,10 @@ def check(model, ctx):
                 continue  # not in the render / endpoints managed by hand: router-url-unverifiable's domain
             where = f"--{ru.role} URL {ru.url} reaches Service {t.name}"
             if not t.pods:
+                if t.maybe_more:
+                    continue  # it may select pods by a label value only the cluster knows
+                if any(may_share_namespace(ns_of(o), t.namespace) for o in model.unmodelled):
+                    continue  # the pods may come from a kind pdcheck cannot model (wrapper-kind-not-checked)
                 yield Problem(wl.obj, url_path(c, ru),
                               f"{where}, whose selector {t.selector} matches no pod of the render",
                               f"make the Service select the leader pods of the {ru.role} LWS (leaderworkerset.sigs.k8s.io/name=<lws> and leaderworkerset.sigs.k8s.io/worker-index=0)")
@@ -26,14 +31,14 @@ def check(model, ctx):
                 yield Problem(wl.obj, url_path(c, ru),
                               f"{where}, whose selector {t.selector} selects pods of several workloads ({', '.join(w.name for w in t.workloads)})",
                               "select the leaders of exactly one LWS (add leaderworkerset.sigs.k8s.io/name=<lws> to the selector)")
-            elif not t.engine_workloads:
+            elif not t.engine_workloads and not any(w.leader and w.leader.launch_unknown for w in t.workloads):
                 yield Problem(wl.obj, url_path(c, ru),
                               f"{where}, which selects {t.workloads[0].kind} {t.workloads[0].name}, no SGLang engine",
                               f"point the URL at the leader Service of the {ru.role} LWS")
 
 
 RULE = Rule(
-    id="router-url-target", category="router", severity=Severity.ERROR,
+    id="router-url-target", severity=Severity.ERROR,
     summary="Static router URL does not reach exactly the leader pods of one engine LWS",
     doc="""Only the leader (rank 0) of an SGLang multi-node group runs the HTTP server and the
 tokenizer manager; worker ranks run schedulers only. A Service whose selector also matches worker

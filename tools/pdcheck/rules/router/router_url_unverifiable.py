@@ -1,7 +1,7 @@
 from ...findings import Severity
+from .. import _links as L
+from .._router import is_pd, static_urls, url_path, uses_discovery
 from ..base import Problem, Rule
-from . import _links as L
-from ._helpers import is_pd, static_urls, url_path, uses_discovery
 
 
 def check(model, ctx):
@@ -16,7 +16,7 @@ def check(model, ctx):
 
 
 RULE = Rule(
-    id="router-url-unverifiable", category="router", severity=Severity.WARNING,
+    id="router-url-unverifiable", severity=Severity.WARNING,
     summary="Static router URL names a host that is no Service in the render",
     doc="""Every check of the router's wiring (which pods the URL reaches, whether they are LWS
 leaders of the right role, whether the engine `--port` and the prefill bootstrap port are reachable

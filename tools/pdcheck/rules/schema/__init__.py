@@ -1,3 +1,4 @@
 """Input and schema rules."""
 
-MODULES = ("schema_invalid", "schema_unknown_kind", "yaml_duplicate_key",)
+MODULES = ("schema_invalid", "needs_newer_kubernetes", "schema_unknown_kind", "wrapper_kind_not_checked", "yaml_duplicate_key",
+           "ignore_unknown_rule",)

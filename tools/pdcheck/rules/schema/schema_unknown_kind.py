@@ -13,7 +13,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="schema-unknown-kind",
-    category="schema",
     severity=Severity.WARNING,
     summary="Object of a kind pdcheck has no schema for",
     doc="""An object whose apiVersion/kind matches no bundled schema and no `--crd` file is not

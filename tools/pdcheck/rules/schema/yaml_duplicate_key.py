@@ -11,7 +11,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="yaml-duplicate-key",
-    category="schema",
     severity=Severity.ERROR,
     summary="A YAML mapping repeats a key",
     doc="""YAML parsers disagree on duplicate keys: PyYAML and kubectl's older decoder keep the

@@ -1,26 +1,12 @@
-"""Helpers shared by the security rules: namespaces, router replicas, image references."""
+"""Helpers shared by the security rules: image references."""
 
 from __future__ import annotations
 
 import re
 
 from ...catalog import split_image
-from ...model import Model, Workload, as_int, dig
 
 PRIVILEGED_REASON_ANNOTATION = "pdcheck.io/privileged-reason"
-
-
-def same_namespace(a, b) -> bool:
-    return (a.namespace or None) == (b.namespace or None)
-
-
-def effective_replicas(model: Model, wl: Workload) -> int:
-    """Deployment replicas (1 when unset), or an HPA's minReplicas (default 1) when one scales it."""
-    for hpa in model.objects_of("HorizontalPodAutoscaler"):
-        ref = dig(hpa.doc, "spec", "scaleTargetRef", default={})
-        if isinstance(ref, dict) and ref.get("kind") == wl.kind and ref.get("name") == wl.name and same_namespace(hpa, wl.obj):
-            return as_int(dig(hpa.doc, "spec", "minReplicas"), 1) or 1
-    return wl.replicas
 
 
 # --- image references ------------------------------------------------------------------------------
@@ -38,8 +24,7 @@ def image_pin_problem(image: str) -> str | None:
 
     A digest pins (whatever the tag says). Otherwise the tag must look like a release: a version
     number (v0.5.6.post2-cu129-amd64, 0.3.2) and no moving word (latest, nightly, dev, ...).
-    Used by `image-unpinned`; other rules (e.g. the flag catalog's) may import it to stay silent
-    on the images this rule already reports.
+    Used by `image-unpinned`.
     """
     image = (image or "").strip()
     if not image:

@@ -1,7 +1,6 @@
 from ...findings import Severity
-from .._util import distinct_pods, has_flag, map_selector_matches
+from .._k8s import map_selector_matches, surely_share_namespace
 from ..base import Problem, Rule
-from ._common import same_namespace
 
 EXPOSED_TYPES = ("NodePort", "LoadBalancer")
 
@@ -14,13 +13,15 @@ def check(model, ctx):
             continue
         selector = spec.get("selector")
         for wl in model.workloads:
-            if not same_namespace(svc, wl.obj):
+            if not surely_share_namespace(svc.namespace, wl.obj.namespace):
                 continue
-            for pod in distinct_pods(wl):
-                if not map_selector_matches(selector, pod.labels):
+            seen = set()
+            for pod in wl.pods:  # every rank: a selector may pick one by an injected label (pod-index)
+                if pod.template_path in seen or not map_selector_matches(selector, pod.labels):
                     continue
+                seen.add(pod.template_path)
                 for c in pod.containers:
-                    if c.program not in ("sglang", "sglang-router") or has_flag(c, "--api-key"):
+                    if c.program not in ("sglang", "sglang-router") or c.flag("--api-key").written:
                         continue
                     what = "router" if c.program == "sglang-router" else f"SGLang engine ({wl.name})"
                     yield Problem(svc, ("spec", "type"),
@@ -33,7 +34,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="exposed-without-auth",
-    category="security",
     severity=Severity.ERROR,
     summary="Router or engine exposed through a NodePort/LoadBalancer Service without --api-key",
     doc="""A NodePort Service listens on every node's IP, a LoadBalancer Service on an address outside

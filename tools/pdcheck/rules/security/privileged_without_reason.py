@@ -1,7 +1,7 @@
 from ...findings import Severity
+from .._k8s import privileged
 from .._util import describe_pod, distinct_pods
 from ..base import Problem, Rule
-from ..rdma._helpers import privileged
 from ._common import PRIVILEGED_REASON_ANNOTATION
 
 
@@ -23,8 +23,7 @@ def check(model, ctx):
 
 RULE = Rule(
     id="privileged-without-reason",
-    category="security",
-    severity=Severity.ERROR,
+    severity=Severity.WARNING,
     summary="Privileged container without a pdcheck.io/privileged-reason annotation",
     doc="""A privileged container has every capability and every host device, and AppArmor/seccomp
 are off for it: whoever controls the process (a bug in request parsing, a malicious model file
@@ -34,7 +33,11 @@ container unless an RDMA device plugin hands them out, and DeepEP's NVSHMEM IBGD
 to initialise without it (`mlx5dv_devx_uar` allocation, sglang#12533). Those reasons belong next to
 the setting, in the pod template annotation `pdcheck.io/privileged-reason`, so that a reviewer can
 tell a needed privilege from a copied one. Without DeepEP and with an RDMA device plugin, `IPC_LOCK`
-(for memory registration) is enough.""",
+(for memory registration) is enough.
+
+A warning, not an error: the annotation is pdcheck's own convention, so a manifest written without
+pdcheck in mind cannot have it, and privilege is often needed. Make it an error for your own
+manifests with `rules: {privileged-without-reason: error}` in `.pdcheck.yaml`.""",
     links=(
         "https://kubernetes.io/docs/concepts/security/pod-security-standards/",
         "https://github.com/sgl-project/sglang/issues/12533",

@@ -13,7 +13,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="router-probes-missing",
-    category="security",
     severity=Severity.WARNING,
     summary="Router without a readiness or liveness probe",
     doc="""Without a readiness probe a router pod receives traffic from the moment its container starts,

@@ -30,7 +30,6 @@ def check(model, ctx):
 
 RULE = Rule(
     id="shm-without-size-limit",
-    category="security",
     severity=Severity.WARNING,
     summary="/dev/shm emptyDir without sizeLimit",
     doc="""`/dev/shm` as an emptyDir with `medium: Memory` is a tmpfs whose pages count as the pod's
