@@ -79,12 +79,14 @@ NASTY_STRINGS = [
     "RollingUpdate", "16Gi", "-1Gi", "1e400", "0.5", "100%", "-50%", "abc%", "10000000000000000000000Gi",
     # Past CPython's 4300-digit int() limit, and digits int() refuses although isdigit() accepts them.
     "9" * 5000, "0." + "9" * 5000, "lmsysorg/sglang:v0.5." + "9" * 5000, "lmsysorg/sglang:v" + "1" * 5000 + ".0",
+    # Past a float's range but within int()'s digit limit: int/int true division overflows.
+    "9" * 400, "-" + "9" * 400, "1" + "0" * 400,
     "--tp-size=" + "9" * 5000, "²", "٣", "12³", "-" + "9" * 5000 + "%", "r1-prefill-" + "1" * 5000,
 ]
 
 HUGE_NUMBERS = [
     -1, 0, 1, -(2**31), 2**31, 2**31 - 1, 2**32, 2**53 + 1, 2**63 - 1, 2**63, -(2**63) - 1, 2**64, 10**9,
-    -(10**9), 10**18, 10**30, 10**300, -(10**300), 10**4000, 0.5, -0.0, 1e308, float("inf"), float("-inf"),
+    -(10**9), 10**18, 10**30, 10**300, -(10**300), 10**400, -(10**400), 10**4000, 0.5, -0.0, 1e308, float("inf"), float("-inf"),
     float("nan"), 1e-300,
 ]
 
@@ -420,7 +422,7 @@ RULE_FLAGS = ["--port", "--nnodes", "--tp-size", "--dp-size", "--disaggregation-
               "--cuda-graph-bs", "--decode-selector", "--service-discovery-namespace", "--api-key", "--tp", "--dp",
               "--ep", "--attn-cp-size", "--kv-cache-dtype", "--load-balance-method", "--policy"]
 FLAG_VALUES = ["0", "-1", "1", "2", "3", "7", "16", "17", "1024", "65535", "65536", "1000000001", "99999999999999999999",
-               "9" * 5000, "1.5", "nan", "inf", "-inf", "1e9", "0x10", "", " ", "none", "None", "auto", "deepep", "mooncake",
+               "9" * 400, "1" + "0" * 400, "9" * 5000, "1.5", "nan", "inf", "-inf", "1e9", "0x10", "", " ", "none", "None", "auto", "deepep", "mooncake",
                "nixl", "prefill", "decode", "null", "normal", "low_latency", "$(LWS_GROUP_SIZE)", "$(LWS_WORKER_INDEX)",
                "$(LWS_LEADER_ADDRESS):20102", "$(LWS_LEADER_ADDRESS)", "$(UNDEFINED)", "$(POD_IP):5000", ":5000", "host:",
                "[::1]:5000", "[::1]", "::1", "[fe80::1%eth0]:1", "1.2.3.4:99999", "a:b:c", "http://", "http://[::1",
@@ -496,7 +498,23 @@ def m_env(draw, docs):
     return f"env {entry} {name[:30]!r}"
 
 
-MUTATIONS = (m_flag_value, m_env, m_drop, m_retype, m_duplicate_item, m_nasty_string, m_deep_nest, m_huge, m_lws_numbers, m_ports,
+def m_wrong_type(draw, docs):
+    """A mapping turned into a scalar or a list (`roleRef: x`, `resources: [x]`), or a number into a
+    huge integer or a mapping: every field, not only the ones rules are known to read."""
+    path = _draw_path(draw, docs, lambda p, v: isinstance(v, dict) or isinstance(v, (int, float)) and not isinstance(v, bool))
+    if path is None:
+        return "wrong type: nothing"
+    old = get(docs, path)
+    new = draw(st.sampled_from(WRONG_FOR_MAPPING if isinstance(old, dict) else WRONG_FOR_NUMBER))
+    put(docs, path, copy.deepcopy(new))
+    return f"wrong type {path}: {_short(old)} -> {_short(new)}"
+
+
+WRONG_FOR_MAPPING = ["x", "", ["x"], [{"a": 1}], [], 10**400, True, None]
+WRONG_FOR_NUMBER = [10**400, -(10**400), "9" * 400, {"a": 1}, ["1"]]
+
+
+MUTATIONS = (m_wrong_type, m_flag_value, m_env, m_drop, m_retype, m_duplicate_item, m_nasty_string, m_deep_nest, m_huge, m_lws_numbers, m_ports,
              m_swap_kind, m_shuffle, m_garble_argv, m_add_key, m_graft, m_objects)
 
 
@@ -647,3 +665,40 @@ def mutated_texts(draw, max_edits: int = 4):
 def _short(value, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --- exhaustive sweeps: every field of every seed, once per field shape ------------------------------
+
+def field_shapes(want) -> list[tuple[str, tuple]]:
+    """(seed, path) for each distinct (kind, path with list indexes as '*') whose value `want` accepts,
+    across all seeds: every field a manifest of these kinds has, each once."""
+    seen, out = set(), []
+    for name in SEEDS:
+        docs = seed_docs(name)
+        for path in all_paths(docs):
+            if not want(get(docs, path)):
+                continue
+            doc = docs[path[0]]
+            shape = (doc.get("kind") if isinstance(doc, dict) else None,) + tuple("*" if isinstance(k, int) else k for k in path[1:])
+            if shape not in seen:
+                seen.add(shape)
+                out.append((name, path))
+    return out
+
+
+def argv_flags() -> list[tuple[str, tuple, str]]:
+    """(seed, path of the argv, flag) for each distinct flag that takes a value in a seed's argv."""
+    seen, out = set(), []
+    for name in SEEDS:
+        docs = seed_docs(name)
+        for path in all_paths(docs):
+            argv = get(docs, path)
+            if not _is_argv(path, argv):
+                continue
+            for i, token in enumerate(argv[:-1]):
+                value = argv[i + 1]
+                if (isinstance(token, str) and token.startswith("--") and token not in seen
+                        and not (isinstance(value, str) and value.startswith("--"))):
+                    seen.add(token)
+                    out.append((name, path, token))
+    return out

@@ -12,6 +12,7 @@ import pytest
 from pdcheck import cache as cache_mod
 from pdcheck.cache import ClosureHasher, RenderCache, Uncacheable, open_cache
 from pdcheck.discover import resolve_inputs
+from pdcheck.errors import InputError
 from pdcheck.kustomize import kustomize_command
 from pdcheck.render import Renderer, render_all
 
@@ -164,17 +165,22 @@ def test_uncacheable_kustomizations(tmp_path):
             hasher.closure_files(d)
 
 
-def test_closure_covers_files_outside_the_directories(tmp_path):
+def test_closure_covers_named_files_and_refuses_files_outside_the_root(tmp_path):
     overlay = make_tree(tmp_path / "tree")
+    files = ClosureHasher().closure_files(overlay)
+    assert str((tmp_path / "tree" / "base" / "cfg.env").resolve()) in files
+    assert str((tmp_path / "tree" / "components" / "replicas" / "patch.yaml").resolve()) in files
+    # kustomize's load restrictor refuses a file outside the kustomization's directory: such a
+    # closure is not cached (the build fails; a build with the restrictor off could read anything).
     outside = tmp_path / "tree" / "shared" / "extra.yaml"
     outside.parent.mkdir()
     outside.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n")
     k = overlay / "kustomization.yaml"
     k.write_text(k.read_text() + "patches:\n- path: ../shared/extra.yaml\n")
-    files = ClosureHasher().closure_files(overlay)
-    assert str(outside.resolve()) in files
-    assert str((tmp_path / "tree" / "base" / "cfg.env").resolve()) in files
-    assert str((tmp_path / "tree" / "components" / "replicas" / "patch.yaml").resolve()) in files
+    with pytest.raises(Uncacheable, match="outside the kustomization's directory"):
+        ClosureHasher().closure_files(overlay)
+    with pytest.raises(InputError, match="security|restrict|outside|not in or below"):
+        render(overlay, None)
 
 
 def test_location_and_switches(tmp_path, monkeypatch):

@@ -9,6 +9,11 @@ and damages it (see strategies.py). Properties:
 - certainly-bad input gets findings (or an InputError): never a silent pass;
 - the CLI exits 0/1/2 without a traceback.
 
+Random search misses what needs one exact field and one exact value (a 400-digit flag value, a
+`roleRef` that is a string), so three deterministic sweeps (marked slow too, about 10 s) also try
+every field the seeds have, once per (kind, field): mappings as a string or list, numbers huge or of
+the wrong type, every flag's value as a 400-digit number.
+
 The small, derandomized runs (reproducible in CI, < 30 s) are marked slow: `pytest --slow` and CI
 run them, the quick default run leaves them out. The exploratory runs
 (`pytest -m exploratory tests/test_robustness.py`, by hand) explore >= 10,000 random examples.
@@ -41,7 +46,10 @@ from pdcheck.objects import Render
 from pdcheck.render import objects_from_stream
 from pdcheck.rules import all_rules
 from pdcheck.yamlio import decode
-from strategies import SEEDS, certainly_bad_manifests, mutated_manifests, mutated_texts, seed_docs
+from strategies import (
+    SEEDS, WRONG_FOR_MAPPING, WRONG_FOR_NUMBER, argv_flags, certainly_bad_manifests, field_shapes, get,
+    mutated_manifests, mutated_texts, put, seed_docs,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -212,6 +220,50 @@ def test_mutated_yaml_text_long(example):
 @given(certainly_bad_manifests())
 def test_certainly_bad_input_gets_findings_long(example):
     bad_property(example)
+
+
+# --- exhaustive sweeps: every field, not only the ones a random search happens to reach ------------
+
+def check_docs(docs: list, name: str = "swept"):
+    """check_text without the YAML round trip (~4x faster): the values are ones YAML can carry."""
+    from pdcheck.objects import K8sObject, Origin
+
+    objects = [K8sObject(d, i, Origin()) for i, d in enumerate(docs) if isinstance(d, dict)]
+    findings, _ = check_render(Render(name, "file", objects, []), _context(), OPTIONS, RULES)
+    return findings
+
+
+def _sweep(cases) -> None:
+    crashed = []
+    for seed, path, value in cases:
+        docs = seed_docs(seed)
+        put(docs, path, value)
+        with hard_limit(what=f"seed {seed}: {path} = {value!r:.60}"):
+            findings = check_docs(docs)
+        crashed += [(seed, path, f"{value!r:.40}", f.message) for f in findings if f.rule == INTERNAL_ERROR_RULE]
+    assert not crashed, crashed[:5]
+
+
+@pytest.mark.slow
+def test_every_mapping_field_wrongly_typed():
+    """Each mapping field of every kind the seeds have, as a string, a list, a huge integer...
+    (found: router-sd-rbac on `roleRef: x`)."""
+    _sweep((seed, path, value) for seed, path in field_shapes(lambda v: isinstance(v, dict))
+           for value in WRONG_FOR_MAPPING[:3:2])  # "x" and ["x"]; the random search tries the rest
+
+
+@pytest.mark.slow
+def test_every_number_field_huge_or_wrongly_typed():
+    numbers = field_shapes(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
+    _sweep((seed, path, value) for seed, path in numbers for value in WRONG_FOR_NUMBER[:4])
+
+
+@pytest.mark.slow
+def test_every_flag_value_huge():
+    """Each flag's value in every argv as a 400-digit number: past a float, within int()'s limit
+    (found: ep-experts-indivisible, OverflowError in a true division)."""
+    _sweep((seed, path + (get(seed_docs(seed), path).index(flag) + 1,), sign + "9" * 400)
+           for seed, path, flag in argv_flags() for sign in ("", "-"))
 
 
 # --- regressions found by the properties (kept explicit so they run without hypothesis' search) ---

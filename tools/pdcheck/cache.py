@@ -3,18 +3,24 @@
 A render is a pure function of (a) every file the kustomization can read, (b) the kustomize
 command and its version, (c) how pdcheck invokes it. The key hashes all of these:
 
-- the kustomization closure: every kustomization directory reached through resources, bases and
-  components (recursively), and every path any string in those kustomizations names (patches,
-  generator files/envs, openapi schema, configurations, crds, replacements, transformers...).
-  Directories are hashed whole, recursively (file names and contents); files outside them by
-  content. Over-approximating is deliberate: an unrelated edit next to a kustomization costs one
+- the kustomization closure, as kustomizations.py reads it (the way kustomize does): every
+  kustomization directory reached through resources, bases, components and plugin entries. With
+  kustomize's default load restrictor every file a kustomization loads lies inside its directory
+  (symlinks resolved), so each directory is hashed whole, recursively: regular files by name and
+  content, symlinks to anything else by their link text (never followed out of the directory),
+  VCS and cache directories skipped; the files the kustomizations name are added explicitly.
+  Over-approximating is deliberate: an unrelated edit next to a kustomization costs one
   re-render, a missed input would serve a stale render;
 - the overlay's absolute path (origin annotations are relative paths), the command, the output of
   `<tool> version` (itself cached, keyed on the binary's path, mtime and size), pdcheck's version
   and the cache format.
 
-Kustomizations with remote resources, Helm charts or KRM function plugins are never cached: their
-inputs are not all on this disk.
+Never cached (kustomizations.Closure.doubts, raised as Uncacheable): closures with remote
+targets, Helm charts or KRM function plugins (their inputs are not all on this disk), with a
+kustomization pdcheck cannot read or a named file outside its kustomization's directory, a
+kustomize command that turns the load restrictor off, and closures past the bounds below
+(MAX_CLOSURE_FILES files, MAX_FILE_BYTES per file, MAX_CLOSURE_BYTES in all; only regular files are
+read, so a FIFO or /proc file never blocks the hash).
 
 Entries are written to a temporary file in the cache directory and renamed into place
 (os.replace, atomic), so concurrent runs never see a partial entry; every entry carries the
@@ -36,13 +42,14 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 from . import __version__
-from .discover import kustomization_file
+from .kustomizations import KustomizationReader
 
 CACHE_FORMAT = 1
 CACHE_DIR_ENV = "PDCHECK_CACHE_DIR"
@@ -56,9 +63,6 @@ _MAX_ENTRY_BYTES = 64 * 1024 * 1024
 
 # Directories never part of a kustomization's inputs unless a path names them explicitly.
 _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".pytest_cache", ".mypy_cache"}
-_REMOTE_PREFIXES = ("git@", "github.com/", "gitlab.com/", "bitbucket.org/")
-_PLUGIN_KEYS = ("helmCharts", "helmGlobals", "helmChartInflationGenerator")
-_FUNCTION_MARK = "config.kubernetes.io/function"
 
 
 class Uncacheable(Exception):
@@ -275,14 +279,29 @@ def text_sha256(text: str) -> str:
 
 # --- the key ------------------------------------------------------------------------------------
 
+# Bounds on what a closure hashes: past them the render is not cached (and is still checked).
+MAX_CLOSURE_FILES = 5000
+MAX_FILE_BYTES = 16 * 1024 * 1024  # as yamlio.MAX_INPUT_BYTES: kustomize inputs are manifests
+MAX_CLOSURE_BYTES = 128 * 1024 * 1024
+
+
 class ClosureHasher:
     """Hashes kustomization closures; file digests and directory listings are shared across the
-    overlays of one run (base/ and profiles/ are read once however many overlays use them)."""
+    overlays of one run (base/ and profiles/ are read once however many overlays use them).
 
-    def __init__(self):
+    reader: a KustomizationReader of this run that has already resolved these closures (remote.py).
+    command: the kustomize command; one that turns the load restrictor off can read any file, and
+    one that enables plugins runs programs whose inputs no kustomization names: nothing such a
+    command renders is cached.
+    """
+
+    def __init__(self, command: list[str] | None = None, reader: KustomizationReader | None = None):
+        self._reader = reader or KustomizationReader()
         self._files: dict[tuple, str] = {}
-        self._listings: dict[str, list[str]] = {}
-        self._kustomizations: dict[str, tuple[list[str], list[str]]] = {}
+        self._listings: dict[str, list[tuple[str, str]]] = {}
+        args = [a.lower().replace("_", "-") for a in command or ()]
+        self._unrestricted = ((any("load-restrictor" in a for a in args) and not any("rootonly" in a for a in args))
+                              or any(flag in a for a in args for flag in ("enable-alpha-plugins", "enable-exec", "enable-helm")))
 
     def render_key(self, overlay: Path, command: list[str], tool_version: str, mode: str,
                    closure: str | None = None) -> str:
@@ -296,148 +315,119 @@ class ClosureHasher:
         return text_sha256(json.dumps(material, sort_keys=True))
 
     def closure_digest(self, overlay: Path) -> str:
-        """Digest of every file in the kustomization closure (names and contents); raises Uncacheable."""
-        files = self.closure_files(overlay)
-        return text_sha256(json.dumps(sorted((path, self._file_digest(path)) for path in files)))
+        """Digest of every file the build can read (names and contents); raises Uncacheable."""
+        entries = self.closure_entries(overlay)
+        total = 0
+        digests = []
+        for name, target in sorted(entries.items()):
+            if target.startswith("link:"):
+                digests.append((name, target))
+                continue
+            digest, size = self._file_digest(target)
+            total += size
+            if total > MAX_CLOSURE_BYTES:
+                raise Uncacheable(f"the kustomization closure holds over {MAX_CLOSURE_BYTES >> 20} MiB")
+            digests.append((name, digest))
+        return text_sha256(json.dumps(digests))
 
     def closure_files(self, overlay: Path) -> set[str]:
-        dirs: set[str] = set()
-        files: set[str] = set()
-        queue = [os.path.realpath(overlay)]
-        seen: set[str] = set()
-        while queue:
-            kdir = queue.pop()
-            if kdir in seen:
-                continue
-            seen.add(kdir)
-            dirs.add(kdir)
-            sub_dirs, sub_files = self._references(kdir)
-            files.update(sub_files)
-            for d in sub_dirs:
-                dirs.add(d)
-                if kustomization_file(Path(d)):
-                    queue.append(d)
-        for d in dirs:
-            files.update(self._listing(d))
-        return files
+        """Real paths of the regular files the closure digest covers; raises Uncacheable."""
+        return {t for t in self.closure_entries(overlay).values() if not t.startswith("link:")}
 
-    def _references(self, kdir: str) -> tuple[list[str], list[str]]:
-        """Directories and files a kustomization names (any string value that is an existing path)."""
-        if kdir in self._kustomizations:
-            return self._kustomizations[kdir]
-        kfile = kustomization_file(Path(kdir))
-        data = None
-        if kfile:
-            import yaml
+    def closure_entries(self, overlay: Path) -> dict[str, str]:
+        """name -> what is hashed for it: a regular file's real path, or 'link:<target>' for a
+        symlink whose target is not a file inside its kustomization's directory (kustomize's load
+        restrictor refuses those, so only the link text can matter). Raises Uncacheable.
 
-            try:
-                with open(kfile, "rb") as f:
-                    data = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-            except (OSError, yaml.YAMLError):
-                data = None  # kustomize will fail on it; failures are not cached
-        dirs, files = [], []
-        if isinstance(data, dict):
-            if any(k in data for k in _PLUGIN_KEYS):
-                raise Uncacheable("helm charts")
-            for key in ("resources", "bases", "components"):
-                entries = data.get(key)
-                for entry in entries if isinstance(entries, list) else []:
-                    if isinstance(entry, str) and _is_remote(entry):
-                        raise Uncacheable(f"remote {key} entry {entry}")
-            plugin_refs = set()
-            for key in ("transformers", "generators", "validators"):
-                if _FUNCTION_MARK in json.dumps(data.get(key), default=str):
-                    raise Uncacheable("KRM function plugin")
-                plugin_refs.update(_strings(data.get(key)))
-            for text in _strings(data):
-                for candidate in (text, text.partition("=")[2]):
-                    if not candidate or "\n" in candidate or len(candidate) > 4096:
-                        continue
-                    path = os.path.join(kdir, candidate)
-                    try:
-                        if os.path.isdir(path):
-                            dirs.append(os.path.realpath(path))
-                        elif os.path.isfile(path):
-                            files.append(os.path.realpath(path))
-                            if text in plugin_refs:
-                                _refuse_function_file(path)
-                    except (OSError, ValueError):
-                        continue
-        self._kustomizations[kdir] = (dirs, files)
-        return dirs, files
+        Every file kustomize loads for a kustomization lies inside its directory (load restrictor,
+        symlinks resolved) or is another kustomization of the closure; so the closure is the
+        kustomization directories, hashed whole (regular files; symlinked directories by their link
+        text, not followed), plus the files the kustomizations name (cache.py's module doc).
+        """
+        if self._unrestricted:
+            raise Uncacheable("the kustomize command turns the load restrictor off or enables plugins")
+        closure = self._reader.closure(overlay)
+        if closure.remote:
+            raise Uncacheable(f"remote {closure.remote[0].describe()}")
+        if closure.doubts:
+            raise Uncacheable(closure.doubts[0])
+        entries: dict[str, str] = {}
+        for kdir in closure.kustomization_dirs:
+            for name, target in self._listing(kdir):
+                entries[name] = target
+                if len(entries) > MAX_CLOSURE_FILES:
+                    raise Uncacheable(f"the kustomization closure holds over {MAX_CLOSURE_FILES} files")
+        for path in closure.files:
+            entries[path] = path
+        return entries
 
-    def _listing(self, directory: str) -> list[str]:
-        """Every regular file below a directory (symlinks followed, loops and VCS/cache dirs skipped)."""
-        if directory in self._listings:
-            return self._listings[directory]
-        out: list[str] = []
-        visited: set[str] = set()
-        stack = [os.path.realpath(directory)]
-        while stack:
-            current = stack.pop()  # a real path, so the paths of its non-symlink entries are real too
-            if current in visited:
-                continue
-            visited.add(current)
+    def _listing(self, root: str) -> list[tuple[str, str]]:
+        """(name, target) of every entry below a kustomization directory (see closure_entries);
+        VCS and cache directories skipped, at most MAX_CLOSURE_FILES + 1 entries."""
+        if root in self._listings:
+            return self._listings[root]
+        out: list[tuple[str, str]] = []
+        inside = root.rstrip(os.sep) + os.sep
+        stack = [root]
+        while stack and len(out) <= MAX_CLOSURE_FILES:
+            current = stack.pop()
             try:
                 entries = list(os.scandir(current))
             except OSError:
                 continue
             for entry in entries:
                 try:
-                    if entry.is_dir():
+                    if entry.is_symlink():
+                        target = os.path.realpath(entry.path)
+                        if target.startswith(inside) and os.path.isfile(target):
+                            out.append((entry.path, target))
+                        else:
+                            out.append((entry.path, "link:" + os.readlink(entry.path)))
+                    elif entry.is_dir(follow_symlinks=False):
                         if entry.name not in _SKIP_DIRS:
-                            stack.append(os.path.realpath(entry.path) if entry.is_symlink() else entry.path)
-                    elif entry.is_file():
-                        out.append(os.path.realpath(entry.path) if entry.is_symlink() else entry.path)
+                            stack.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        out.append((entry.path, entry.path))
                 except OSError:
                     continue
-        self._listings[directory] = out
+        self._listings[root] = out
         return out
 
-    def _file_digest(self, path: str) -> str:
+    def _file_digest(self, path: str) -> tuple[str, int]:
+        """(SHA-256, size) of a regular file, read once per run; raises Uncacheable for anything else."""
         try:
             st = os.stat(path)
-            identity = (path, st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
         except OSError:
-            return "missing"
+            raise Uncacheable(f"cannot read {path}") from None
+        identity = (path, st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
         digest = self._files.get(identity)
         if digest is None:
-            digest = self._files[identity] = file_sha256(path) or "unreadable"
-        return digest
+            digest = file_sha256(path, MAX_FILE_BYTES)
+            if digest is None:
+                raise Uncacheable(f"{path} is not a regular file of at most {MAX_FILE_BYTES >> 20} MiB")
+            self._files[identity] = digest
+        return digest, st.st_size
 
 
-def file_sha256(path: str | os.PathLike) -> str | None:
-    """SHA-256 of a file's content, or None when it cannot be read."""
+def file_sha256(path: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES) -> str | None:
+    """SHA-256 of a regular file's content, or None when it cannot be read, is not a regular file
+    (a FIFO would block, /proc files never end) or holds more than max_bytes."""
     h = hashlib.sha256()
     try:
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return None
-    return h.hexdigest()
-
-
-def _is_remote(entry: str) -> bool:
-    return "://" in entry or entry.startswith(_REMOTE_PREFIXES) or "?ref=" in entry
-
-
-def _strings(data):
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            yield item
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-
-
-def _refuse_function_file(path: str) -> None:
-    try:
-        with open(path, "rb") as f:
-            if _FUNCTION_MARK.encode() in f.read(_MAX_ENTRY_BYTES):
-                raise Uncacheable(f"KRM function plugin in {path}")
-    except OSError:
-        pass
+    with os.fdopen(fd, "rb") as f:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            left = max_bytes + 1
+            while left > 0:
+                chunk = f.read(min(1 << 20, left))
+                if not chunk:
+                    break
+                h.update(chunk)
+                left -= len(chunk)
+        except OSError:
+            return None
+    return h.hexdigest() if left > 0 else None

@@ -33,11 +33,13 @@ RESULTS_FORMAT = 1
 class CheckCache:
     """Results of one run's inputs: lookup() before checking, store() after."""
 
-    def __init__(self, cache, options, config: Config, inputs: list, command: list[str] | None):
+    def __init__(self, cache, options, config: Config, inputs: list, command: list[str] | None, reader=None):
         self.cache, self.inputs, self.command = cache, inputs, command
-        self.hasher = ClosureHasher()  # handed on to the renderer, which reads the same kustomizations
-        self._checker = _checker_fingerprint(options, config)
+        self.hasher = ClosureHasher(command, reader)  # handed on to the renderer, which reads the same kustomizations
+        self._checker = _checker_fingerprint(options, config)  # None: a CRD or the config is not a readable file
         self._contents: dict[int, str] = {}  # input index -> digest of what it renders from
+        if self._checker is None:
+            return
         for index, item in enumerate(inputs):
             # Taken now, before kustomize reads the files: an edit during the run must not be
             # stored under the new content with the old findings.
@@ -92,13 +94,16 @@ def _file_key(path: Path) -> str | None:
     return f"{os.path.realpath(path)}:{content}" if content else None
 
 
-def _checker_fingerprint(options, config: Config) -> str:
+def _checker_fingerprint(options, config: Config) -> str | None:
     crds = [Path(c) for c in options.crds] + list(config.crds)
+    contents = [file_sha256(path) for path in ([config.path] if config.path else []) + crds]
+    if None in contents:  # not a regular file within the size limit: the run reports it, nothing is cached
+        return None
     material = {
         "pdcheck": [__version__, _package_state()],
         "schemas": _schema_state(),
-        "config": _content(config.path) if config.path else None,
-        "crds": [(str(c), _content(c)) for c in crds],
+        "config": contents[0] if config.path else None,
+        "crds": [(str(c), digest) for c, digest in zip(crds, contents[len(contents) - len(crds):])],
         "k8s": options.k8s_versions, "sglang": options.sglang_version, "router": options.router_version,
         "enable": sorted(options.enable), "disable": sorted(options.disable),
     }
@@ -129,10 +134,6 @@ def _schema_state() -> list:
         return [str(root)] + sorted((e.name, e.stat().st_mtime_ns) for e in os.scandir(root))
     except OSError:
         return [str(root)]
-
-
-def _content(path: Path) -> str:
-    return file_sha256(path) or "unreadable"
 
 
 def _encode(findings: list[Finding], suppressed: int) -> bytes:

@@ -47,6 +47,7 @@ class Options:
     jobs: int | None = None
     cache_dir: str | None = None  # render cache location (default: see cache.open_cache)
     no_cache: bool = False
+    allow_remote: bool = False  # let kustomize fetch remote targets (default: refuse them, remote.py)
     inputs: list | None = None  # already resolved (the CLI resolves first to say what it found)
     input_errors: list = field(default_factory=list)  # the paths that resolved to no input, when already resolved
     enable: list[str] = field(default_factory=list)  # --enable RULE: on at its default severity, whatever the configuration says
@@ -165,6 +166,16 @@ def _catalog_versions(options: Options, config: Config) -> dict:
     }
 
 
+def _refuse_remote(options: Options, inputs: list):
+    """Refuse remote references before anything renders (remote.py); returns the
+    KustomizationReader that resolved the closures (None with --allow-remote)."""
+    if not options.allow_remote:
+        from .remote import refuse_remote
+
+        return refuse_remote(inputs)
+    return None
+
+
 # --- the stages -----------------------------------------------------------------------------------
 
 def run(options: Options) -> RunResult:
@@ -174,6 +185,7 @@ def run(options: Options) -> RunResult:
 
     input_errors: list[InputError] = list(options.input_errors)
     inputs = options.inputs if options.inputs is not None else resolve_inputs(options.paths, input_errors)
+    reader = _refuse_remote(options, inputs)
     command = kustomize_command(options.kustomize) if any(i.kind == "kustomize" for i in inputs) else None
     config = load_run_config(options)
     cache = open_cache(options.cache_dir, options.no_cache)
@@ -182,7 +194,7 @@ def run(options: Options) -> RunResult:
     if cache is not None:  # the results cache: inputs whose findings are stored skip every stage below
         from .checkcache import CheckCache
 
-        stored = CheckCache(cache, options, config, inputs, command)
+        stored = CheckCache(cache, options, config, inputs, command, reader)
         done = stored.lookup()
     todo = [index for index in range(len(inputs)) if index not in done]
     renders, rules = [], None
@@ -335,7 +347,9 @@ def build_models(options: Options, config: Config | None = None) -> list[Model]:
     from .render import render_all
 
     config = config if config is not None else load_run_config(options)
-    renders = render_all(resolve_inputs(options.paths), options.kustomize, options.jobs,
+    inputs = resolve_inputs(options.paths)
+    _refuse_remote(options, inputs)
+    renders = render_all(inputs, options.kustomize, options.jobs,
                          open_cache(options.cache_dir, options.no_cache))
     versions = _catalog_versions(options, config)
     return [build_model(r, versions) for r in renders]

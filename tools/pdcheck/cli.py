@@ -84,16 +84,31 @@ def _check_rule_ids(option: str, rule_ids: list[str]) -> None:
             _fail(InputError(None, f"{option}: {message}"))
 
 
+def _catalog_version(program: str):
+    """Option callback: a flag catalog version that exists (else a usage error, exit 2)."""
+    def check(value: Optional[str]) -> Optional[str]:
+        if value is None:
+            return value
+        from .catalog import available_versions
+
+        versions = available_versions(program)
+        if value not in versions:
+            raise typer.BadParameter(f"no {program} flag catalog for {value!r}; available: {', '.join(versions)}")
+        return value
+    return check
+
+
 PathsArg = typer.Argument(..., help="Kustomization directories, trees holding overlays, YAML files, or - for stdin.")
 K8sOpt = typer.Option(None, "--k8s-version", help="Kubernetes version to validate against (repeatable; default: the oldest a big managed service still supports and the newest bundled, see README).")
 CrdOpt = typer.Option(None, "--crd", help="CRD file to validate custom resources against (repeatable).")
-SglangOpt = typer.Option(None, "--sglang-version", help="SGLang flag catalog to use instead of the one the image tag selects.")
-RouterOpt = typer.Option(None, "--router-version", help="sglang-router flag catalog to use instead of the image tag's.")
+SglangOpt = typer.Option(None, "--sglang-version", callback=_catalog_version("sglang"), help="SGLang flag catalog to use instead of the one the image tag selects.")
+RouterOpt = typer.Option(None, "--router-version", callback=_catalog_version("sglang-router"), help="sglang-router flag catalog to use instead of the image tag's.")
 KustomizeOpt = typer.Option(None, "--kustomize", envvar="PDCHECK_KUSTOMIZE", help="kustomize or kubectl binary to render with (default: the bundled kubectl).")
 ConfigOpt = typer.Option(None, "--config", help="Configuration file (default: .pdcheck.yaml found upward from the first path).")
 JobsOpt = typer.Option(None, "--jobs", "-j", min=1, help="Overlays rendered in parallel (default: CPU count).")
 CacheDirOpt = typer.Option(None, "--cache-dir", envvar="PDCHECK_CACHE_DIR", help="Cache directory for renders and results (default: $XDG_CACHE_HOME/pdcheck or ~/.cache/pdcheck).")
 NoCacheOpt = typer.Option(False, "--no-cache", help="Always render and check; neither read nor write the cache (also PDCHECK_NO_CACHE=1).")
+AllowRemoteOpt = typer.Option(False, "--allow-remote", envvar="PDCHECK_ALLOW_REMOTE", help="Let kustomize fetch remote resources and git bases (default: refuse them, exit 2); each build then has PDCHECK_REMOTE_TIMEOUT seconds (30).")
 
 
 @app.command()
@@ -114,6 +129,7 @@ def validate(
     jobs: Optional[int] = JobsOpt,
     cache_dir: Optional[str] = CacheDirOpt,
     no_cache: bool = NoCacheOpt,
+    allow_remote: bool = AllowRemoteOpt,
 ):
     """Render every input, validate schemas, model the pods and run the rules.
 
@@ -133,7 +149,7 @@ def validate(
         paths=list(paths), k8s_versions=list(k8s_version) if k8s_version else None, crds=list(crd or []),
         sglang_version=sglang_version, router_version=router_version, kustomize=kustomize,
         config_path=config, jobs=jobs, cache_dir=cache_dir, no_cache=no_cache,
-        enable=list(enable or []), disable=list(disable or []),
+        enable=list(enable or []), disable=list(disable or []), allow_remote=allow_remote,
     )
     progress = None
     try:
@@ -171,6 +187,7 @@ def render(
     jobs: Optional[int] = JobsOpt,
     cache_dir: Optional[str] = CacheDirOpt,
     no_cache: bool = NoCacheOpt,
+    allow_remote: bool = AllowRemoteOpt,
 ):
     """Print the rendered YAML (origin annotations stripped), or with --effective the pods' effective launch."""
     from .cache import open_cache
@@ -185,11 +202,16 @@ def render(
 
             models = build_models(Options(
                 paths=list(paths), sglang_version=sglang_version, router_version=router_version, kustomize=kustomize,
-                config_path=config, jobs=jobs, cache_dir=cache_dir, no_cache=no_cache,
+                config_path=config, jobs=jobs, cache_dir=cache_dir, no_cache=no_cache, allow_remote=allow_remote,
             ))
             docs = [d for m in models for d in effective_documents(m)]
         else:
-            renders = render_all(resolve_inputs(list(paths)), kustomize, jobs, open_cache(cache_dir, no_cache))
+            from .remote import refuse_remote
+
+            inputs = resolve_inputs(list(paths))
+            if not allow_remote:
+                refuse_remote(inputs)
+            renders = render_all(inputs, kustomize, jobs, open_cache(cache_dir, no_cache))
             docs = [o.doc for r in renders for o in r.objects]
     except InputError as err:
         _fail(err)
@@ -274,7 +296,10 @@ def main() -> None:
     if sys.argv[1:] == ["--version"]:
         print(f"pdcheck {__version__}")
         return
-    app()
+    from .children import guarded
+
+    with guarded():  # Ctrl-C, SIGTERM, an error: no kustomize outlives pdcheck
+        app()
 
 
 if __name__ == "__main__":

@@ -84,8 +84,14 @@ def load_config(path: Path | None, known_rules: set[str] | None = None) -> Confi
         if not isinstance(versions, list) or not versions:
             raise InputError(name, "k8s-versions must be a non-empty list like ['1.26', '1.37']")
         cfg.k8s_versions = [str(v) for v in versions]
-    for key, attr in (("sglang-version", "sglang_version"), ("router-version", "router_version")):
+    for key, attr, program in (("sglang-version", "sglang_version", "sglang"),
+                               ("router-version", "router_version", "sglang-router")):
         if data.get(key) is not None:
+            from .catalog import available_versions
+
+            versions = available_versions(program)
+            if str(data[key]) not in versions:
+                raise InputError(name, f"{key}: no {program} flag catalog for {str(data[key])!r} (available: {', '.join(versions)})")
             setattr(cfg, attr, str(data[key]))
     if data.get("gpu") is not None:
         from .capacity.facts import gpu_by_name, known_gpus

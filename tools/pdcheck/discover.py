@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
-from .yamlio import load_documents, read_text
+from .kustomizations import KUSTOMIZATION_FILES, kustomization_file, read_kustomization, remote_form
 
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _SKIP_DIRS = {"node_modules", "__pycache__"}
 
 
@@ -26,22 +25,6 @@ class Input:
     display: str
 
 
-def kustomization_file(directory: Path) -> Path | None:
-    for name in KUSTOMIZATION_FILES:
-        candidate = directory / name
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def read_kustomization(path: Path) -> dict:
-    docs = load_documents(read_text(path), str(path))
-    data = docs[0].data if docs else None
-    if not isinstance(data, dict):
-        raise InputError(str(path), "is not a kustomization (expected a YAML mapping)")
-    return data
-
-
 def referenced_dirs(kdir: Path, kustomization: dict) -> set[Path]:
     """Local directories a kustomization pulls in (resources, bases, components)."""
     out = set()
@@ -50,7 +33,7 @@ def referenced_dirs(kdir: Path, kustomization: dict) -> set[Path]:
         if not isinstance(entries, list):
             continue
         for entry in entries:
-            if isinstance(entry, str) and "://" not in entry and not entry.startswith("git@"):
+            if isinstance(entry, str) and not remote_form(entry):
                 target = (kdir / entry).resolve()
                 if target.is_dir():
                     out.add(target)

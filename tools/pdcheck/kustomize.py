@@ -20,7 +20,10 @@ def kustomize_command(override: str | None) -> list[str]:
     """
     choice = override or os.environ.get(KUSTOMIZE_ENV)
     if choice:
-        parts = shlex.split(choice)
+        try:
+            parts = shlex.split(choice)
+        except ValueError as exc:  # 'No closing quotation', 'No escaped character'
+            raise InputError(None, f"cannot parse the kustomize command {choice!r} (--kustomize/{KUSTOMIZE_ENV}): {exc}") from None
         if not parts:
             raise InputError(None, f"empty kustomize command in --kustomize/{KUSTOMIZE_ENV}")
         return parts + (["kustomize"] if "kubectl" in Path(parts[0]).name else ["build"])

@@ -30,26 +30,55 @@ def _render_timeout() -> float:
         return RENDER_TIMEOUT_S
 
 
+# Belt and braces for the no-network default (remote.py refuses remote references before any
+# build): kustomize's HTTP client and git take their proxy from the environment, so a reference the
+# check missed goes to a port where nothing listens (Go does not proxy loopback addresses).
+BLACKHOLE_PROXY = "http://127.0.0.1:9"
+MAX_ERROR_CHARS = 4000  # kustomize's message, start and end kept: the cause is at the end
+
+
+def _no_network_env() -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        env[name] = BLACKHOLE_PROXY
+    for name in ("NO_PROXY", "no_proxy"):
+        env.pop(name, None)
+    env["GIT_ALLOW_PROTOCOL"] = "none"  # git clones nothing (no protocol of that name)
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    return env
+
+
 def _kustomize_bytes(command: list[str], overlay: Path, display: str, origins: bool) -> tuple[bytes, str]:
     """kustomize's stdout and the directory origin paths are relative to ('' without origins).
 
     With origins, the overlay is built through a temporary wrapper kustomization that turns on
     origin annotations (which makes kustomize ~50% slower). Without, the overlay is built directly;
     if that fails it is built again through the wrapper, so error messages are the same either way.
+
+    An overlay whose closure names remote targets got here only with --allow-remote (remote.py):
+    it is built with the network and PDCHECK_REMOTE_TIMEOUT; every other build without network.
     """
+    from .remote import has_remote, remote_timeout
+
+    remote = has_remote(overlay)
+    timeout = min(remote_timeout(), _render_timeout()) if remote else _render_timeout()
+    env = None if remote else _no_network_env()
     if not origins:
         try:
-            return _spawn(command + [str(overlay)], display), ""
+            return _spawn(command + [str(overlay)], display, timeout, env), ""
         except _BuildFailed:
             pass
-    with tempfile.TemporaryDirectory(prefix="pdcheck-") as wrapper:
+    from .children import wrapper_prefix
+
+    with tempfile.TemporaryDirectory(prefix=wrapper_prefix()) as wrapper:
         rel = os.path.relpath(overlay, wrapper)
         # Kustomize rejects absolute paths in resources; a relative one from the temp dir works.
+        # Written with the YAML library: directory names such as 'prod #1' or 'a: b' stay one path.
         Path(wrapper, "kustomization.yaml").write_text(
-            f"resources:\n- {rel}\nbuildMetadata:\n- originAnnotations\n", encoding="utf-8"
+            yaml.safe_dump({"resources": [rel], "buildMetadata": ["originAnnotations"]}), encoding="utf-8"
         )
         try:
-            return _spawn(command + [wrapper], display), wrapper
+            return _spawn(command + [wrapper], display, timeout, env), wrapper
         except _BuildFailed as failed:
             raise InputError(display, "kustomize build failed: " + _kustomize_error(failed.stderr, wrapper, overlay)) from None
 
@@ -59,12 +88,15 @@ class _BuildFailed(Exception):
         self.stderr = stderr
 
 
-def _spawn(argv: list[str], display: str) -> bytes:
+def _spawn(argv: list[str], display: str, timeout: float | None = None, env: dict | None = None) -> bytes:
+    from . import children
+
+    timeout = _render_timeout() if timeout is None else timeout
     try:
         # Own process group, so a timeout also stops whatever kustomize started (exec plugins).
         proc = subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            stdin=subprocess.DEVNULL, start_new_session=True, env=env,
         )
     except FileNotFoundError:
         raise InputError(argv[0], "kustomize/kubectl binary not found") from None
@@ -73,10 +105,20 @@ def _spawn(argv: list[str], display: str) -> bytes:
     except OSError as exc:
         raise InputError(argv[0], f"cannot run: {exc.strerror or exc}") from None
     try:
-        stdout, stderr = proc.communicate(timeout=_render_timeout())
+        children.register(proc.pid)
+    except children.Stopping:
+        proc.communicate()
+        raise InputError(display, "pdcheck is stopping; build not run") from None
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
-        raise InputError(display, f"kustomize did not finish within {_render_timeout():g} s") from None
+        raise InputError(display, f"kustomize did not finish within {timeout:g} s") from None
+    except BaseException:  # Ctrl-C or SIGTERM (SystemExit) while this thread waits: take kustomize along
+        _kill_group(proc)
+        raise
+    finally:
+        children.unregister(proc.pid)
     if proc.returncode != 0:
         raise _BuildFailed(stderr)
     return stdout
@@ -100,14 +142,19 @@ _WRAPPER_LAYER = re.compile(
 
 
 def _kustomize_error(stderr: bytes, wrapper: str, overlay: Path) -> str:
+    """kustomize's error as one line: every line of it (the cause is usually last), the wrapper's
+    own layer dropped, bounded to MAX_ERROR_CHARS by cutting the middle."""
     text = stderr.decode("utf-8", "replace").strip()
     text = text.replace(wrapper, "<pdcheck-wrapper>")
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    message = lines[-1] if lines else "no error message"
-    message = message.removeprefix("Error: ").removeprefix("error: ")
+    lines = [ln.strip().removeprefix("Error: ").removeprefix("error: ") for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith("# Warning:")]  # deprecation notes
+    message = " | ".join(lines) if lines else "no error message"
     # Drop the layer our wrapper adds, so the message starts at the user's own kustomization.
     message = _WRAPPER_LAYER.sub("", message, count=1)
-    return message if len(message) < 400 else message[:400] + "..."
+    if len(message) > MAX_ERROR_CHARS:
+        head = MAX_ERROR_CHARS // 4
+        message = message[:head] + " [...] " + message[-(MAX_ERROR_CHARS - head):]
+    return message
 
 
 def _origin_from(doc: dict, wrapper_base: Path) -> Origin:
@@ -197,7 +244,7 @@ class CachedKustomize:
         if cache is not None:
             from .cache import ClosureHasher
 
-            self.hasher = hasher or ClosureHasher()
+            self.hasher = hasher or ClosureHasher(command)
             self._version = cache.tool_version(command, ask=False)
             if self._version is None:
                 self._version = Future()

@@ -183,7 +183,8 @@ def read_text(path: Path | str) -> str:
                 raise InputError(name, "not a regular file")
             if size > MAX_INPUT_BYTES:
                 raise InputError(name, f"file is {size / 2**20:.1f} MiB, over the {MAX_INPUT_BYTES // 2**20} MiB limit for a manifest")
-            raw = p.read_bytes()
+            with open(p, "rb") as f:  # bounded: /proc files report size 0 and never end
+                raw = f.read(MAX_INPUT_BYTES + 1)
         except FileNotFoundError:
             raise InputError(name, "no such file or directory") from None
         except PermissionError:
@@ -197,8 +198,10 @@ def read_text(path: Path | str) -> str:
     return decode(raw, name)
 
 
-def load_documents(text: str, name: str) -> list[Document]:
-    """Parse a multi-document YAML stream; InputError (naming the file and line) when it is not YAML."""
+def load_documents(text: str, name: str, first_only: bool = False) -> list[Document]:
+    """Parse a multi-document YAML stream; InputError (naming the file and line) when it is not YAML.
+
+    first_only: stop after the first document, as kustomize does with a kustomization file."""
     loader = _Loader(text)
     docs: list[Document] = []
     try:
@@ -210,6 +213,8 @@ def load_documents(text: str, name: str) -> list[Document]:
             data = loader.construct_document(node) if node is not None else None
             docs.append(Document(data, index, start, sorted(loader.duplicates, key=lambda d: d.line)))
             index += 1
+            if first_only:
+                break
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

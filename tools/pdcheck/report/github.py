@@ -10,6 +10,7 @@ _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO:
 
 
 def _escape_data(text: str) -> str:
+    """GitHub's own escaping of a command's data (%, CR, LF), after printable() on each field."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
@@ -21,13 +22,13 @@ def report(result, stream, color: bool = False) -> None:
     for f in result.findings:
         props = []
         if f.file:
-            props.append(f"file={_escape_property(f.file)}")
+            props.append(f"file={_escape_property(printable(f.file))}")
             if f.line:
                 props.append(f"line={f.line}")
-        title = f"{f.rule} {f.object}" if f.object else f.rule
+        title = f"{f.rule} {printable(f.object)}" if f.object else f.rule
         props.append(f"title={_escape_property(title)}")
-        where = f" ({f.path_text})" if f.path_text else ""
-        message = f"{f.message}{where}" + (f"\nfix: {f.fix}" if f.fix else "")
+        where = f" ({printable(f.path_text)})" if f.path_text else ""
+        message = f"{printable(f.message, True)}{where}" + (f"\nfix: {printable(f.fix, True)}" if f.fix else "")
         stream.write(f"::{_COMMAND[f.severity]} {','.join(props)}::{_escape_data(message)}\n")
     for err in result.input_errors:
         props = [f"file={_escape_property(printable(err.file))}"] if err.file else []

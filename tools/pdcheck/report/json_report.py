@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from ..findings import Severity
+from .escape import defuse_json
 
 
 def summary(result) -> dict:
@@ -31,5 +32,4 @@ def input_error_dict(err) -> dict:
 def report(result, stream, color: bool = False) -> None:
     data = {"version": result.version, "findings": [f.to_dict() for f in result.findings],
             "inputErrors": [input_error_dict(e) for e in result.input_errors], "summary": summary(result)}
-    json.dump(data, stream, indent=2)
-    stream.write("\n")
+    stream.write(defuse_json(json.dumps(data, indent=2)) + "\n")

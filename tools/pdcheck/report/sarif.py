@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from ..errors import INPUT_ERROR_ID
 from ..findings import Severity
+from .escape import defuse_json
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -97,5 +98,4 @@ def report(result, stream, color: bool = False) -> None:
             "invocations": [_invocation(result)],
         }],
     }
-    json.dump(log, stream, indent=2)
-    stream.write("\n")
+    stream.write(defuse_json(json.dumps(log, indent=2)) + "\n")

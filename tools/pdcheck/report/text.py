@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..findings import Severity
+from .escape import printable
 
 _COLORS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[36m"}
 _DIM, _BOLD, _RESET = "\033[2m", "\033[1m", "\033[0m"
@@ -48,22 +49,24 @@ def report(result, stream, color: bool) -> None:
     for f in result.findings:
         by_overlay.setdefault(f.overlay or "", []).append(f)
     for overlay, findings in by_overlay.items():
-        stream.write(paint(overlay or "<input>", _BOLD) + "\n")
+        stream.write(paint(printable(overlay or "<input>"), _BOLD) + "\n")
         for f in findings:
             where = f"{f.file}:{f.line}" if f.file and f.line else (f.file or "")
-            head = f"  {paint(f.severity.value, _COLORS[f.severity])} [{f.rule}] {f.object}"
+            head = f"  {paint(f.severity.value, _COLORS[f.severity])} [{f.rule}] {printable(f.object)}"
             if f.path_text:
-                head += f" {paint(f.path_text, _DIM)}"
+                head += f" {paint(printable(f.path_text), _DIM)}"
             stream.write(head + "\n")
             if where:
-                stream.write(f"    {paint(where, _DIM)}\n")
-            stream.write(f"    {f.message}\n")
+                stream.write(f"    {paint(printable(where), _DIM)}\n")
+            stream.write(f"    {printable(f.message)}\n")
             if f.fix:
-                stream.write(f"    fix: {f.fix}\n")
+                stream.write(f"    fix: {printable(f.fix)}
+")
             for role, file, line, text in f.provenance:  # where the value was set (provenance.py)
                 place = f"{file}:{line}" if file and line else (file or "")
                 if role == "caused":  # a folded finding: its rule and object (the message is in JSON)
                     text = text.split(": ", 1)[0]
-                stream.write(f"    {role}: {paint(place, _DIM)} {text}\n")
+                stream.write(f"    {role}: {paint(printable(place), _DIM)} {printable(text)}
+")
     # (input errors: on standard error, in every format; see cli.validate)
     stream.write(summary_line(result) + "\n")

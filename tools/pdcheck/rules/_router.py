@@ -11,7 +11,6 @@ Values not known at lint time (`<placeholders>`) make the helpers return None: r
 from __future__ import annotations
 
 import ipaddress
-import math
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -402,9 +401,10 @@ def registration_window(timeout_secs: int) -> int:
     """Seconds sglang-router 0.2.x/0.3.x retries a worker before dropping it for good: the retry
     delays of the detect_connection_mode step (attempts from 0.9 x --worker-startup-timeout-secs,
     linear back-off 1 s up to 5 s; measured in tests/test_router_recovery.py)."""
-    effective = timeout_secs * 0.9
-    attempts = 3 if effective <= 10 else max(5 + math.ceil((effective - 10) / 5), 3)
-    return sum(min(i, 5) for i in range(1, attempts))
+    # In integers (0.9 x t > 10  <=>  9t > 100): a float overflows, and a loop never ends, on a huge value.
+    attempts = 3 if timeout_secs * 9 <= 100 else max(5 + -((100 - timeout_secs * 9) // 50), 3)
+    retries = attempts - 1  # delays 1, 2, 3, 4, 5, 5, 5...
+    return retries * (retries + 1) // 2 if retries <= 5 else 15 + 5 * (retries - 5)
 
 
 def probe_path(probe) -> str | None:

@@ -11,7 +11,8 @@ JSON Schema 2020-12 document:
 - `x-kubernetes-embedded-resource` -> apiVersion and kind required, metadata checked as ObjectMeta.
 - OpenAPI 3.0 boolean `exclusiveMinimum`/`exclusiveMaximum` -> the numeric 2020-12 form.
 - `x-kubernetes-list-type: set` -> uniqueItems. Not checked: `map` list keys, CEL
-  (`x-kubernetes-validations`), formats, patterns Python's `re` cannot compile.
+  (`x-kubernetes-validations`), formats, patterns RE2 cannot compile (patterns are matched with
+  RE2, as the API server does: see regex.py).
 - The root `metadata` is checked against the core ObjectMeta of the Kubernetes version being
   validated (the API server validates ObjectMeta itself; CRDs only say `type: object`).
 """
@@ -19,13 +20,13 @@ JSON Schema 2020-12 document:
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
 from ..yamlio import load_documents, read_text
 from .bundle import DEFINITIONS_URI, SchemaSetupError
+from .regex import HAVE_RE2, searcher
 
 OBJECT_META_REF = DEFINITIONS_URI + "#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 
@@ -138,12 +139,9 @@ def _check_values(out: dict) -> None:
         raise ValueError("'required' must be a list of strings")
     if "enum" in out and not isinstance(out["enum"], list):
         raise ValueError("'enum' must be a list")
-    if "pattern" in out:
-        try:
-            re.compile(out["pattern"])
-        except (re.error, TypeError):
-            # RE2/ECMA syntax Python cannot compile (e.g. \p{L}): leave that pattern unchecked.
-            del out["pattern"]
+    if "pattern" in out and (not HAVE_RE2 or searcher(out["pattern"]) is None):
+        # Only RE2 is safe on a pattern from input (regex.py); one it cannot compile stays unchecked.
+        del out["pattern"]
 
 
 def convert(node: dict) -> dict:

@@ -23,6 +23,8 @@ import re
 from typing import Callable
 from urllib.parse import unquote, urldefrag, urljoin
 
+from .regex import searcher
+
 Check = Callable[[object], bool]
 
 
@@ -219,9 +221,9 @@ def _string_checks(node: dict) -> list[Check]:
         checks.append(lambda v, m=node["minLength"]: not isinstance(v, str) or len(v) >= m)
     if "maxLength" in node:
         checks.append(lambda v, m=node["maxLength"]: not isinstance(v, str) or len(v) <= m)
-    if "pattern" in node:
-        regex = re.compile(node["pattern"])  # jsonschema uses re.search as well
-        checks.append(lambda v, r=regex: not isinstance(v, str) or r.search(v) is not None)
+    search = searcher(node["pattern"]) if "pattern" in node else None  # RE2; jsonschema uses it too
+    if search is not None:
+        checks.append(lambda v, s=search: not isinstance(v, str) or s(v))
     return checks
 
 

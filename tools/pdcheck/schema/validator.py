@@ -231,9 +231,7 @@ class _CompiledSchema:
     @property
     def jsonschema_validator(self) -> jsonschema.Draft202012Validator:
         if self._jsonschema_validator is None:
-            import jsonschema
-
-            self._jsonschema_validator = jsonschema.Draft202012Validator(self.schema, registry=self._make_registry())
+            self._jsonschema_validator = _validator_class()(self.schema, registry=self._make_registry())
         return self._jsonschema_validator
 
     def quick_check_passes(self, obj: dict) -> bool:
@@ -243,6 +241,17 @@ class _CompiledSchema:
             return self.fast_check(obj)
         except Unsure:
             return False
+
+
+@lru_cache(maxsize=1)
+def _validator_class():
+    """Draft 2020-12 with `pattern` matched by RE2 (regex.py), as the fast check does."""
+    import jsonschema
+    from jsonschema.validators import extend
+
+    from .regex import pattern_keyword
+
+    return extend(jsonschema.Draft202012Validator, {"pattern": pattern_keyword})
 
 
 @lru_cache(maxsize=None)

@@ -100,9 +100,13 @@ def decode_graphs(c: ContainerRun) -> DecodeGraphs | None:
     return DecodeGraphs(flag, max_bs, running, lay.attn_dp, lay.tp)
 
 
+MAX_CAPTURED_BS = 1 << 20  # far above any decode batch a GPU holds
+
+
 def captured_batch_sizes(limit: int) -> list[int]:
     """The decode batch sizes SGLang 0.5.6.post2 captures up to `limit` without speculative
     decoding (server_args.py `_generate_cuda_graph_batch_sizes`): a batch runs in the graph of the
     smallest size that holds it."""
+    limit = min(limit, MAX_CAPTURED_BS)  # a 400-digit limit must not become a list (OverflowError, memory)
     sizes = [1, 2, 4, 8, 12] + list(range(16, 257, 8)) + list(range(272, 512, 16)) + list(range(512, limit + 1, 32))
     return [bs for bs in sizes if bs <= limit]

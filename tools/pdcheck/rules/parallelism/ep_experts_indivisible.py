@@ -22,7 +22,8 @@ def check(model, ctx):
         ep_text = f"ep {ep} (= tp, forced by --moe-a2a-backend {backend})" if forced else f"--ep-size {ep}"
         flag = "--ep-num-redundant-experts" if c.flag("--ep-num-redundant-experts").written else ("--tp-size" if forced else "--ep-size")
         smallest = (-experts) % ep
-        fix_redundant = smallest + ep * max(0, round((redundant - smallest) / ep))
+        # The multiple of ep nearest the given count, in integers (a float overflows on huge values).
+        fix_redundant = smallest + ep * max(0, (2 * (redundant - smallest) + ep) // (2 * ep))
         yield Problem(wl.obj, flag_path(c, flag),
                       f"{describe_pod(pod)}: {experts} routed experts ({source}) + {redundant} redundant = {physical} physical experts do not divide over {ep_text}, so SGLang's expert-location init fails",
                       f"set --ep-num-redundant-experts so that {experts} + it is a multiple of {ep} (e.g. {fix_redundant}), or change the EP size")

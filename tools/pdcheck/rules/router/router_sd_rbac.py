@@ -59,7 +59,9 @@ def check(model, ctx):
                 continue
             if binding.kind == "RoleBinding" and (watch_ns is None or not may_share_namespace(ns_of(binding), watch_ns)):
                 continue  # a RoleBinding grants only in its namespace; all-namespace watches need a ClusterRoleBinding
-            ref = binding.doc.get("roleRef") or {}
+            ref = binding.doc.get("roleRef")
+            if not isinstance(ref, dict):  # malformed (the schema rules report it): grants nothing
+                continue
             for (kind, name, rns), role in roles.items():
                 if kind == ref.get("kind") and name == ref.get("name") and (kind == "ClusterRole" or may_share_namespace(rns, ns_of(binding))):
                     verbs |= _pod_verbs(role)
