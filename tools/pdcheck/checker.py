@@ -176,6 +176,17 @@ def _refuse_remote(options: Options, inputs: list):
     return None
 
 
+def _remote_errors(options: Options, inputs: list) -> tuple:
+    """(reader or None, the inputs without remote references, an InputError per input with one)."""
+    if options.allow_remote:
+        return None, inputs, []
+    from .remote import remote_errors
+
+    reader, refused = remote_errors(inputs)
+    bad = {id(item) for item, _ in refused}
+    return reader, [i for i in inputs if id(i) not in bad], [error for _, error in refused]
+
+
 # --- the stages -----------------------------------------------------------------------------------
 
 def run(options: Options) -> RunResult:
@@ -184,8 +195,9 @@ def run(options: Options) -> RunResult:
     from .kustomize import kustomize_command
 
     input_errors: list[InputError] = list(options.input_errors)
-    inputs = options.inputs if options.inputs is not None else resolve_inputs(options.paths, input_errors)
-    reader = _refuse_remote(options, inputs)
+    all_inputs = options.inputs if options.inputs is not None else resolve_inputs(options.paths, input_errors)
+    reader, inputs, refused = _remote_errors(options, all_inputs)  # one overlay's remote base hides no other
+    input_errors.extend(refused)
     command = kustomize_command(options.kustomize) if any(i.kind == "kustomize" for i in inputs) else None
     config = load_run_config(options)
     cache = open_cache(options.cache_dir, options.no_cache)
@@ -231,8 +243,8 @@ def run(options: Options) -> RunResult:
     findings = sorted((f for result in done.values() for f in result[0]), key=Finding.sort_key)
     suppressed = sum(result[1] for result in done.values())
     enabled = [r for r, _ in rules] if rules is not None else lambda: [r for r, _ in enabled_rules(config, options)]
-    return RunResult(__version__, [i.display for i in inputs], findings, suppressed, renders, enabled,
-                     input_errors, [i.kind for i in inputs])
+    return RunResult(__version__, [i.display for i in all_inputs], findings, suppressed, renders, enabled,
+                     input_errors, [i.kind for i in all_inputs])
 
 
 def build_model_or_finding(render: Render, versions: dict) -> Model | Finding:

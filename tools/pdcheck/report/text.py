@@ -60,13 +60,11 @@ def report(result, stream, color: bool) -> None:
                 stream.write(f"    {paint(printable(where), _DIM)}\n")
             stream.write(f"    {printable(f.message)}\n")
             if f.fix:
-                stream.write(f"    fix: {printable(f.fix)}
-")
+                stream.write(f"    fix: {printable(f.fix)}\n")
             for role, file, line, text in f.provenance:  # where the value was set (provenance.py)
                 place = f"{file}:{line}" if file and line else (file or "")
                 if role == "caused":  # a folded finding: its rule and object (the message is in JSON)
                     text = text.split(": ", 1)[0]
-                stream.write(f"    {role}: {paint(printable(place), _DIM)} {printable(text)}
-")
+                stream.write(f"    {role}: {paint(printable(place), _DIM)} {printable(text)}\n")
     # (input errors: on standard error, in every format; see cli.validate)
     stream.write(summary_line(result) + "\n")
