@@ -493,10 +493,10 @@ def _model_plain(obj: K8sObject, config_maps, catalog_for) -> Workload:
     replicas = as_int(dig(obj.doc, "spec", "replicas"), 1) if obj.kind in ("Deployment", "ReplicaSet") else 1
     wl = Workload(obj, 1, 1 if replicas is None else replicas, worker_template_path=tpl_path)
     labels = _mapping(dig(template, "metadata", "labels"))
-    labels.update(_controller_labels(obj))
+    labels.update(_wrapper_pod_labels(obj, 0) if made_by_wrapper(obj) else _controller_labels(obj))
     annotations = _mapping(dig(template, "metadata", "annotations"))
     pod = PodRun(wl, 0, 0, name, template, tpl_path, labels, annotations)
-    _fill_containers(pod, obj, config_maps, catalog_for, {})
+    _fill_containers(pod, obj, config_maps, catalog_for, _wrapper_pod_env(obj, 0))
     wl.pods.append(pod)
     return wl
 
@@ -531,13 +531,28 @@ def _model_statefulset(obj: K8sObject, config_maps, catalog_for) -> Workload:
     for rank in modelled_ranks(max(replicas, 1)):
         name = f"{obj.name}-{start + rank}"
         labels = _mapping(dig(template, "metadata", "labels"))
-        labels.update({STS_POD_NAME_LABEL: name, STS_POD_INDEX_LABEL: str(start + rank),
-                       REVISION_HASH_LABEL: "<controller-revision-hash>"})
+        labels.update(_wrapper_pod_labels(obj, rank) if made_by_wrapper(obj) else {
+            STS_POD_NAME_LABEL: name, STS_POD_INDEX_LABEL: str(start + rank), REVISION_HASH_LABEL: "<controller-revision-hash>"})
         annotations = _mapping(dig(template, "metadata", "annotations"))
         pod = PodRun(wl, 0, rank, name, template, tpl_path, labels, annotations)
-        _fill_containers(pod, obj, config_maps, catalog_for, {})
+        _fill_containers(pod, obj, config_maps, catalog_for, _wrapper_pod_env(obj, rank))
         wl.pods.append(pod)
     return wl
+
+
+def made_by_wrapper(obj: K8sObject) -> bool:
+    """A derived StatefulSet/Deployment whose pods the wrapper's controller creates itself (DerivedObject.pod_env)."""
+    return getattr(obj, "pod_env", None) is not None
+
+
+def _wrapper_pod_labels(obj: K8sObject, position: int) -> dict:
+    hook = getattr(obj, "pod_labels", None)
+    return dict(hook(position)) if hook is not None else {}
+
+
+def _wrapper_pod_env(obj: K8sObject, position: int) -> dict[str, str]:
+    hook = getattr(obj, "pod_env", None)
+    return dict(hook(position)) if hook is not None else {}
 
 
 def _fill_containers(pod: PodRun, obj: K8sObject, config_maps, catalog_for, injected: dict[str, str]) -> None:
@@ -546,9 +561,11 @@ def _fill_containers(pod: PodRun, obj: K8sObject, config_maps, catalog_for, inje
         items = spec.get(key)
         if not isinstance(items, list):
             continue
+        # LWS injects its env into init containers too; a wrapper's controller (AIBrix) into containers only
+        env = {} if key == "initContainers" and made_by_wrapper(obj) else injected
         for i, c in enumerate(items):
             if isinstance(c, dict):
-                target.append(_model_container(pod, obj, c, i, pod.spec_path + (key, i), config_maps, catalog_for, injected))
+                target.append(_model_container(pod, obj, c, i, pod.spec_path + (key, i), config_maps, catalog_for, env))
 
 
 def _field_ref(pod: PodRun, obj: K8sObject, field_path: str) -> str | None:
@@ -590,8 +607,9 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ca
         elif isinstance(source.get("secretRef"), dict):
             opaque.append(f"Secret/{source['secretRef'].get('name')}")
 
+    injected_by = "controller" if made_by_wrapper(obj) else "lws"
     for name, value in injected.items():
-        env[name] = EnvVar(name, value, "lws")
+        env[name] = EnvVar(name, value, injected_by)
 
     entries = c.get("env")
     for j, entry in enumerate(entries if isinstance(entries, list) else []):
@@ -599,7 +617,7 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ca
             continue
         name = entry["name"]
         if name in injected:
-            continue  # LWS puts its own value first and drops the user's
+            continue  # LWS (or the wrapper's controller) puts its own value first and drops the user's
         epath = path + ("env", j)
         if "value" in entry and not isinstance(entry.get("valueFrom"), dict):
             raw = "" if entry["value"] is None else str(entry["value"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .yamlio import DuplicateKey
@@ -105,6 +106,11 @@ class DerivedObject(K8sObject):
     # (prefix of a path in this doc, the same place in the parent), most specific first
     path_map: tuple[tuple[tuple, tuple], ...] = ()
     label: str = ""  # how the parent names it, e.g. "role prefill"
+    # For a StatefulSet or Deployment whose pods a wrapper's controller creates itself (AIBrix): by pod
+    # position, the labels it sets on the pod (instead of the StatefulSet/Deployment controller's) and
+    # the env it puts ahead of each container's own (dropping the container's entries of those names).
+    pod_labels: Callable[[int], dict] | None = None
+    pod_env: Callable[[int], dict] | None = None
 
     def source(self, path: tuple) -> tuple[K8sObject, tuple]:
         """The parent object and the path in it that holds what `path` names here."""

@@ -13,10 +13,12 @@ from collections.abc import Iterable, Iterator
 from ..objects import K8sObject
 from . import disaggregatedset
 from . import dynamographdeployment
+from . import stormservice
 
 _ADAPTERS = (
     disaggregatedset,
     dynamographdeployment,
+    stormservice,
 )
 
 # (apiVersion, kind) -> the adapter's expand function
