@@ -239,7 +239,8 @@ def _capture(fmt: str, result: RunResult, color: bool = False) -> str:
 # --- JSON ---------------------------------------------------------------------------------------
 
 FINDING_TYPES = {"rule": str, "severity": str, "message": str, "fix": str, "object": str, "path": str,
-                 "file": (str, type(None)), "line": (int, type(None)), "overlay": (str, type(None))}
+                 "file": (str, type(None)), "line": (int, type(None)), "overlay": (str, type(None)),
+                 "provenance": list}
 SUMMARY_TYPES = {"errors": int, "warnings": int, "infos": int, "suppressed": int, "overlays": int, "inputs": list,
                  "inputErrors": int}
 

@@ -138,8 +138,8 @@ def _content(path: Path) -> str:
 def _encode(findings: list[Finding], suppressed: int) -> bytes:
     return json.dumps({
         "suppressed": suppressed,
-        "findings": [[f.rule, f.severity.value, f.message, f.fix, f.object, list(f.path), f.file, f.line, f.overlay]
-                     for f in findings],
+        "findings": [[f.rule, f.severity.value, f.message, f.fix, f.object, list(f.path), f.file, f.line, f.overlay,
+                      [list(step) for step in f.provenance]] for f in findings],
     }).encode("utf-8")
 
 
@@ -147,8 +147,9 @@ def _decode(payload: bytes) -> tuple[list[Finding], int] | None:
     """The stored result, or None for anything malformed (a miss: the input is checked again)."""
     try:
         data = json.loads(payload)
-        findings = [Finding(rule, Severity(severity), message, fix, obj, tuple(path), file, line, overlay)
-                    for rule, severity, message, fix, obj, path, file, line, overlay in data["findings"]]
+        findings = [Finding(rule, Severity(severity), message, fix, obj, tuple(path), file, line, overlay,
+                            tuple(tuple(step) for step in provenance))
+                    for rule, severity, message, fix, obj, path, file, line, overlay, provenance in data["findings"]]
         suppressed = data["suppressed"]
     except (ValueError, KeyError, TypeError):
         return None

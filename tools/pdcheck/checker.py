@@ -115,6 +115,7 @@ class Checked:
     render: Render
     results: list
     origins: Future | None = None
+    model: Model | Finding | None = None  # for provenance (where a value that reached the pod was set)
 
 
 # --- configuration --------------------------------------------------------------------------------
@@ -205,8 +206,9 @@ def run(options: Options) -> RunResult:
                 model = build_model_or_finding(render, versions)  # model
                 results = check(model, ctx, rules)  # check
                 origins = renderer.origins(render) if _points_into_objects(results) else None
-                checked[index] = Checked(render, results, origins)
-            located = {index: locate(c.render, c.results, c.origins.result() if c.origins else None)
+                checked[index] = Checked(render, results, origins, model)
+            recheck = _recheck(versions, ctx, rules)
+            located = {index: locate(c.render, c.results, c.origins.result() if c.origins else None, c.model, recheck)
                        for index, c in checked.items()}
         renders = [c.render for c in checked.values()]
         for index, result in located.items():
@@ -261,13 +263,30 @@ def _points_into_objects(results: list) -> bool:
                for rule, _, problems in (r for r in results if not isinstance(r, Finding)) for p in problems)
 
 
-def locate(render: Render, results: list, origins: list[Origin] | None = None) -> tuple[list[Finding], int]:
+def _recheck(versions: dict, ctx: Context, rules: list[tuple[Rule, Severity]]) -> Callable[[Render], set]:
+    """model + check of a changed copy of a render (provenance.Attribution.fold): the (rule id,
+    object, path) of every problem found in it."""
+    def still_found(render: Render) -> set:
+        results = check(build_model_or_finding(render, versions), ctx, rules)
+        return {(rule.id, p.obj.ref, tuple(p.path)) for rule, _, problems in (r for r in results if not isinstance(r, Finding))
+                for p in problems if p.obj is not None}
+    return still_found
+
+
+def locate(render: Render, results: list, origins: list[Origin] | None = None,
+           model: Model | Finding | None = None, recheck: Callable[[Render], set] | None = None) -> tuple[list[Finding], int]:
     """Findings (with file and line) of check's results, and how many were suppressed.
 
     origins: the file each of render.objects came from, when the render itself does not carry
     them (an overlay built without origin annotations; see render.Renderer.origins).
+    model: the render's model; with it, a value set through kustomize (a ConfigMap key, a
+    replacement's copy) is located where it was set; with recheck (see _recheck) too, the
+    findings that fixing a named cause removes are folded into it (provenance.Attribution).
     """
+    from .provenance import Attribution
     from .sources import locate as source_line
+
+    attribution = Attribution(render, model if not isinstance(model, Finding) else None, recheck)
 
     origin_of = {id(o): origin for o, origin in zip(render.objects, origins)} if origins is not None else {}
     findings, suppressed = [], 0
@@ -290,18 +309,22 @@ def locate(render: Render, results: list, origins: list[Origin] | None = None) -
                 file, line = source_line(replace(p.obj, origin=origin) if origin is not None else p.obj, p.path)
             else:
                 file, line = (render.name if render.source != "kustomize" else None), None
-            findings.append(Finding(
+            if p.provenance:  # the rule says where the cause was written (a kustomization line)
+                file, line = p.provenance[0][1], p.provenance[0][2]
+            findings.append(attribution.attach(Finding(
                 rule.id, severity.capped(p.at_most), p.message, p.fix,
                 object=p.obj.ref if p.obj is not None else "", path=p.path,
-                file=file, line=line, overlay=render.name,
-            ))
-    return findings, suppressed
+                file=file, line=line, overlay=render.name, provenance=p.provenance,
+            ), p))
+    return attribution.fold(findings), suppressed
 
 
 def check_render(render: Render, ctx: Context, options: Options, rules: list[tuple[Rule, Severity]]) -> tuple[list[Finding], int]:
     """model -> check -> locate for one render that carries its origins (a YAML file, or an overlay
     built with annotations): the findings and the suppressed count."""
-    return locate(render, check(build_model_or_finding(render, _catalog_versions(options, ctx.config)), ctx, rules))
+    versions = _catalog_versions(options, ctx.config)
+    model = build_model_or_finding(render, versions)
+    return locate(render, check(model, ctx, rules), model=model, recheck=_recheck(versions, ctx, rules))
 
 
 def build_models(options: Options, config: Config | None = None) -> list[Model]:

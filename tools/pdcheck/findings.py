@@ -39,6 +39,9 @@ class Finding:
     file: str | None = None
     line: int | None = None
     overlay: str | None = None
+    # How the value was set (provenance.py): (role, file, line, text) steps, role one of 'set',
+    # 'copied', 'used', 'listed' (a components: entry), 'caused' (a finding folded into this one).
+    provenance: tuple = ()
 
     @property
     def path_text(self) -> str:
@@ -58,4 +61,6 @@ class Finding:
             "file": self.file,
             "line": self.line,
             "overlay": self.overlay,
+            "provenance": [{"role": role, "file": file, "line": line, "text": text}
+                           for role, file, line, text in self.provenance],
         }

@@ -154,6 +154,7 @@ class EnvVar:
     source: str  # 'lws' | 'env' | 'envFrom:ConfigMap/x' | 'fieldRef' | 'configMapKeyRef' | 'secret' | ...
     path: tuple = ()  # field path of the definition inside the object (empty for injected ones)
     raw: str | None = None  # the value as written, before $(VAR) expansion
+    config_key: tuple[str, str] | None = None  # (ConfigMap name, key) it is read from (provenance.py)
 
     @property
     def display(self) -> str:
@@ -356,6 +357,14 @@ class Model:
     @property
     def routers(self) -> list[tuple[Workload, ContainerRun]]:
         return [(w, w.leader.router) for w in self.workloads if w.leader and w.leader.router]
+
+    @cached_property
+    def kustomize_trace(self):
+        """provenance.Trace of the overlay rendered (where each ConfigMap key and replacement got
+        its value), walked on first use; None for plain YAML input."""
+        from .provenance import trace_render
+
+        return trace_render(self.render)
 
 
 def build_model(render: Render, versions: dict[str, str | None] | None = None) -> Model:
@@ -601,7 +610,8 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ca
             if isinstance(data, dict):
                 for key, value in data.items():
                     env[f"{prefix}{key}"] = EnvVar(f"{prefix}{key}", None if value is None else str(value),
-                                                   f"envFrom:ConfigMap/{cm_ref['name']}", path + ("envFrom", j))
+                                                   f"envFrom:ConfigMap/{cm_ref['name']}", path + ("envFrom", j),
+                                                   config_key=(cm_ref["name"], str(key)))
             else:
                 opaque.append(f"ConfigMap/{cm_ref['name']}")
         elif isinstance(source.get("secretRef"), dict):
@@ -634,7 +644,9 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ca
             ref = value_from["configMapKeyRef"]
             cm = config_maps.get((namespace, ref.get("name"))) if isinstance(ref.get("name"), str) else None
             value = dig(cm.doc, "data", ref.get("key")) if cm and isinstance(ref.get("key"), str) else None
-            env[name] = EnvVar(name, None if value is None else str(value), f"configMapKeyRef:{ref.get('name')}", epath)
+            config_key = (ref["name"], ref["key"]) if isinstance(ref.get("name"), str) and isinstance(ref.get("key"), str) else None
+            env[name] = EnvVar(name, None if value is None else str(value), f"configMapKeyRef:{ref.get('name')}", epath,
+                               config_key=config_key)
         elif isinstance(value_from.get("secretKeyRef"), dict):
             env[name] = EnvVar(name, None, f"secret:{value_from['secretKeyRef'].get('name')}", epath)
         else:

@@ -60,5 +60,10 @@ def report(result, stream, color: bool) -> None:
             stream.write(f"    {f.message}\n")
             if f.fix:
                 stream.write(f"    fix: {f.fix}\n")
+            for role, file, line, text in f.provenance:  # where the value was set (provenance.py)
+                place = f"{file}:{line}" if file and line else (file or "")
+                if role == "caused":  # a folded finding: its rule and object (the message is in JSON)
+                    text = text.split(": ", 1)[0]
+                stream.write(f"    {role}: {paint(place, _DIM)} {text}\n")
     # (input errors: on standard error, in every format; see cli.validate)
     stream.write(summary_line(result) + "\n")

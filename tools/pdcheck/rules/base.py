@@ -24,6 +24,9 @@ class Problem:
     # The most this finding can be, whatever the rule's (or the configured) severity: WARNING for
     # a version-dependent finding checked against a guessed catalog.
     at_most: Severity | None = None
+    # Where the cause was written, for a problem of the kustomization itself rather than of a
+    # rendered field (provenance.py): (role, file, line, text) steps; the first sets file and line.
+    provenance: tuple = ()
 
     derived: DerivedObject | None = field(default=None, repr=False)  # set when reported at its wrapper
 

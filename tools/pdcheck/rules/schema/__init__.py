@@ -1,4 +1,4 @@
 """Input and schema rules."""
 
 MODULES = ("schema_invalid", "needs_newer_kubernetes", "schema_unknown_kind", "wrapper_kind_not_checked", "yaml_duplicate_key",
-           "ignore_unknown_rule",)
+           "ignore_unknown_rule", "kustomize_replacement_order",)
