@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 from reference_material import shared_path
-from ruletest import FIXTURES, baseline, defect_tests, rules_fired, run_rules, set_env, set_flag
+from ruletest import FIXTURES, baseline, defect_tests, rules_fired, set_env, set_flag
+from schema_cases import schema_tests
 
 from pdcheck import adapters
 from pdcheck.adapters import stormservice as ssa
@@ -17,7 +18,6 @@ from pdcheck.effective import effective_documents
 from pdcheck.model import build_model
 from pdcheck.objects import Render
 from pdcheck.render import objects_from_stream
-from pdcheck.schema import SchemaValidator
 
 FIXTURE = "stormservice.yaml"
 
@@ -240,28 +240,8 @@ SCHEMA_DEFECTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def bundled():
-    return SchemaValidator()
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    return SchemaValidator(crd_files=[ss_crd()])
-
-
-def test_fixture_valid_for_bundled_schema_and_upstream_crd(bundled, upstream):
-    assert bundled.validate(docs()[0]) == []
-    assert upstream.validate(docs()[0]) == []
-
-
-@pytest.mark.parametrize("mutate, path", [c[1:] for c in SCHEMA_DEFECTS], ids=[c[0] for c in SCHEMA_DEFECTS])
-def test_defect_rejected_by_bundled_schema_and_upstream_crd(bundled, upstream, mutate, path):
-    x = docs()[0]
-    mutate(x)
-    for validator in (bundled, upstream):
-        issues = validator.validate(x)
-        assert [i.path for i in issues if i.kind == "invalid"][:1] == [path], (validator, issues)
+test_fixture_valid_for_bundled_schema_and_upstream_crd, test_defect_rejected_by_bundled_schema_and_upstream_crd = \
+    schema_tests(lambda: docs()[0], ss_crd, SCHEMA_DEFECTS)
 
 
 def test_bundled_schema_has_the_fields_of_the_crd():

@@ -7,7 +7,9 @@ The model follows what the API server, the LWS controller and kubelet do, in tha
   LWS_WORKER_INDEX ahead of the user's env, winning over user entries of the same name
   (kubernetes-sigs/lws pkg/utils/pod/pod_utils.go);
 - a StatefulSet runs one pod per ordinal, named and labelled after it; Deployments, DaemonSets and
-  Jobs add their own labels (a template hash is `<unknown>` here);
+  Jobs add their own labels (a template hash is `<unknown>` here); where a wrapper's controller
+  creates the pods of such a derived object itself (AIBrix, `DerivedObject.pod_env`), its labels and
+  prepended env replace those controllers' (`made_by_wrapper`);
 - kubelet builds the environment from `envFrom` then `env` (later wins), expanding `$(VAR)` in env
   values against what is defined before them, then expands `$(VAR)` in command and args
   (kubernetes pkg/kubelet/kubelet_pods.go makeEnvironmentVariables, expansion.Expand).
