@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from reference_material import shared_path
-from ruletest import FIXTURES, baseline, defect_tests, rules_fired, set_env, set_flag
+from ruletest import FIXTURES, baseline, defect_tests, rules_fired, run_rules, set_env, set_flag
 from schema_cases import schema_tests
 
 from pdcheck import adapters
@@ -269,3 +269,59 @@ def test_one_finding_for_a_template_every_pod_shares(tmp_path):
     path.write_text(yaml.safe_dump_all(d, sort_keys=False))
     findings = [f for f in run(Options(paths=[str(path)], no_cache=True)).findings if f.rule == "image-unpinned"]
     assert [f.path_text for f in findings] == ["spec.template.spec.roles[1].template.spec.containers[0].image"]
+
+
+# --- a RoleSet applied on its own -------------------------------------------------------------
+
+def as_roleset(storm_service: dict, labels=None, annotations=None) -> dict:
+    """The StormService's RoleSet written by hand: its roles at spec.roles."""
+    metadata = {"name": "ds-r1-roleset-manual", "namespace": "serving", "labels": labels or {}, "annotations": annotations or {}}
+    return {"apiVersion": "orchestration.aibrix.ai/v1alpha1", "kind": "RoleSet", "metadata": metadata,
+            "spec": {"roles": storm_service["spec"]["template"]["spec"]["roles"]}}
+
+
+def test_a_roleset_alone_runs_the_same_pods():
+    rs = as_roleset(docs()[0], labels={"storm-service-name": "ds-r1"}, annotations={"stormservice.orchestration.aibrix.ai/roleset-index": "0"})
+    model = model_of([rs])
+    decode = next(w for w in model.workloads if w.role == "decode")
+    worker = decode.pods[1]
+    assert worker.name == "ds-r1-roleset-manual-decode-hash000000-0-1"
+    assert (worker.engine.env_value("ROLESET_NAME"), worker.engine.env_value("ROLESET_INDEX")) == ("ds-r1-roleset-manual", "0")
+    assert worker.engine.argv[worker.engine.argv.index("--dist-init-addr") + 1].startswith("ds-r1-roleset-manual-decode-hash000000-0-0.ds-r1.")
+    assert rules_fired([rs]) == set()
+    assert not [o for o in adapters.expand(objects_from_stream(yaml.safe_dump(rs), "rs.yaml", None)[0]) if o.kind == "Service"]
+
+
+def test_a_roleset_alone_without_a_storm_service_label():
+    rs = as_roleset(docs()[0])
+    worker = next(w for w in model_of([rs]).workloads if w.role == "decode").pods[1]
+    assert (worker.engine.env_value("STORM_SERVICE_NAME"), worker.engine.env_value("ROLESET_INDEX")) == ("", "")
+    assert "subdomain" not in worker.spec
+
+
+def test_roleset_defects_point_into_the_roleset():
+    rs = as_roleset(docs()[0], labels={"storm-service-name": "ds-r1"})
+    engine([{"spec": {"template": {"spec": rs["spec"]}}}], "decode")["resources"]["limits"]["nvidia.com/gpu"] = "4"
+    findings = run_rules([rs])
+    assert {f.rule for f in findings} == {"tp-gpu-mismatch"}
+    assert all(f.object == "RoleSet/serving/ds-r1-roleset-manual" and f.path_text.startswith("spec.roles[1].template.spec.containers[0].")
+               for f in findings)
+
+
+def test_bundled_roleset_schema_has_the_fields_of_the_crd():
+    from pdcheck.schema import SchemaValidator
+    from pdcheck.schema.validator import _load_project_schema
+
+    crd_path = shared_path("reference", "wrappers", "aibrix-roleset.yaml")
+    crd = yaml.safe_load(crd_path.read_text())
+    [version] = [v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1"]
+    upstream_spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    ours = _load_project_schema("roleset-v1alpha1.json")["properties"]["spec"]
+    assert set(ours["properties"]) == set(upstream_spec["properties"])
+    assert set(ours["properties"]["roles"]["items"]["properties"]) == set(upstream_spec["properties"]["roles"]["items"]["properties"])
+    rs = as_roleset(docs()[0])
+    for validator in (SchemaValidator(), SchemaValidator(crd_files=[crd_path])):
+        assert validator.validate(rs) == []
+    rs["spec"]["roles"][1]["podGroupSzie"] = 2
+    for validator in (SchemaValidator(), SchemaValidator(crd_files=[crd_path])):
+        assert [i.path for i in validator.validate(rs) if i.kind == "invalid"][:1] == [("spec", "roles", 1, "podGroupSzie")]

@@ -13,11 +13,13 @@ from collections.abc import Iterable, Iterator
 from ..objects import K8sObject
 from . import disaggregatedset
 from . import dynamographdeployment
+from . import roleset
 from . import stormservice
 
 _ADAPTERS = (
     disaggregatedset,
     dynamographdeployment,
+    roleset,
     stormservice,
 )
 

@@ -75,9 +75,9 @@ def _mapping(value) -> dict:
     return dict(value) if isinstance(value, dict) else {}
 
 
-def _roleset_env(ss: str, roleset: str, role: str, replica_index: int | None) -> dict[str, str]:
+def _roleset_env(ss: str, roleset: str, roleset_index: str, role: str, replica_index: int | None) -> dict[str, str]:
     """injectContainerEnvVars, in its order."""
-    env = {"STORM_SERVICE_NAME": ss, "ROLESET_NAME": roleset, "ROLESET_INDEX": str(MODELLED_ROLESET),
+    env = {"STORM_SERVICE_NAME": ss, "ROLESET_NAME": roleset, "ROLESET_INDEX": roleset_index,
            "ROLE_NAME": role, "ROLE_TEMPLATE_HASH": ROLE_TEMPLATE_HASH_VALUE}
     if replica_index is not None:
         env["ROLE_REPLICA_INDEX"] = str(replica_index)
@@ -93,13 +93,13 @@ def _template(template: dict, labels: dict, annotations: dict, ss: str, controll
         own = _mapping(metadata.get(key))
         metadata[key] = {**own, **added} if controller_wins else {**added, **own}
     out["metadata"] = metadata
-    out["spec"] = {**_mapping(template.get("spec")), "subdomain": ss}
+    out["spec"] = {**_mapping(template.get("spec")), "subdomain": ss} if ss else _mapping(template.get("spec"))
     return out
 
 
-def _role_object(obj: K8sObject, i: int, role: dict) -> DerivedObject:
-    ss, role_name = obj.name, role["name"]
-    roleset = roleset_name(ss)
+def role_object(obj: K8sObject, at: tuple, role: dict, ss: str, roleset: str, roleset_index: str) -> DerivedObject:
+    """The pods the RoleSet `roleset` of StormService `ss` makes for `role` (at `at` in `obj`)."""
+    role_name = role["name"]
     replicas = role.get("replicas") if isinstance(role.get("replicas"), int) else 1
     group_size = role.get("podGroupSize") if isinstance(role.get("podGroupSize"), int) else 1
     common = {ROLESET_NAME_LABEL: roleset, ROLE_NAME_LABEL: role_name, ROLE_TEMPLATE_HASH_LABEL: HASH_STAND_IN,
@@ -107,7 +107,7 @@ def _role_object(obj: K8sObject, i: int, role: dict) -> DerivedObject:
     metadata = {"name": f"{roleset}-{role_name}", "labels": dict(common)}
     if obj.namespace:
         metadata["namespace"] = obj.namespace
-    annotations = {ROLESET_INDEX_ANNOTATION: str(MODELLED_ROLESET)}
+    annotations = {ROLESET_INDEX_ANNOTATION: roleset_index}
     if group_size > 1:
         podset = podset_name(roleset, role_name)
         podset_labels = {**common, ROLE_REPLICA_INDEX_LABEL: str(MODELLED_REPLICA)}
@@ -116,7 +116,7 @@ def _role_object(obj: K8sObject, i: int, role: dict) -> DerivedObject:
         metadata["name"] = podset
         doc = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": metadata,
                "spec": {"replicas": group_size, "serviceName": ss, "template": template}}
-        roleset_env = _roleset_env(ss, roleset, role_name, MODELLED_REPLICA)
+        roleset_env = _roleset_env(ss, roleset, roleset_index, role_name, MODELLED_REPLICA)
 
         def labels(j):
             return {PODSET_NAME_LABEL: podset, POD_GROUP_INDEX_LABEL: str(j)}
@@ -133,7 +133,7 @@ def _role_object(obj: K8sObject, i: int, role: dict) -> DerivedObject:
             return {ROLE_REPLICA_INDEX_LABEL: str(j)}
 
         def env(j):
-            return _roleset_env(ss, roleset, role_name, j)
+            return _roleset_env(ss, roleset, roleset_index, role_name, j)
     else:
         template = _template(role["template"], common, annotations, ss, controller_wins=True)
         doc = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata,
@@ -143,8 +143,7 @@ def _role_object(obj: K8sObject, i: int, role: dict) -> DerivedObject:
             return {}
 
         def env(j):
-            return _roleset_env(ss, roleset, role_name, None)
-    at = ("spec", "template", "spec", "roles", i)
+            return _roleset_env(ss, roleset, roleset_index, role_name, None)
     return DerivedObject(
         doc, obj.index, obj.origin, parent=obj, label=f"role {role_name}", pod_labels=labels, pod_env=env,
         path_map=((("spec", "template"), at + ("template",)), (("metadata", "name"), at + ("name",)), (("spec",), at), ((), at)),
@@ -168,7 +167,8 @@ def expand(obj: K8sObject) -> list[DerivedObject]:
     out = []
     for i, role in enumerate(roles if isinstance(roles, list) else []):
         if isinstance(role, dict) and isinstance(role.get("name"), str) and isinstance(role.get("template"), dict):
-            out.append(_role_object(obj, i, role))
+            out.append(role_object(obj, ("spec", "template", "spec", "roles", i), role, obj.name, roleset_name(obj.name),
+                                   str(MODELLED_ROLESET)))
     if obj.name:
         out.append(_service(obj))
     return out

@@ -45,6 +45,7 @@ PROJECT_SCHEMAS = {
     ("nvidia.com/v1alpha1", "DynamoGraphDeployment"): "dynamographdeployment-v1alpha1.json",
     ("nvidia.com/v1beta1", "DynamoGraphDeployment"): "dynamographdeployment-v1beta1.json",
     ("orchestration.aibrix.ai/v1alpha1", "StormService"): "stormservice-v1alpha1.json",
+    ("orchestration.aibrix.ai/v1alpha1", "RoleSet"): "roleset-v1alpha1.json",
     ("monitoring.coreos.com/v1", "PodMonitor"): "podmonitor-monitoring-v1.json",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor-monitoring-v1.json",
 }
