@@ -26,6 +26,19 @@ def _load(name: str) -> tuple:
     return tuple(yaml.safe_load_all((FIXTURES / name).read_text()))
 
 
+def require_shared(path: Path, what: str) -> Path:
+    """`path` under ../shared, or skip the test (fail it under CI, which must have ../shared)."""
+    import os
+
+    import pytest
+
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing (CI must have ../shared)")
+        pytest.skip(f"{what} is not available: {path}")
+    return path
+
+
 def baseline(name: str = "baseline.yaml") -> list[dict]:
     """A fresh deep copy of a fixture's documents, safe to mutate."""
     return copy.deepcopy(list(_load(name)))
@@ -120,3 +133,15 @@ def defect_tests(cases, fixture: str = "baseline.yaml"):
         assert rules_fired(docs) == expected
 
     return test_baseline_is_clean, test_defect_fires_its_rule_only
+
+
+def assert_modelling_changes_nothing(docs: list[dict], name: str = "test.yaml") -> None:
+    """Building the model (adapters included) leaves the documents and the rendered objects as they were."""
+    from pdcheck.model import build_model
+
+    before = copy.deepcopy(docs)
+    objects, _ = objects_from_stream(yaml.safe_dump_all(docs, sort_keys=False), name, None)
+    snapshot = copy.deepcopy([o.doc for o in objects])
+    build_model(Render(name, "file", objects, []))
+    assert [o.doc for o in objects] == snapshot
+    assert docs == before

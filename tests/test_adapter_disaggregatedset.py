@@ -2,12 +2,11 @@
 controller creates, findings point into the DisaggregatedSet, and its schema matches the CRD."""
 
 import copy
-import os
 from pathlib import Path
 
 import pytest
 import yaml
-from ruletest import FIXTURES, baseline, defect_tests, drop_env, rules_fired, set_env, set_flag
+from ruletest import FIXTURES, baseline, defect_tests, drop_env, require_shared, rules_fired, set_env, set_flag
 
 from pdcheck.adapters import disaggregatedset as dsa
 from pdcheck.checker import Options, build_models, run
@@ -23,11 +22,7 @@ DS_CRD = SHARED / "reference" / "lws-crd-disaggregatedsets.yaml"
 
 
 def ds_crd() -> Path:
-    if not DS_CRD.is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"{DS_CRD} is missing (CI must have ../shared)")
-        pytest.skip(f"the upstream DisaggregatedSet CRD is not available: {DS_CRD}")
-    return DS_CRD
+    return require_shared(DS_CRD, "the upstream DisaggregatedSet CRD")
 
 
 def docs() -> list[dict]:

@@ -203,7 +203,7 @@ def test_effective_pods_show_pod_group_ranks_like_lws_ranks():
     objects, _ = objects_from_stream((FIXTURES / FIXTURE).read_text(), FIXTURE, None)
     pods = [doc for doc in effective_documents(build_model(Render(FIXTURE, "file", objects, []))) if doc["role"] == "decode"]
     assert [(p["rank"], p["pod"]) for p in pods] == [(0, f"{PODSET}-0"), (1, f"{PODSET}-1")]
-    assert pods[1]["object"] == f"StormService/serving/ds-r1 role decode (StatefulSet {PODSET})"
+    assert pods[1]["object"] == f"StormService/serving/ds-r1 role decode (PodSet {PODSET})"
     assert pods[1]["env"]["POD_GROUP_INDEX"] == "1"
     assert pods[1]["argv"][pods[1]["argv"].index("--node-rank") + 1] == "1"
 

@@ -73,8 +73,9 @@ CASES = [
     ("near-miss:all-namespaced", namespaced, set()),
 
     ("router-no-resources", lambda d: router(d).pop("resources"), {"router-resources-missing"}),
-    ("router-limits-only", lambda d: router_resources(d, {"limits": {"cpu": "2", "memory": "4Gi"}}),
-     {"router-resources-missing"}),
+    # the API server copies a limit into the missing request
+    ("near-miss:router-limits-only", lambda d: router_resources(d, {"limits": {"cpu": "2", "memory": "4Gi"}}), set()),
+    ("router-cpu-limit-only", lambda d: router_resources(d, {"limits": {"cpu": "2"}}), {"router-resources-missing"}),
     ("router-no-memory-request", lambda d: router_resources(d, {"requests": {"cpu": "2"}}), {"router-resources-missing"}),
     ("near-miss:router-requests-only", lambda d: router_resources(d, {"requests": {"cpu": "1", "memory": "1Gi"}}), set()),
 ]

@@ -67,8 +67,20 @@ def _annotate_budget(seconds):
 HTTP = {"path": "/health", "port": 28000}
 ROLLOUT = ("rolloutStrategy", "rollingUpdateConfiguration")
 
+def _launch_line(shell: bool):
+    """The prefill launch written as one string: the whole argv in command[0], or a `sh -c` script."""
+    def mutate(d):
+        c = engine(d, P)
+        line = " ".join(c["command"] + c.pop("args"))
+        c["command"] = ["sh", "-c", line] if shell else [line]
+    return mutate
+
+
 CASES = [
     # (case id, mutation, rules that must fire and nothing else)
+    # the prefill pods run nothing, so the router's prefill Service reaches no engine
+    ("launch-line-in-one-command-word", _launch_line(False), {"command-not-split", "router-url-target"}),
+    ("near-miss:launch-line-through-a-shell", _launch_line(True), set()),
     ("no-dev-shm", _no_shm, {"dev-shm-missing"}),
     ("dev-shm-on-disk", _disk_shm, {"dev-shm-missing"}),
     ("near-miss:host-ipc", _host_ipc, set()),

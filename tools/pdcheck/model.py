@@ -7,9 +7,7 @@ The model follows what the API server, the LWS controller and kubelet do, in tha
   LWS_WORKER_INDEX ahead of the user's env, winning over user entries of the same name
   (kubernetes-sigs/lws pkg/utils/pod/pod_utils.go);
 - a StatefulSet runs one pod per ordinal, named and labelled after it; Deployments, DaemonSets and
-  Jobs add their own labels (a template hash is `<unknown>` here); where a wrapper's controller
-  creates the pods of such a derived object itself (AIBrix, `DerivedObject.pod_env`), its labels and
-  prepended env replace those controllers' (`made_by_wrapper`);
+  Jobs add their own labels (a template hash is `<unknown>` here);
 - kubelet builds the environment from `envFrom` then `env` (later wins), expanding `$(VAR)` in env
   values against what is defined before them, then expands `$(VAR)` in command and args
   (kubernetes pkg/kubelet/kubelet_pods.go makeEnvironmentVariables, expansion.Expand).
@@ -270,6 +268,9 @@ class PodRun:
     annotations: dict
     containers: list[ContainerRun] = field(default_factory=list)
     init_containers: list[ContainerRun] = field(default_factory=list)
+    # The headless Service the pod's DNS name `<hostname>.<subdomain>` goes through (StatefulSet
+    # serviceName, an RBG role's Service), None when it has none.
+    subdomain: str | None = None
 
     @property
     def spec(self) -> dict:
@@ -317,7 +318,21 @@ class Workload:
 
     @property
     def is_lws(self) -> bool:
+        """Leader/worker groups: an LWS, or groups another controller runs alike (an RBG role)."""
         return self.obj.kind == LWS_KIND
+
+    @property
+    def runs_on_lws(self) -> bool:
+        """The LWS controller itself runs the groups (its names, Services, webhook limits apply)."""
+        return self.is_lws and not _own_pods(self.obj)
+
+    @property
+    def group_env(self) -> dict[str, str]:
+        """The env vars the controller running the groups injects for the leader's address, the group
+        size and each pod's rank: LWS_* for a LeaderWorkerSet, the wrapper's (RBG_LWP_*) otherwise."""
+        if _own_pods(self.obj) and getattr(self.obj.pods_by, "group_env", None):
+            return self.obj.pods_by.group_env
+        return dict(zip(("leader_address", "group_size", "worker_index"), LWS_INJECTED))
 
     @property
     def leader(self) -> PodRun | None:
@@ -349,9 +364,12 @@ class Model:
     # Objects that start SGLang in pods pdcheck cannot model (a kind without an adapter): rules that
     # would conclude "no such pod" stay silent where these may hold it (wrapper-kind-not-checked says so).
     unmodelled: list[K8sObject] = field(default_factory=list)
+    # The render's objects with wrapper objects replaced by what their controllers create (the
+    # Services and RBAC of an OME InferenceService, ...); None: the render's own.
+    objects: list[K8sObject] | None = None
 
     def objects_of(self, kind: str) -> list[K8sObject]:
-        return [o for o in self.render.objects if o.kind == kind]
+        return [o for o in (self.render.objects if self.objects is None else self.objects) if o.kind == kind]
 
     def engines_by_role(self, role: str) -> list[Workload]:
         return [w for w in self.workloads if w.role == role]
@@ -369,6 +387,20 @@ class Model:
         return trace_render(self.render)
 
 
+def _own_pods(obj: K8sObject) -> bool:
+    """Another controller than the kind's names and labels the pods (objects.DerivedObject.pods_by)."""
+    pods_by = getattr(obj, "pods_by", None)
+    return pods_by is not None and pods_by.own_pods
+
+
+def _controller_env(obj: K8sObject, group: int, rank: int) -> dict[str, tuple[str, str]]:
+    """Env a wrapper kind's controller injects besides the kind's own: name -> (value, source)."""
+    pods_by = getattr(obj, "pods_by", None)
+    if pods_by is None:
+        return {}
+    return {name: (value, pods_by.env_source) for name, value in pods_by.env(group, rank).items()}
+
+
 def build_model(render: Render, versions: dict[str, str | None] | None = None) -> Model:
     """Model every workload of a render. `versions` overrides catalogs: {'sglang': '0.5.6.post2', ...}."""
     config_maps = {(o.namespace, o.name): o for o in render.objects if o.kind == "ConfigMap" and o.name}
@@ -382,7 +414,8 @@ def build_model(render: Render, versions: dict[str, str | None] | None = None) -
         return select_catalog(program, image or None, overrides.get(program))
 
     workloads, unmodelled = [], []
-    for obj in adapters.expand(render.objects):  # wrapper kinds become the objects their controllers create
+    objects = list(adapters.expand(render.objects))  # wrapper kinds become the objects their controllers create
+    for obj in objects:
         if obj.kind == LWS_KIND:
             workloads.append(_model_lws(obj, config_maps, catalog_for))
         elif obj.kind == "StatefulSet":
@@ -391,7 +424,7 @@ def build_model(render: Render, versions: dict[str, str | None] | None = None) -
             workloads.append(_model_plain(obj, config_maps, catalog_for))
         elif launches_sglang(obj):
             unmodelled.append(obj)
-    return Model(render, workloads, config_maps, unmodelled)
+    return Model(render, workloads, config_maps, unmodelled, objects)
 
 
 # ContainerRun.launcher of `python3 -m dynamo.sglang` (NVIDIA Dynamo's SGLang worker).
@@ -448,8 +481,17 @@ def _model_lws(obj: K8sObject, config_maps, catalog_for) -> Workload:
         template = dig(obj.doc, *tpl_path, default={})
         template = template if isinstance(template, dict) else {}
         group = 0
-        pod_name = lws_pod_name(obj.name, group, rank)
         labels = _mapping(dig(template, "metadata", "labels"))
+        annotations = _mapping(dig(template, "metadata", "annotations"))
+        if _own_pods(obj):  # another controller runs the groups (docs/adapters.md)
+            pods_by = obj.pods_by
+            labels.update(pods_by.labels(group, rank))
+            pod = PodRun(wl, group, rank, pods_by.pod_name(group, rank), template, tpl_path, labels, annotations,
+                         subdomain=pods_by.subdomain(group, rank))
+            _fill_containers(pod, obj, config_maps, catalog_for, _controller_env(obj, group, rank))
+            wl.pods.append(pod)
+            continue
+        pod_name = lws_pod_name(obj.name, group, rank)
         labels.update({
             LWS_NAME_LABEL: obj.name,
             LWS_GROUP_LABEL: str(group),
@@ -465,17 +507,17 @@ def _model_lws(obj: K8sObject, config_maps, catalog_for) -> Workload:
         if subgroup_size:
             labels[LWS_PREFIX + "subgroup-index"] = _subgroup_index(size, subgroup_size, rank)
             labels[LWS_PREFIX + "subgroup-key"] = "<subgroup-key>"
-        annotations = _mapping(dig(template, "metadata", "annotations"))
         annotations.update({LWS_PREFIX + "size": str(size), LWS_PREFIX + "replicas": str(replicas)})
         if rank == 0:
             annotations[LWS_PREFIX + "leader-name"] = pod_name
         subdomain = obj.name if subdomain_policy != "UniquePerReplica" else f"{obj.name}-{group}"
         injected = {
+            **_controller_env(obj, group, rank),
             "LWS_LEADER_ADDRESS": f"{lws_pod_name(obj.name, group, 0)}.{subdomain}.{namespace}",
             "LWS_GROUP_SIZE": str(size),
             "LWS_WORKER_INDEX": str(rank),
         }
-        pod = PodRun(wl, group, rank, pod_name, template, tpl_path, labels, annotations)
+        pod = PodRun(wl, group, rank, pod_name, template, tpl_path, labels, annotations, subdomain=subdomain)
         _fill_containers(pod, obj, config_maps, catalog_for, injected)
         wl.pods.append(pod)
     return wl
@@ -504,10 +546,10 @@ def _model_plain(obj: K8sObject, config_maps, catalog_for) -> Workload:
     replicas = as_int(dig(obj.doc, "spec", "replicas"), 1) if obj.kind in ("Deployment", "ReplicaSet") else 1
     wl = Workload(obj, 1, 1 if replicas is None else replicas, worker_template_path=tpl_path)
     labels = _mapping(dig(template, "metadata", "labels"))
-    labels.update(_wrapper_pod_labels(obj, 0) if made_by_wrapper(obj) else _controller_labels(obj))
+    labels.update(obj.pods_by.labels(0, 0) if _own_pods(obj) else _controller_labels(obj))
     annotations = _mapping(dig(template, "metadata", "annotations"))
     pod = PodRun(wl, 0, 0, name, template, tpl_path, labels, annotations)
-    _fill_containers(pod, obj, config_maps, catalog_for, _wrapper_pod_env(obj, 0))
+    _fill_containers(pod, obj, config_maps, catalog_for, _controller_env(obj, 0, 0))
     wl.pods.append(pod)
     return wl
 
@@ -539,41 +581,36 @@ def _model_statefulset(obj: K8sObject, config_maps, catalog_for) -> Workload:
     replicas = 1 if replicas is None else replicas
     start = as_int(dig(obj.doc, "spec", "ordinals", "start"), 0) or 0
     wl = Workload(obj, 1, replicas, worker_template_path=tpl_path)
+    service = dig(obj.doc, "spec", "serviceName")
+    own_pods = _own_pods(obj)  # another controller runs the pods (docs/adapters.md)
     for rank in modelled_ranks(max(replicas, 1)):
         name = f"{obj.name}-{start + rank}"
         labels = _mapping(dig(template, "metadata", "labels"))
-        labels.update(_wrapper_pod_labels(obj, rank) if made_by_wrapper(obj) else {
-            STS_POD_NAME_LABEL: name, STS_POD_INDEX_LABEL: str(start + rank), REVISION_HASH_LABEL: "<controller-revision-hash>"})
+        if not own_pods:
+            labels.update({STS_POD_NAME_LABEL: name, STS_POD_INDEX_LABEL: str(start + rank),
+                           REVISION_HASH_LABEL: "<controller-revision-hash>"})
+        else:
+            name = obj.pods_by.pod_name(0, rank)
+            labels.update(obj.pods_by.labels(0, rank))
+            service = obj.pods_by.subdomain(0, rank)
         annotations = _mapping(dig(template, "metadata", "annotations"))
-        pod = PodRun(wl, 0, rank, name, template, tpl_path, labels, annotations)
-        _fill_containers(pod, obj, config_maps, catalog_for, _wrapper_pod_env(obj, rank))
+        pod = PodRun(wl, 0, rank, name, template, tpl_path, labels, annotations,
+                     subdomain=service if isinstance(service, str) and service else None)
+        _fill_containers(pod, obj, config_maps, catalog_for, _controller_env(obj, 0, rank))
         wl.pods.append(pod)
     return wl
 
 
-def made_by_wrapper(obj: K8sObject) -> bool:
-    """A derived StatefulSet/Deployment whose pods the wrapper's controller creates itself (DerivedObject.pod_env)."""
-    return getattr(obj, "pod_env", None) is not None
-
-
-def _wrapper_pod_labels(obj: K8sObject, position: int) -> dict:
-    hook = getattr(obj, "pod_labels", None)
-    return dict(hook(position)) if hook is not None else {}
-
-
-def _wrapper_pod_env(obj: K8sObject, position: int) -> dict[str, str]:
-    hook = getattr(obj, "pod_env", None)
-    return dict(hook(position)) if hook is not None else {}
-
-
-def _fill_containers(pod: PodRun, obj: K8sObject, config_maps, catalog_for, injected: dict[str, str]) -> None:
+def _fill_containers(pod: PodRun, obj: K8sObject, config_maps, catalog_for, injected: dict) -> None:
+    """`injected`: env the controllers put first, winning over the user's: name -> value (from LWS)
+    or (value, source)."""
     spec = pod.spec
     for key, target in (("containers", pod.containers), ("initContainers", pod.init_containers)):
         items = spec.get(key)
         if not isinstance(items, list):
             continue
-        # LWS injects its env into init containers too; a wrapper's controller (AIBrix) into containers only
-        env = {} if key == "initContainers" and made_by_wrapper(obj) else injected
+        # LWS and RBG add their env to init containers too, AIBrix to containers only (`containers_only`)
+        env = {} if key == "initContainers" and getattr(getattr(obj, "pods_by", None), "containers_only", False) else injected
         for i, c in enumerate(items):
             if isinstance(c, dict):
                 target.append(_model_container(pod, obj, c, i, pod.spec_path + (key, i), config_maps, catalog_for, env))
@@ -619,9 +656,9 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ca
         elif isinstance(source.get("secretRef"), dict):
             opaque.append(f"Secret/{source['secretRef'].get('name')}")
 
-    injected_by = "controller" if made_by_wrapper(obj) else "lws"
     for name, value in injected.items():
-        env[name] = EnvVar(name, value, injected_by)
+        value, source = value if isinstance(value, tuple) else (value, "lws")
+        env[name] = EnvVar(name, value, source)
 
     entries = c.get("env")
     for j, entry in enumerate(entries if isinstance(entries, list) else []):
@@ -629,7 +666,7 @@ def _model_container(pod, obj, c: dict, index: int, path: tuple, config_maps, ca
             continue
         name = entry["name"]
         if name in injected:
-            continue  # LWS (or the wrapper's controller) puts its own value first and drops the user's
+            continue  # LWS (and RBG) put their own value first and drop the user's
         epath = path + ("env", j)
         if "value" in entry and not isinstance(entry.get("valueFrom"), dict):
             raw = "" if entry["value"] is None else str(entry["value"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .yamlio import DuplicateKey
@@ -106,11 +105,13 @@ class DerivedObject(K8sObject):
     # (prefix of a path in this doc, the same place in the parent), most specific first
     path_map: tuple[tuple[tuple, tuple], ...] = ()
     label: str = ""  # how the parent names it, e.g. "role prefill"
-    # For a StatefulSet or Deployment whose pods a wrapper's controller creates itself (AIBrix): by pod
-    # position, the labels it sets on the pod (instead of the StatefulSet/Deployment controller's) and
-    # the env it puts ahead of each container's own (dropping the container's entries of those names).
-    pod_labels: Callable[[int], dict] | None = None
-    pod_env: Callable[[int], dict] | None = None
+    # What the wrapper's controller adds to each pod (e.g. RBG): an object with `env(group, rank)`
+    # -> {name: value} injected first, winning like LWS_*, `env_source` (how the env is shown), and
+    # `own_pods`: when True another controller than the kind's runs the pods (an RBG RoleInstanceSet
+    # modelled as a LeaderWorkerSet or StatefulSet), and `pod_name(group, rank)`, `labels(group, rank)`,
+    # `subdomain(group, rank)` replace the kind's own names, labels and DNS. None: nothing added.
+    pods_by: object = None
+    shown_kind: str = ""  # the kind the controller really creates, when modelled as another (RoleInstanceSet)
 
     def source(self, path: tuple) -> tuple[K8sObject, tuple]:
         """The parent object and the path in it that holds what `path` names here."""
@@ -121,4 +122,4 @@ class DerivedObject(K8sObject):
 
     @property
     def ref(self) -> str:
-        return f"{self.parent.ref} {self.label} ({self.kind} {self.name})"
+        return f"{self.parent.ref} {self.label} ({self.shown_kind or self.kind} {self.name})"

@@ -97,6 +97,30 @@ def _template(template: dict, labels: dict, annotations: dict, ss: str, controll
     return out
 
 
+class AibrixPods:
+    """The pods of one role as the AIBrix controllers name, label and wire them (DerivedObject.pods_by);
+    a pod's position is its role replica index (stateful roles) or pod group index (PodSets)."""
+
+    own_pods = True
+    env_source = "aibrix"
+    containers_only = True  # injectContainerEnvVars / createPodFromTemplate touch Spec.Containers only
+
+    def __init__(self, name, labels, env, subdomain: str):
+        self._name, self._labels, self._env, self._subdomain = name, labels, env, subdomain
+
+    def pod_name(self, group: int, rank: int) -> str:
+        return self._name(rank)
+
+    def labels(self, group: int, rank: int) -> dict[str, str]:
+        return self._labels(rank)
+
+    def env(self, group: int, rank: int) -> dict[str, str]:
+        return self._env(rank)
+
+    def subdomain(self, group: int, rank: int) -> str | None:
+        return self._subdomain or None
+
+
 def role_object(obj: K8sObject, at: tuple, role: dict, ss: str, roleset: str, roleset_index: str) -> DerivedObject:
     """The pods the RoleSet `roleset` of StormService `ss` makes for `role` (at `at` in `obj`)."""
     role_name = role["name"]
@@ -108,6 +132,7 @@ def role_object(obj: K8sObject, at: tuple, role: dict, ss: str, roleset: str, ro
     if obj.namespace:
         metadata["namespace"] = obj.namespace
     annotations = {ROLESET_INDEX_ANNOTATION: roleset_index}
+    shown_kind = ""
     if group_size > 1:
         podset = podset_name(roleset, role_name)
         podset_labels = {**common, ROLE_REPLICA_INDEX_LABEL: str(MODELLED_REPLICA)}
@@ -117,35 +142,26 @@ def role_object(obj: K8sObject, at: tuple, role: dict, ss: str, roleset: str, ro
         doc = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": metadata,
                "spec": {"replicas": group_size, "serviceName": ss, "template": template}}
         roleset_env = _roleset_env(ss, roleset, roleset_index, role_name, MODELLED_REPLICA)
-
-        def labels(j):
-            return {PODSET_NAME_LABEL: podset, POD_GROUP_INDEX_LABEL: str(j)}
-
-        def env(j):
-            return {"PODSET_NAME": podset, "POD_GROUP_INDEX": str(j), "POD_GROUP_SIZE": str(group_size), **roleset_env}
+        pods = AibrixPods(lambda j: f"{podset}-{j}",
+                          lambda j: {PODSET_NAME_LABEL: podset, POD_GROUP_INDEX_LABEL: str(j)},
+                          lambda j: {"PODSET_NAME": podset, "POD_GROUP_INDEX": str(j), "POD_GROUP_SIZE": str(group_size),
+                                     **roleset_env}, ss)
+        shown_kind = "PodSet"
     elif role.get("stateful") is True:
         template = _template(role["template"], common, annotations, ss, controller_wins=True)
         metadata["name"] = f"{roleset}-{role_name}-{HASH_STAND_IN}"
         doc = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": metadata,
                "spec": {"replicas": replicas, "serviceName": ss, "template": template}}
-
-        def labels(j):
-            return {ROLE_REPLICA_INDEX_LABEL: str(j)}
-
-        def env(j):
-            return _roleset_env(ss, roleset, roleset_index, role_name, j)
+        pods = AibrixPods(lambda j: f"{metadata['name']}-{j}", lambda j: {ROLE_REPLICA_INDEX_LABEL: str(j)},
+                          lambda j: _roleset_env(ss, roleset, roleset_index, role_name, j), ss)
     else:
         template = _template(role["template"], common, annotations, ss, controller_wins=True)
         doc = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata,
                "spec": {"replicas": replicas, "template": template}}
-
-        def labels(j):
-            return {}
-
-        def env(j):
-            return _roleset_env(ss, roleset, roleset_index, role_name, None)
+        pods = AibrixPods(lambda j: f"{metadata['name']}-<random>", lambda j: {},
+                          lambda j: _roleset_env(ss, roleset, roleset_index, role_name, None), ss)
     return DerivedObject(
-        doc, obj.index, obj.origin, parent=obj, label=f"role {role_name}", pod_labels=labels, pod_env=env,
+        doc, obj.index, obj.origin, parent=obj, label=f"role {role_name}", pods_by=pods, shown_kind=shown_kind,
         path_map=((("spec", "template"), at + ("template",)), (("metadata", "name"), at + ("name",)), (("spec",), at), ((), at)),
     )
 

@@ -58,7 +58,7 @@ def describe_rank(pod: PodRun) -> str:
 def rank_fix(wl: Workload) -> str:
     """How to give each rank of this kind of workload its own --node-rank."""
     if wl.is_lws:
-        return "--node-rank $(LWS_WORKER_INDEX) (LWS injects each pod's worker index)"
+        return f"--node-rank $({wl.group_env['worker_index']}) (injected with each pod's worker index)"
     return ("--node-rank from the pod's index (an env var with fieldRef metadata.labels['apps.kubernetes.io/pod-index'], "
             "Kubernetes >= 1.28, or the ordinal at the end of the pod name)")
 

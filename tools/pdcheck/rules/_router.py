@@ -118,7 +118,7 @@ class Target:
 
 
 def services(model: Model):
-    return [o for o in model.render.objects if o.kind == "Service" and o.name]
+    return [o for o in model.objects_of("Service") if o.name]
 
 
 def pods_selected(model: Model, selector: dict, namespace: str | None) -> list[PodRun]:
@@ -186,6 +186,9 @@ def resolve_host(model: Model, host: str, client_ns: str | None) -> Target | Non
             if sts_pod is not None:
                 return Target(f"pod {pod_name} of StatefulSet {sts_pod.workload.name}", ns_of(sts_pod.workload.obj),
                               None, {STS_POD_NAME_LABEL: pod_name}, True, [sts_pod])
+            pod = _pod_by_dns(model, pod_name, subdomain, ns)
+            if pod is not None:
+                return Target(f"pod {pod_name} of {pod.workload.name}", ns_of(pod.workload.obj), None, {}, True, [pod])
             lws = _lws_named(model, subdomain, ns)
             if lws is not None:
                 m = re.fullmatch(re.escape(lws.name) + r"-(\d{1,18})(?:-(\d{1,18}))?", pod_name)
@@ -209,9 +212,22 @@ def _statefulset_pod(model: Model, pod_name: str, service: str, ns: str | None) 
     return None
 
 
+def _pod_by_dns(model: Model, pod_name: str, subdomain: str, ns: str | None) -> PodRun | None:
+    """A modelled pod whose DNS name is `<pod_name>.<subdomain>` (hostname = pod name) when another
+    controller than LWS/StatefulSet runs it (docs/adapters.md: pods_by), e.g. an RBG leader."""
+    for w in model.workloads:
+        pods_by = getattr(w.obj, "pods_by", None)
+        if pods_by is None or not pods_by.own_pods or not may_share_namespace(ns_of(w.obj), ns):
+            continue
+        for p in w.pods:
+            if p.name == pod_name and p.subdomain == subdomain:
+                return p
+    return None
+
+
 def _lws_named(model: Model, name: str, ns: str | None) -> Workload | None:
     for w in model.workloads:
-        if w.is_lws and w.name == name and may_share_namespace(ns_of(w.obj), ns):
+        if w.runs_on_lws and w.name == name and may_share_namespace(ns_of(w.obj), ns):
             return w
     return None
 

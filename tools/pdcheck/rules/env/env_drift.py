@@ -3,6 +3,9 @@ from ...model import LWS_INJECTED
 from .._ranks import rank_groups
 from ..base import Problem, Rule
 
+# Env a controller injects per rank (LWS_*, RBG_* of a RoleBasedGroup): differs by design.
+CONTROLLER_SOURCES = ("lws", "rbg")
+
 
 def _key(var):
     """What makes two definitions the same, ignoring what LWS makes differ per rank."""
@@ -26,8 +29,8 @@ def check(model, ctx):
         le, we = leader.engine, worker.engine
         if le.opaque_env or we.opaque_env:
             continue  # keys of a Secret / missing ConfigMap are unknown: stay silent
-        lnames = {n for n in le.env if n not in LWS_INJECTED}
-        wnames = {n for n in we.env if n not in LWS_INJECTED}
+        lnames = {n for n, v in le.env.items() if n not in LWS_INJECTED and v.source not in CONTROLLER_SOURCES}
+        wnames = {n for n, v in we.env.items() if n not in LWS_INJECTED and v.source not in CONTROLLER_SOURCES}
         only_leader = sorted(lnames - wnames)
         only_workers = sorted(wnames - lnames)
         differ = sorted(n for n in lnames & wnames if _key(le.env[n]) != _key(we.env[n]))

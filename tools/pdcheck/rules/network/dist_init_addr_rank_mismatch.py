@@ -28,7 +28,7 @@ def check(model, ctx):
                 what = f"port {port} while the leader listens on {lead_port}" if port != lead_port else f"host {host} while the leader uses {lead_host}"
                 yield Problem(wl.obj, flag_path(c, "--dist-init-addr"),
                               f"{describe_pod(pod)} rendezvous at --dist-init-addr {addr} ({what}), so they never join the leader's torch.distributed store",
-                              f"use the leader's --dist-init-addr {lead} (e.g. $(LWS_LEADER_ADDRESS):{lead_port}) in every template of {wl.name}")
+                              f"use the leader's --dist-init-addr {lead} (e.g. $({wl.group_env['leader_address']}):{lead_port}) in every template of {wl.name}")
 
 
 RULE = Rule(

@@ -9,8 +9,10 @@ from .._util import all_containers, describe_pod
 from ..base import Problem, Rule
 from ._helpers import host_network, split_addr
 
-# $(LWS_LEADER_ADDRESS) for kubelet, $LWS_LEADER_ADDRESS / ${LWS_LEADER_ADDRESS...} for a shell
-_LEADER_REF = re.compile(r"\$\(LWS_LEADER_ADDRESS\)|\$\{?LWS_LEADER_ADDRESS\b")
+def _leader_ref(name: str) -> re.Pattern:
+    """$(NAME) for kubelet, $NAME / ${NAME...} for a shell: NAME is the leader-address env var the
+    group's controller injects (LWS_LEADER_ADDRESS, RBG_LWP_LEADER_ADDRESS)."""
+    return re.compile(rf"\$\({name}\)|\$\{{?{name}\b")
 
 
 def is_cluster_name(model, host: str, namespace) -> bool:
@@ -49,8 +51,9 @@ def _needed_names(model, wl, c, bootstrap_hosts):
     """(name, what needs it) for every name this container must resolve through cluster DNS."""
     ns = wl.obj.namespace or None
     texts = list(c.raw_argv) + [v.raw or "" for v in c.env.values() if v.source == "env"]
-    if any(_LEADER_REF.search(t) for t in texts) and c.env_value("LWS_LEADER_ADDRESS"):
-        yield c.env_value("LWS_LEADER_ADDRESS"), "LWS_LEADER_ADDRESS"
+    leader_var = wl.group_env["leader_address"]
+    if c.env_value(leader_var) and any(_leader_ref(leader_var).search(t) for t in texts):
+        yield c.env_value(leader_var), leader_var
     if c.program == "sglang":
         addr = c.flag("--dist-init-addr")
         if addr.known and isinstance(addr.value, str):

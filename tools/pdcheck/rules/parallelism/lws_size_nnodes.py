@@ -14,7 +14,7 @@ def check(model, ctx):
                       f"{describe_pod(pod)}: --nnodes is {nnodes} but the LeaderWorkerSet group has size {wl.size}, so "
                       + ("ranks wait at torch.distributed init for nodes that never come" if nnodes > wl.size
                          else "the extra pods start ranks SGLang does not expect"),
-                      "pass --nnodes $(LWS_GROUP_SIZE) (LWS injects the group size) or set leaderWorkerTemplate.size to --nnodes")
+                      f"pass --nnodes $({wl.group_env['group_size']}) (injected with the group size) or make the group size --nnodes")
 
 
 RULE = Rule(

@@ -22,7 +22,7 @@ def max_name_length(size: int, replicas: int) -> int:
 
 def check(model, ctx):
     for wl in model.workloads:
-        if not wl.is_lws or not wl.name:
+        if not wl.runs_on_lws or not wl.name:
             continue
         name = wl.name
         if not DNS1035.match(name):

@@ -15,7 +15,7 @@ def _replica_index(text: str) -> float:
 
 def check(model, ctx):
     for wl in model.workloads:
-        if not wl.is_lws:
+        if not wl.runs_on_lws:
             continue
         policy = dig(wl.obj.doc, "spec", "networkConfig", "subdomainPolicy", default="Shared")
         for svc in services(model):
