@@ -325,3 +325,12 @@ def test_bundled_roleset_schema_has_the_fields_of_the_crd():
     rs["spec"]["roles"][1]["podGroupSzie"] = 2
     for validator in (SchemaValidator(), SchemaValidator(crd_files=[crd_path])):
         assert [i.path for i in validator.validate(rs) if i.kind == "invalid"][:1] == [("spec", "roles", 1, "podGroupSzie")]
+
+
+def test_init_containers_get_no_aibrix_env():
+    """injectContainerEnvVars and createPodFromTemplate write Spec.Containers only."""
+    d = docs()
+    role(d, "decode")["template"]["spec"]["initContainers"] = [{"name": "wait", "image": "busybox:1.36", "command": ["true"]}]
+    worker = next(w for w in model_of(d).workloads if w.role == "decode").pods[1]
+    assert "POD_GROUP_INDEX" in worker.containers[0].env
+    assert worker.init_containers[0].env == {}
