@@ -2,13 +2,13 @@
 create (RoleSet 0; a multi-pod role's PodSet as one engine group), with the env they prepend,
 findings point into the StormService, and its schema matches the CRD."""
 
-import copy
 from pathlib import Path
 
 import pytest
 import yaml
 from reference_material import shared_path
-from ruletest import FIXTURES, baseline, defect_tests, rules_fired, run_rules, set_env, set_flag
+from ruletest import (FIXTURES, assert_modelling_changes_nothing, baseline, defect_tests, rules_fired, run_rules, set_env,
+                      set_flag)
 from schema_cases import schema_tests
 
 from pdcheck import adapters
@@ -165,13 +165,8 @@ def test_the_headless_service_selects_every_pod():
 
 
 def test_the_fixture_is_not_changed_by_modelling():
-    d = docs()
-    before = copy.deepcopy(d)
-    objects, _ = objects_from_stream(yaml.safe_dump_all(d, sort_keys=False), "ss.yaml", None)
-    snapshot = copy.deepcopy([o.doc for o in objects])
-    build_model(Render("ss.yaml", "file", objects, []))
-    assert [o.doc for o in objects] == snapshot
-    assert d == before
+    assert_modelling_changes_nothing(docs())
+    assert_modelling_changes_nothing([as_roleset(docs()[0])])
 
 
 def test_malformed_roles_are_skipped_not_crashed_on():
