@@ -23,7 +23,8 @@ def effective_documents(model: Model) -> list[dict]:
                     "overlay": model.render.name,
                     "object": wl.obj.ref,
                     "role": wl.role,
-                    "rank": pod.rank if wl.is_lws else None,
+                    # ranks of pods another controller numbers too (AIBrix POD_GROUP_INDEX)
+                    "rank": pod.rank if wl.is_lws or getattr(getattr(wl.obj, "pods_by", None), "own_pods", False) else None,
                     "pod": pod.name,
                     "container": c.name,
                     "image": c.image,

@@ -546,7 +546,7 @@ def _model_plain(obj: K8sObject, config_maps, catalog_for) -> Workload:
     replicas = as_int(dig(obj.doc, "spec", "replicas"), 1) if obj.kind in ("Deployment", "ReplicaSet") else 1
     wl = Workload(obj, 1, 1 if replicas is None else replicas, worker_template_path=tpl_path)
     labels = _mapping(dig(template, "metadata", "labels"))
-    labels.update(_controller_labels(obj))
+    labels.update(obj.pods_by.labels(0, 0) if _own_pods(obj) else _controller_labels(obj))
     annotations = _mapping(dig(template, "metadata", "annotations"))
     pod = PodRun(wl, 0, 0, name, template, tpl_path, labels, annotations)
     _fill_containers(pod, obj, config_maps, catalog_for, _controller_env(obj, 0, 0))
@@ -609,9 +609,11 @@ def _fill_containers(pod: PodRun, obj: K8sObject, config_maps, catalog_for, inje
         items = spec.get(key)
         if not isinstance(items, list):
             continue
+        # LWS and RBG add their env to init containers too, AIBrix to containers only (`containers_only`)
+        env = {} if key == "initContainers" and getattr(getattr(obj, "pods_by", None), "containers_only", False) else injected
         for i, c in enumerate(items):
             if isinstance(c, dict):
-                target.append(_model_container(pod, obj, c, i, pod.spec_path + (key, i), config_maps, catalog_for, injected))
+                target.append(_model_container(pod, obj, c, i, pod.spec_path + (key, i), config_maps, catalog_for, env))
 
 
 def _field_ref(pod: PodRun, obj: K8sObject, field_path: str) -> str | None:

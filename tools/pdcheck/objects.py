@@ -110,6 +110,7 @@ class DerivedObject(K8sObject):
     # `own_pods`: when True another controller than the kind's runs the pods (an RBG RoleInstanceSet
     # modelled as a LeaderWorkerSet or StatefulSet), and `pod_name(group, rank)`, `labels(group, rank)`,
     # `subdomain(group, rank)` replace the kind's own names, labels and DNS. None: nothing added.
+    # `containers_only`: the env goes to containers, not init containers (AIBrix).
     pods_by: object = None
     shown_kind: str = ""  # the kind the controller really creates, when modelled as another (RoleInstanceSet)
 

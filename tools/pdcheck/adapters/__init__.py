@@ -17,12 +17,16 @@ from . import disaggregatedset
 from . import dynamographdeployment
 from . import ome
 from . import rolebasedgroup, rolebasedgroupset
+from . import roleset
+from . import stormservice
 
 _ADAPTERS = (
     disaggregatedset,
     dynamographdeployment,
     ome,
     rolebasedgroup, rolebasedgroupset,
+    roleset,
+    stormservice,
 )
 
 # (apiVersion, kind) -> the adapter module

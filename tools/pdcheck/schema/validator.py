@@ -53,6 +53,8 @@ PROJECT_SCHEMAS = {
     ("ome.io/v1beta1", "InferenceService"): "inferenceservice-ome-v1beta1.json",
     ("ome.io/v1beta1", "ServingRuntime"): "servingruntime-ome-v1beta1.json",
     ("ome.io/v1beta1", "ClusterServingRuntime"): "clusterservingruntime-ome-v1beta1.json",
+    ("orchestration.aibrix.ai/v1alpha1", "StormService"): "stormservice-v1alpha1.json",
+    ("orchestration.aibrix.ai/v1alpha1", "RoleSet"): "roleset-v1alpha1.json",
     ("monitoring.coreos.com/v1", "PodMonitor"): "podmonitor-monitoring-v1.json",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor-monitoring-v1.json",
 }
