@@ -148,6 +148,21 @@ def test_remote_references_are_refused_before_rendering(where, server, tmp_path)
     assert line.count("\n") == 0
 
 
+def test_a_remote_overlay_hides_no_other_input(tmp_path):
+    """One overlay with a remote base is an input error; the overlay next to it is still checked."""
+    write(tmp_path, {
+        "overlays/remote/kustomization.yaml": "resources:\n- https://example.invalid/x.yaml\n",
+        "overlays/local/kustomization.yaml": "resources: [cm.yaml]\n",
+        "overlays/local/cm.yaml": CONFIGMAP.format(name="local"),
+    })
+    proc = pdcheck("validate", "--format", "json", "overlays", cwd=tmp_path)
+    assert_one_line_error(proc, "example.invalid", "--allow-remote")
+    report = json.loads(proc.stdout)
+    assert [e["file"] for e in report["inputErrors"]] == ["overlays/remote/kustomization.yaml"]
+    assert report["summary"]["inputs"] == ["overlays/local", "overlays/remote"]
+    assert report["summary"]["inputErrors"] == 1
+
+
 @pytest.mark.parametrize("entry", [
     "https://github.com/kubernetes-sigs/lws//config/default?ref=v0.6.0",
     "github.com/kubernetes-sigs/lws/config/default?ref=v0.6.0",

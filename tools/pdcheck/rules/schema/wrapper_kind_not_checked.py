@@ -26,9 +26,9 @@ RULE = Rule(
     summary="SGLang launched from a kind pdcheck cannot model, so no rule checked it",
     doc="""pdcheck models what runs in LeaderWorkerSets, pod-template workloads (Deployment,
 StatefulSet, Job, ...), Pods, and wrapper kinds it has an adapter for (docs/adapters.md: the LWS
-DisaggregatedSet). SGLang is often deployed through other operators (RoleBasedGroup, OME,
-NVIDIA Dynamo, AIBrix StormService, ...) whose controllers build the pods from their own objects.
-Without an adapter pdcheck does not know which pods, env and Services those controllers create, so
+DisaggregatedSet, RoleBasedGroup, OME, NVIDIA Dynamo, AIBrix StormService). SGLang is also deployed
+through other operators (and through parts of those, e.g. a standalone PodSet or DynamoComponentDeployment)
+whose controllers build the pods from their own objects. Without an adapter pdcheck does not know which pods, env and Services those controllers create, so
 its rules never see the SGLang containers inside: a clean result would be silence, not a check.
 Passing the kind's CRD with `--crd` validates the object's fields, which is not the same thing, so
 this warning stays. One warning per kind, however many objects: it names the count and the first few.
