@@ -1,14 +1,17 @@
 """The pipeline of `pdcheck validate`: discover -> render -> model -> check -> locate -> report.
 
 run() reads the configuration once; then each stage hands plain data to the next. discover turns
-the paths into Inputs (discover.py; the CLI does it first, to say what it found); the results cache
-answers the Inputs whose findings are stored (checkcache.py) and only the others go on; render
-builds each into a Render (render.Renderer: kustomize on worker threads, the render cache behind
-it); model turns a Render into a Model (model.py); check runs the enabled rules on the Model and,
-when a problem points into an object, asks the renderer for that render's origins (a Future: the
-annotated build runs while the rest is checked); locate turns the problems into Findings with file
-and line (sources.py), which the results cache stores; report prints the RunResult (cli.py,
-report/). No stage changes what an earlier one produced.
+the paths into Inputs (discover.py; the CLI does it first, to say what it found), and an overlay
+whose kustomization closure names a remote target becomes an input error before anything renders
+(remote.py); the results cache answers the Inputs whose findings are stored (checkcache.py) and only
+the others go on; render builds each into a Render (render.Renderer: kustomize on worker threads,
+the render cache behind it); model turns a Render into a Model (model.py; wrapper kinds through
+adapters/); check runs the enabled rules on the Model and, when a problem points into an object,
+asks the renderer for that render's origins (a Future: the annotated build runs while the rest is
+checked); locate turns the problems into Findings with file and line (sources.py) and, for values
+set through kustomize's machinery, the line that set them (provenance.py), which the results cache
+stores; report prints the RunResult (cli.py, report/). An input that cannot be read or built is an
+input error of its own and hides no other. No stage changes what an earlier one produced.
 """
 
 from __future__ import annotations
