@@ -508,22 +508,6 @@ def test_signals_kill_kustomize_and_remove_wrappers(sig, overlays, tmp_path):
     assert list(tmp.glob("pdcheck-*")) == []
 
 
-@pytest.mark.parametrize("signal_exc, code", [(KeyboardInterrupt(), 130), (SystemExit(143), 143)])
-def test_a_signal_during_an_import_ends_without_a_traceback(signal_exc, code):
-    """A signal that lands while a dataclass is defined arrives as a RuntimeError (Python 3.11) whose
-    cause is the interruption: it is an interruption all the same (found by the SIGINT case above)."""
-    from pdcheck.cli import interrupted_exit_code
-
-    try:
-        try:
-            raise signal_exc
-        except BaseException as inner:
-            raise RuntimeError("Error calling __set_name__ on 'Field' instance 'keys' in 'Trace'") from inner
-    except RuntimeError as wrapped:
-        assert interrupted_exit_code(wrapped) == code
-    assert interrupted_exit_code(ValueError("a bug")) is None
-
-
 def test_wrappers_of_killed_runs_are_swept(tmp_path, monkeypatch):
     monkeypatch.setattr(children.tempfile, "gettempdir", lambda: str(tmp_path))
     dead = subprocess.Popen(["true"])

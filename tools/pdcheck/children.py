@@ -3,7 +3,7 @@
 Each build runs in its own process group (so a timeout also stops what kustomize started), which
 also means a Ctrl-C on the terminal or a SIGTERM from CI does not reach it. So every group is
 registered while it runs, and stop_all() kills them: guarded() (around cli.main) calls it on the
-way out (Ctrl-C, an error, SIGTERM turned into SystemExit), and no build starts after it.
+way out (an error, success) and from its Ctrl-C / SIGTERM handler, and no build starts after it.
 
 Wrapper directories (render.py) are created as `pdcheck-<pid>-*`: the worker threads remove
 their own once their kustomize is gone, and sweep_stale_wrappers() removes those of pdcheck runs
@@ -65,21 +65,46 @@ def _kill_group(pid: int) -> None:
 
 @contextmanager
 def guarded():
-    """Around a whole command (cli.main): SIGTERM (CI cancelling a job, `timeout`, `kill`) stops
-    the builds and exits 143 through the normal unwinding (finally blocks, temporary
-    directories) instead of killing pdcheck on the spot; whatever ends the command (Ctrl-C,
-    SIGTERM, an error, success) leaves no build running."""
-    _stopping.clear()
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-        def handler(signum, frame):
-            stop_all()
-            raise SystemExit(128 + signum)
+    """Around a whole command (cli.main): SIGTERM (CI cancelling a job, `timeout`, `kill`) and
+    Ctrl-C stop the builds, remove this run's wrapper directories and end pdcheck at once with
+    128 + the signal number; whatever else ends the command (an error, success) leaves no build
+    running either.
 
-        signal.signal(signal.SIGTERM, handler)
+    The handler ends the process itself (os._exit) instead of raising into the main thread: an
+    exception raised at an arbitrary bytecode lands inside imports, dataclass definitions or lock
+    callbacks, where Python reports it as a different error or prints it as "Exception ignored"
+    and carries on (both seen in CI)."""
+    _stopping.clear()
+    installed = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum, default in ((signal.SIGTERM, signal.SIG_DFL), (signal.SIGINT, signal.default_int_handler)):
+            if signal.getsignal(signum) in (default, None):
+                installed[signum] = signal.signal(signum, _stop_now)
     try:
         yield
     finally:
         stop_all()
+        for signum, previous in installed.items():  # pdcheck called in-process (tests) hands them back
+            signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
+
+
+def _stop_now(signum, frame):
+    stop_all()
+    for leftover in _own_wrappers():
+        shutil.rmtree(leftover, ignore_errors=True)
+    try:
+        os.write(2, f"pdcheck: stopped by {signal.Signals(signum).name}\n".encode())
+    except OSError:
+        pass
+    os._exit(128 + signum)
+
+
+def _own_wrappers() -> list[str]:
+    root, prefix = tempfile.gettempdir(), f"{WRAPPER_PREFIX}{os.getpid()}-"
+    try:
+        return [entry.path for entry in os.scandir(root) if entry.name.startswith(prefix)]
+    except OSError:
+        return []
 
 
 def wrapper_prefix() -> str:

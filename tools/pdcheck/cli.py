@@ -298,29 +298,8 @@ def main() -> None:
         return
     from .children import guarded
 
-    try:
-        with guarded():  # Ctrl-C, SIGTERM, an error: no kustomize outlives pdcheck
-            app()
-    except Exception as exc:
-        code = interrupted_exit_code(exc)
-        if code is None:
-            raise
-        sys.exit(code)
-
-
-def interrupted_exit_code(exc: BaseException) -> int | None:
-    """The exit status when exc only wraps a Ctrl-C or SIGTERM, else None. A signal that lands while
-    a module is imported arrives wrapped (Python 3.11: "RuntimeError: Error calling __set_name__"
-    from a dataclass field), and must end the run like any other interruption: no traceback."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, KeyboardInterrupt):
-            return 130
-        if isinstance(exc, SystemExit):
-            return exc.code if isinstance(exc.code, int) else 1
-        exc = exc.__cause__ or exc.__context__
-    return None
+    with guarded():  # Ctrl-C, SIGTERM, an error: no kustomize outlives pdcheck
+        app()
 
 
 if __name__ == "__main__":
