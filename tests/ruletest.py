@@ -26,19 +26,6 @@ def _load(name: str) -> tuple:
     return tuple(yaml.safe_load_all((FIXTURES / name).read_text()))
 
 
-def require_shared(path: Path, what: str) -> Path:
-    """`path` under ../shared, or skip the test (fail it under CI, which must have ../shared)."""
-    import os
-
-    import pytest
-
-    if not path.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{path} is missing (CI must have ../shared)")
-        pytest.skip(f"{what} is not available: {path}")
-    return path
-
-
 def baseline(name: str = "baseline.yaml") -> list[dict]:
     """A fresh deep copy of a fixture's documents, safe to mutate."""
     return copy.deepcopy(list(_load(name)))

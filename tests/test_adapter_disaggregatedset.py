@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ruletest import FIXTURES, baseline, defect_tests, drop_env, require_shared, rules_fired, set_env, set_flag
+from reference_material import shared_path
+from ruletest import FIXTURES, baseline, defect_tests, drop_env, rules_fired, set_env, set_flag
 
 from pdcheck.adapters import disaggregatedset as dsa
 from pdcheck.checker import Options, build_models, run
@@ -17,12 +18,10 @@ from pdcheck.render import objects_from_stream
 from pdcheck.schema import SchemaValidator
 
 FIXTURE = "disaggregatedset.yaml"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-DS_CRD = SHARED / "reference" / "lws-crd-disaggregatedsets.yaml"
 
 
 def ds_crd() -> Path:
-    return require_shared(DS_CRD, "the upstream DisaggregatedSet CRD")
+    return shared_path("reference", "lws-crd-disaggregatedsets.yaml")
 
 
 def docs() -> list[dict]:

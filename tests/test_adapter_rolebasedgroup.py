@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ruletest import FIXTURES, baseline, defect_tests, require_shared, run_rules, rules_fired, set_flag
+from reference_material import shared_path
+from ruletest import FIXTURES, baseline, defect_tests, run_rules, rules_fired, set_flag
 
 from pdcheck.adapters import rolebasedgroup as rbga
 from pdcheck.checker import Options, run
@@ -22,11 +23,10 @@ from pdcheck.schema import SchemaValidator
 
 FIXTURE = "rolebasedgroup.yaml"
 REPO = Path(__file__).resolve().parents[1]
-WRAPPERS = REPO.parent / "shared" / "reference" / "wrappers"
 
 
 def shared_crds() -> Path:
-    return require_shared(WRAPPERS, "the upstream RBG CRDs")
+    return shared_path("reference", "wrappers")
 
 
 def docs() -> list[dict]:

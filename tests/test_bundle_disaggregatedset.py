@@ -2,8 +2,6 @@
 the overlay they wrap: same pod templates, sizes and replicas, Services and router that reach the
 same leaders. The LWS invariants of test_bundle.py are checked on the wrapped overlay."""
 
-import os
-from pathlib import Path
 
 import pytest
 import yaml
@@ -14,9 +12,9 @@ from pdcheck.objects import Render
 from pdcheck.render import objects_from_stream
 from pdcheck.rules._router import static_urls
 from pdcheck.schema import SchemaValidator
+from reference_material import shared_path
 
 DS_KIND = "DisaggregatedSet"
-DS_CRD = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "lws-crd-disaggregatedsets.yaml"
 VARIANTS = sorted(DISAGG_TWINS)
 ROLE_OF_LWS = {"sglang-prefill": "prefill", "sglang-decode": "decode"}
 DS_SELECTOR = {"disaggregatedset.x-k8s.io/name": "sglang-pd"}
@@ -62,12 +60,9 @@ def test_roles_are_the_leaderworkersets_of_the_wrapped_overlay(overlay):
 
 @pytest.mark.parametrize("overlay", VARIANTS)
 def test_disaggregatedset_validates_against_the_upstream_crd_and_the_bundled_schema(overlay):
-    if not DS_CRD.is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"{DS_CRD} is missing (CI must have ../shared)")
-        pytest.skip(f"the upstream DisaggregatedSet CRD is not available: {DS_CRD}")
+    crd = shared_path("reference", "lws-crd-disaggregatedsets.yaml")
     [ds] = [o for o in render(overlay) if o["kind"] == DS_KIND]
-    assert SchemaValidator(crd_files=[DS_CRD]).validate(ds) == []
+    assert SchemaValidator(crd_files=[crd]).validate(ds) == []
     assert SchemaValidator().validate(ds) == []
 
 

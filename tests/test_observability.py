@@ -34,9 +34,9 @@ import yaml
 from pdcheck.catalog import select_catalog, version_from_image
 from pdcheck.checker import Options, run
 from regen_golden import render as build
+from reference_material import shared_path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 COMPONENT_DIR = REPO / "profiles" / "observability"
 OVERLAYS_DIR = REPO / "overlays"
 PODMONITOR_CRD = ("reference", "observability", "prometheus-operator-podmonitors.yaml")
@@ -58,12 +58,7 @@ SCRAPE_LABELS = {"namespace", "pod", "container", "endpoint", "job", "instance"}
 
 
 def shared_file(parts: tuple[str, ...]) -> Path:
-    path = SHARED.joinpath(*parts)
-    if not path.is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"{path} is missing: CI runs with ../shared")
-        pytest.skip(f"{path} not present (../shared reference material)")
-    return path
+    return shared_path(*parts)
 
 
 # --- the rendered objects --------------------------------------------------------------------
